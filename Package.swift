@@ -1,0 +1,138 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every Tributary target shares: Swift 6 mode, strict concurrency,
+/// the upcoming features STYLE.md §11 asks for, warnings as errors (ours only).
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "tributary",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tributary", targets: ["tributary"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "TributaryCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryProviders",
+            dependencies: [
+                "TributaryCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Resources/provider.schema.json")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryStore",
+            dependencies: [
+                "TributaryCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryIntake",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryRuntime",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryIntake",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryCLI",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "tributary",
+            dependencies: ["TributaryCLI"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryTesting",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TributaryTests",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryIntake",
+                "TributaryRuntime",
+                "TributaryCLI",
+                "TributaryTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "tributary-bench-intake",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryRuntime",
+                "TributaryTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Benchmarks/intake",
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,135 @@
+import Crypto
+public import TributaryCore
+
+/// What a verified delivery says about itself, read through the manifest.
+public struct ExtractedEvent: Sendable, Equatable {
+    public var eventId: String
+    public var type: String?
+    public var occurredAt: Int64?
+    public var account: String?
+    public var record: RecordRef?
+}
+
+/// Why a verified delivery could not be read.
+public struct ExtractionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// Reads event id, type, occurred-at, account key and record reference from a verified request.
+///
+/// Runs only after verification: the body is trusted bytes by then. JSON bodies are
+/// read with JSON Pointers; form bodies (Twilio, Slack commands) expose each field
+/// as a top-level member, so `/CallSid` reads the `CallSid` field.
+public struct EventExtractor: Sendable {
+    let fields: ProviderManifest.EventFields
+    let rules: [CompiledRule]
+    let pointers: [String: JSONPointer]
+
+    struct CompiledRule: Sendable {
+        var rule: ProviderManifest.RecordRule
+        var recordId: JSONPointer
+        var version: JSONPointer?
+    }
+
+    init(_ webhooks: ProviderManifest.Webhooks) throws(ManifestError) {
+        fields = webhooks.event
+        var pointers: [String: JSONPointer] = [:]
+        let sources: [(String, ProviderManifest.ValueSource?)] = [
+            ("id", fields.id), ("type", fields.type), ("occurredAt", fields.occurredAt), ("account", fields.account),
+        ]
+        for (name, source) in sources {
+            if let text = source?.pointer {
+                guard let pointer = JSONPointer(text) else { throw ManifestError(path: "/webhooks/event/\(name)/pointer", reason: "\"\(text)\" is not a JSON Pointer") }
+                pointers[name] = pointer
+            }
+        }
+        self.pointers = pointers
+        var rules: [CompiledRule] = []
+        for (i, rule) in (webhooks.records ?? []).enumerated() {
+            guard let recordId = JSONPointer(rule.recordId) else {
+                throw ManifestError(path: "/webhooks/records/\(i)/recordId", reason: "\"\(rule.recordId)\" is not a JSON Pointer")
+            }
+            var version: JSONPointer?
+            if let text = rule.version?.pointer {
+                guard let parsed = JSONPointer(text) else { throw ManifestError(path: "/webhooks/records/\(i)/version/pointer", reason: "\"\(text)\" is not a JSON Pointer") }
+                version = parsed
+            }
+            rules.append(CompiledRule(rule: rule, recordId: recordId, version: version))
+        }
+        self.rules = rules
+    }
+
+    /// The parsed body: JSON, or a form turned into a flat object; `nil` when it is neither.
+    public static func document(_ request: WebhookRequest) -> JSONValue? {
+        if request.isFormEncoded {
+            return .object(FormCoding.pairs(request.body).map { (key: $0.name, value: .string($0.value)) })
+        }
+        return JSONValue(parsing: request.body)
+    }
+
+    public func extract(_ request: WebhookRequest) -> Result<ExtractedEvent, ExtractionError> {
+        let document = Self.document(request)
+        func read(_ name: String, _ source: ProviderManifest.ValueSource?) -> String? {
+            guard let source else { return nil }
+            if let headers = source.headers { return request.firstHeader(headers)?.value }
+            if let query = source.query { return request.queryParameter(query) }
+            if let pointer = pointers[name] { return document.flatMap { pointer.resolve(in: $0)?.stringValue } }
+            return nil
+        }
+        let eventId: String
+        if fields.id.derive == .bodySHA256 {
+            eventId = "sha256:" + Array(SHA256.hash(data: request.body)).hexString
+        } else if let id = read("id", fields.id), !id.isEmpty {
+            eventId = id
+        } else {
+            return .failure(ExtractionError(reason: "event id not found in the delivery"))
+        }
+        if fields.id.pointer != nil || fields.type?.pointer != nil, document == nil {
+            return .failure(ExtractionError(reason: "body is neither JSON nor a form"))
+        }
+        let type = read("type", fields.type)
+        var occurredAt: Int64?
+        if let text = read("occurredAt", fields.occurredAt) {
+            occurredAt = Self.microseconds(text, format: fields.occurredAt?.format ?? .rfc3339)
+        }
+        let account = read("account", fields.account)
+        var record: RecordRef?
+        if let type, let document, let compiled = rules.first(where: { Self.matches(type, $0.rule.match) }),
+           let recordId = compiled.recordId.resolve(in: document)?.stringValue {
+            var version: Int64?
+            if let pointer = compiled.version, let value = pointer.resolve(in: document)?.stringValue {
+                version = Self.microseconds(value, format: compiled.rule.version?.format ?? .integer)
+            }
+            record = RecordRef(
+                recordType: compiled.rule.recordType, recordId: recordId, version: version,
+                deleted: compiled.rule.deleted ?? false, fullState: compiled.rule.full ?? false
+            )
+        }
+        return .success(ExtractedEvent(eventId: eventId, type: type, occurredAt: occurredAt, account: account, record: record))
+    }
+
+    /// Normalises a time or version value: integers stay as they are, times become microseconds.
+    static func microseconds(_ text: String, format: ProviderManifest.TimeFormat) -> Int64? {
+        switch format {
+        case .integer: return Int64(text)
+        case .unixSeconds:
+            if let whole = Int64(text) { return whole * 1_000_000 }
+            return Double(text).map { Int64(($0 * 1_000_000).rounded()) }
+        case .unixMilliseconds:
+            if let whole = Int64(text) { return whole * 1000 }
+            return Double(text).map { Int64(($0 * 1000).rounded()) }
+        case .rfc3339: return Timestamp.microseconds(rfc3339: text)
+        }
+    }
+
+    /// Exact names, or globs with one leading or trailing `*`.
+    static func matches(_ type: String, _ patterns: [String]) -> Bool {
+        patterns.contains { pattern in
+            if pattern == "*" { return true }
+            if pattern.hasSuffix("*") { return type.hasPrefix(pattern.dropLast()) }
+            if pattern.hasPrefix("*") { return type.hasSuffix(pattern.dropFirst()) }
+            return type == pattern
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Crypto
+import TributaryCore
+
+/// What intake should answer to a provider's handshake instead of storing an event.
+public struct HandshakeReply: Sendable, Equatable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// A secret the handshake delivered (Asana's `X-Hook-Secret`), to be stored on the connection before replying.
+    public var deliveredSecret: String?
+
+    static func text(_ body: String, extra: [String: String] = [:]) -> HandshakeReply {
+        HandshakeReply(status: 200, headers: ["Content-Type": "text/plain; charset=utf-8"].merging(extra) { $1 }, body: Array(body.utf8))
+    }
+
+    static func json(_ value: JSONValue) -> HandshakeReply {
+        HandshakeReply(status: 200, headers: ["Content-Type": "application/json"], body: Array(value.jsonText.utf8))
+    }
+}
+
+/// Answers handshakes exactly as each provider documents them.
+///
+/// Two moments exist. Unsigned handshakes (Dropbox's GET `challenge`, Microsoft
+/// Graph's `validationToken`, Asana's `X-Hook-Secret`) are answered before any
+/// signature check; they prove only that the URL is reachable and change nothing
+/// trusted — except Asana's, which a connection accepts only while it awaits a
+/// secret. Signed handshakes (Slack, Zoom, Discord PING) are answered only after
+/// the request verified, so a forged one gets the same 401 as any forgery.
+public enum HandshakeResponder {
+    /// The answer to an unsigned handshake, or `nil` when `request` is not one.
+    /// - Parameter awaitingSecret: the connection has no webhook secret yet.
+    public static func beforeVerification(
+        _ kind: ProviderManifest.Handshake.Kind, request: WebhookRequest, awaitingSecret: Bool
+    ) -> HandshakeReply? {
+        switch kind {
+        case .dropboxChallenge:
+            guard request.method == "GET", let challenge = request.queryParameter("challenge") else { return nil }
+            return .text(challenge, extra: ["X-Content-Type-Options": "nosniff"])
+        case .graphValidationToken:
+            guard let token = request.queryParameter("validationToken") else { return nil }
+            return .text(token)
+        case .asanaHookSecret:
+            guard let secret = request.header("X-Hook-Secret") else { return nil }
+            guard awaitingSecret, !secret.isEmpty else {
+                return HandshakeReply(status: 401, headers: [:], body: [])
+            }
+            return HandshakeReply(status: 200, headers: ["X-Hook-Secret": secret], body: [], deliveredSecret: secret)
+        case .slackURLVerification, .zoomURLValidation, .discordPing:
+            return nil
+        }
+    }
+
+    /// The answer to a signed handshake that has verified, or `nil` when `request` is an ordinary event.
+    /// - Parameter secret: the secret the request verified with (Zoom signs its answer with it).
+    public static func afterVerification(
+        _ kind: ProviderManifest.Handshake.Kind, request: WebhookRequest, secret: String
+    ) -> HandshakeReply? {
+        guard let body = JSONValue(parsing: request.body) else { return nil }
+        switch kind {
+        case .slackURLVerification:
+            guard body["type"]?.stringValue == "url_verification", let challenge = body["challenge"]?.stringValue else { return nil }
+            return .text(challenge)
+        case .zoomURLValidation:
+            guard body["event"]?.stringValue == "endpoint.url_validation",
+                  let plainToken = body["payload"]?["plainToken"]?.stringValue else { return nil }
+            let mac = HMAC<SHA256>.authenticationCode(for: Array(plainToken.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+            return .json(.object([("plainToken", .string(plainToken)), ("encryptedToken", .string(Array(mac).hexString))]))
+        case .discordPing:
+            guard body["type"] == .number("1") else { return nil }
+            return .json(.object([("type", .number("1"))]))
+        case .dropboxChallenge, .graphValidationToken, .asanaHookSecret:
+            return nil
+        }
+    }
+}

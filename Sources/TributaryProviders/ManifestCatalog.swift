@@ -1,0 +1,123 @@
+import Foundation
+import TributaryCore
+import Yams
+
+/// A provider ready to serve: its manifest with every pointer and template compiled once.
+public struct Provider: Sendable {
+    public let manifest: ProviderManifest
+    public let verifier: WebhookVerifier?
+    public let extractor: EventExtractor?
+
+    public var id: String { manifest.id }
+
+    init(manifest: ProviderManifest) throws(ManifestError) {
+        self.manifest = manifest
+        if let webhooks = manifest.webhooks {
+            verifier = try WebhookVerifier(webhooks.verification)
+            extractor = try EventExtractor(webhooks)
+        } else {
+            verifier = nil
+            extractor = nil
+        }
+    }
+}
+
+/// Every provider manifest in a directory, validated against `Schemas/provider.schema.json`.
+///
+/// Loading is all-or-nothing: one bad manifest refuses the whole catalog with every
+/// error found (file, path inside the file, reason), so a service never starts
+/// with a provider silently missing.
+public struct ManifestCatalog: Sendable {
+    public let providers: [String: Provider]
+
+    public init(providers: [Provider]) {
+        self.providers = Dictionary(providers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Loads every `*.yaml` in `directory`.
+    /// - Throws: ``ManifestErrors`` listing every problem in every file.
+    public static func load(directory: String) throws(ManifestErrors) -> ManifestCatalog {
+        let files: [String]
+        do {
+            files = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+                .map { (directory as NSString).appendingPathComponent($0) }
+        } catch {
+            throw ManifestErrors(errors: [ManifestError(file: directory, path: "", reason: "cannot read the providers directory")])
+        }
+        var providers: [Provider] = []
+        var errors: [ManifestError] = []
+        for file in files {
+            switch validate(file: file) {
+            case .success(let provider): providers.append(provider)
+            case .failure(let failure): errors += failure.errors
+            }
+        }
+        guard errors.isEmpty else { throw ManifestErrors(errors: errors) }
+        return ManifestCatalog(providers: providers)
+    }
+
+    /// Validates one manifest file: schema first, then what a schema cannot say (id matches the file
+    /// name, pointers and templates compile).
+    public static func validate(file: String) -> Result<Provider, ManifestErrors> {
+        func fail(_ path: String, _ reason: String) -> Result<Provider, ManifestErrors> {
+            .failure(ManifestErrors(errors: [ManifestError(file: file, path: path, reason: reason)]))
+        }
+        guard let data = FileManager.default.contents(atPath: file) else { return fail("", "cannot read the file") }
+        guard let text = String(data: data, encoding: .utf8) else { return fail("", "not UTF-8") }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            return fail("", "not valid YAML: \(error)")
+        }
+        guard let node else { return fail("", "empty document") }
+        let json = jsonValue(node)
+        let schemaErrors = schemaValidator.validate(json).map { ManifestError(file: file, path: $0.path, reason: $0.reason) }
+        guard schemaErrors.isEmpty else { return .failure(ManifestErrors(errors: schemaErrors)) }
+
+        let manifest: ProviderManifest
+        do {
+            manifest = try JSONDecoder().decode(ProviderManifest.self, from: Data(json.jsonText.utf8))
+        } catch {
+            return fail("", "does not decode as a manifest: \(error)")
+        }
+        let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard manifest.id == stem else { return fail("/id", "id \"\(manifest.id)\" must equal the file name \"\(stem)\"") }
+        do {
+            return .success(try Provider(manifest: manifest))
+        } catch {
+            return .failure(ManifestErrors(errors: [ManifestError(file: file, path: error.path, reason: error.reason)]))
+        }
+    }
+
+    /// The manifest schema, shipped with this module as a resource (a link to `Schemas/provider.schema.json`).
+    static let schemaValidator: JSONSchemaValidator = {
+        guard let url = Bundle.module.url(forResource: "provider.schema", withExtension: "json"),
+              let data = try? Data(contentsOf: url),
+              let schema = JSONValue(parsing: Array(data))
+        else { fatalError("provider.schema.json is missing from the TributaryProviders resources; the build is broken") }
+        return JSONSchemaValidator(schema: schema)
+    }()
+
+    /// Converts a YAML node to JSON, resolving scalars by their YAML 1.2 core tags.
+    static func jsonValue(_ node: Node) -> JSONValue {
+        switch node {
+        case .mapping(let mapping):
+            return .object(mapping.map { (key: $0.key.string ?? "", value: jsonValue($0.value)) })
+        case .sequence(let sequence):
+            return .array(sequence.map(jsonValue))
+        case .scalar(let scalar):
+            switch node.tag.description {
+            case "tag:yaml.org,2002:null": return .null
+            case "tag:yaml.org,2002:bool": return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
+            case "tag:yaml.org,2002:int": return node.int.map { .number(String($0)) } ?? .string(scalar.string)
+            case "tag:yaml.org,2002:float": return node.float.map { .number(String($0)) } ?? .string(scalar.string)
+            default: return .string(scalar.string)
+            }
+        case .alias:
+            return .null
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/// A provider described by data: the decoded form of `Providers/<id>.yaml`.
+///
+/// The shape is defined by `Schemas/provider.schema.json`; ``ManifestCatalog``
+/// validates a file against that schema before decoding it, so decoding here
+/// only has to deal with well-formed documents. Sections for later features
+/// (`api`, `poll`, `sweep`) are accepted by the schema and ignored here.
+public struct ProviderManifest: Sendable, Decodable {
+    public var id: String
+    public var name: String
+    public var docs: String
+    public var webhooks: Webhooks?
+
+    public struct Webhooks: Sendable, Decodable {
+        public var verification: Verification
+        public var handshake: Handshake?
+        public var event: EventFields
+        public var records: [RecordRule]?
+    }
+
+    public struct Verification: Sendable, Decodable {
+        public var scheme: Scheme
+        public var algorithm: Algorithm?
+        public var secretEncoding: SecretEncoding?
+        public var signedPayload: String?
+        public var signature: Signature?
+        public var timestamp: TimestampSpec?
+        public var id: HeaderList?
+        public var clientState: ClientState?
+    }
+
+    public enum Scheme: String, Sendable, Decodable {
+        case template, twilio, square, hubspotV3 = "hubspot-v3", token, clientState = "client-state"
+    }
+
+    public enum Algorithm: String, Sendable, Decodable {
+        case hmacSHA256 = "hmac-sha256", hmacSHA1 = "hmac-sha1", ed25519
+    }
+
+    /// How a connection's secret string becomes key bytes.
+    public enum SecretEncoding: String, Sendable, Decodable {
+        /// The UTF-8 bytes of the secret, verbatim (Stripe keys with the whole `whsec_…` string).
+        case utf8
+        /// Standard Webhooks / Svix: strip `whsec_`, then base64-decode.
+        case whsecBase64 = "whsec-base64"
+        case hex, base64
+    }
+
+    public struct Signature: Sendable, Decodable {
+        public var headers: [String]
+        public var format: Format?
+        public var prefix: String?
+        public var separator: String?
+        public var field: String?
+        public var encoding: Encoding?
+
+        public enum Format: String, Sendable, Decodable { case plain, list, fields }
+        public enum Encoding: String, Sendable, Decodable { case hex, base64 }
+    }
+
+    public struct TimestampSpec: Sendable, Decodable {
+        public var source: Source
+        public var headers: [String]?
+        public var field: String?
+        public var pointer: String?
+        public var unit: Unit?
+        public var tolerance: Int?
+
+        public enum Source: String, Sendable, Decodable {
+            case header, signatureField = "signature-field", body
+        }
+        public enum Unit: String, Sendable, Decodable { case seconds, milliseconds, rfc3339 }
+    }
+
+    public struct HeaderList: Sendable, Decodable {
+        public var headers: [String]
+    }
+
+    public struct ClientState: Sendable, Decodable {
+        public var pointer: String
+    }
+
+    public struct Handshake: Sendable, Decodable {
+        public var kind: Kind
+
+        public enum Kind: String, Sendable, Decodable {
+            case slackURLVerification = "slack-url-verification"
+            case zoomURLValidation = "zoom-url-validation"
+            case dropboxChallenge = "dropbox-challenge"
+            case asanaHookSecret = "asana-hook-secret"
+            case graphValidationToken = "graph-validation-token"
+            case discordPing = "discord-ping"
+        }
+    }
+
+    /// Where one fact about an event lives: exactly one of the fields is set (the schema enforces it).
+    public struct ValueSource: Sendable, Decodable {
+        public var pointer: String?
+        public var headers: [String]?
+        public var query: String?
+        public var derive: Derivation?
+        public var format: TimeFormat?
+
+        public enum Derivation: String, Sendable, Decodable { case bodySHA256 = "body-sha256" }
+    }
+
+    public enum TimeFormat: String, Sendable, Decodable {
+        case integer, unixSeconds = "unix-seconds", unixMilliseconds = "unix-milliseconds", rfc3339
+    }
+
+    public struct EventFields: Sendable, Decodable {
+        public var id: ValueSource
+        public var type: ValueSource?
+        public var occurredAt: ValueSource?
+        public var account: ValueSource?
+    }
+
+    public struct RecordRule: Sendable, Decodable {
+        public var match: [String]
+        public var recordType: String
+        public var recordId: String
+        public var version: ValueSource?
+        public var deleted: Bool?
+        public var full: Bool?
+        public var state: String?
+    }
+}

@@ -1,0 +1,60 @@
+import GRDB
+
+/// The schema, as SQL that is never edited once shipped: a change is a new migration appended here.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-connections-and-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE connections (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 128),
+                    provider TEXT NOT NULL,
+                    tenant TEXT NOT NULL CHECK (length(tenant) > 0),
+                    account TEXT,
+                    tolerance_seconds INTEGER CHECK (tolerance_seconds IS NULL OR tolerance_seconds >= 0),
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX connections_by_account ON connections(provider, account);
+
+                CREATE TABLE connection_secrets (
+                    id INTEGER PRIMARY KEY,
+                    connection TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    purpose TEXT NOT NULL CHECK (purpose IN ('webhook', 'api')),
+                    sealed BLOB NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    added_at INTEGER NOT NULL,
+                    retired_at INTEGER
+                );
+                CREATE INDEX connection_secrets_by_connection ON connection_secrets(connection, purpose);
+
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    connection TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    source TEXT NOT NULL CHECK (source IN ('webhook', 'poll', 'fetch', 'sweep')),
+                    event_id TEXT NOT NULL,
+                    type TEXT,
+                    record_type TEXT,
+                    record_id TEXT,
+                    version INTEGER,
+                    deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+                    full_state INTEGER NOT NULL DEFAULT 0 CHECK (full_state IN (0, 1)),
+                    occurred_at INTEGER,
+                    received_at INTEGER NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'applied', 'superseded', 'quarantined', 'failed', 'dead')),
+                    reason TEXT,
+                    headers TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    url TEXT,
+                    UNIQUE (connection, event_id),
+                    CHECK ((record_type IS NULL) = (record_id IS NULL))
+                );
+                CREATE INDEX events_by_status ON events(status, seq);
+                CREATE INDEX events_by_connection ON events(connection, seq);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+
+/// Seals connection secrets at rest with AES-GCM under the master key.
+///
+/// The key comes from `TRIBUTARY_MASTER_KEY` (32 bytes as base64 or hex) or from a
+/// key file beside the database, created with mode 0600 on first start. Losing
+/// the key loses the secrets (connections must be given them again), never events.
+public struct SecretBox: Sendable {
+    let key: SymmetricKey
+
+    init(key: SymmetricKey) {
+        self.key = key
+    }
+
+    /// Reads the master key from `environment`, or from `keyFile` (creating it when absent).
+    public static func load(environment: String?, keyFile: String) throws(StoreError) -> SecretBox {
+        if let environment, !environment.isEmpty {
+            guard let bytes = decodeKey(environment) else {
+                throw StoreError(.configuration, "TRIBUTARY_MASTER_KEY must be 32 bytes as base64 or 64 hex digits")
+            }
+            return SecretBox(key: SymmetricKey(data: bytes))
+        }
+        let manager = FileManager.default
+        if let data = manager.contents(atPath: keyFile) {
+            if let attributes = try? manager.attributesOfItem(atPath: keyFile),
+               let mode = attributes[.posixPermissions] as? NSNumber, mode.intValue & 0o077 != 0 {
+                throw StoreError(.configuration, "master key file \(keyFile) is readable by others; chmod 600 it")
+            }
+            guard let text = String(data: data, encoding: .utf8), let bytes = decodeKey(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw StoreError(.configuration, "master key file \(keyFile) does not hold a 32-byte base64 key")
+            }
+            return SecretBox(key: SymmetricKey(data: bytes))
+        }
+        let key = SymmetricKey(size: .bits256)
+        let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
+        guard manager.createFile(atPath: keyFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw StoreError(.configuration, "cannot create master key file \(keyFile)")
+        }
+        return SecretBox(key: key)
+    }
+
+    static func decodeKey(_ text: String) -> [UInt8]? {
+        if let data = Data(base64Encoded: text), data.count == 32 { return Array(data) }
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 64 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < 64 {
+            guard let byte = UInt8(String(decoding: utf8[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            out.append(byte)
+            i += 2
+        }
+        return out
+    }
+
+    func seal(_ secret: String) throws(StoreError) -> Data {
+        do {
+            guard let combined = try AES.GCM.seal(Data(secret.utf8), using: key).combined else {
+                throw StoreError(.internal, "AES-GCM produced no combined box")
+            }
+            return combined
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.internal, "cannot seal a secret: \(error)")
+        }
+    }
+
+    func open(_ sealed: Data) throws(StoreError) -> String {
+        do {
+            let data = try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            throw StoreError(.configuration, "a stored secret does not open with this master key (was TRIBUTARY_MASTER_KEY or the key file changed?)")
+        }
+    }
+
+    /// A keyed fingerprint: finds a secret by value without decrypting every row, and reveals nothing without the key.
+    func fingerprint(_ secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key)
+        return mac.prefix(12).map { String(format: "%02x", $0) }.joined()
+    }
+}

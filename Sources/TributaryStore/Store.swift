@@ -1,0 +1,243 @@
+import Foundation
+import GRDB
+public import Logging
+public import TributaryCore
+
+/// The only code that touches the database: one SQLite file in WAL mode with `synchronous=FULL`.
+///
+/// - Important: Opening fails unless WAL and `synchronous=FULL` are in force, because
+///   `NORMAL` in WAL mode can lose acknowledged commits on power loss, and a 2xx
+///   from intake promises the event survives exactly that.
+public final class Store: Sendable {
+    let pool: DatabasePool
+    let box: SecretBox
+    let writer: GroupCommitWriter
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// - Parameter masterKey: `TRIBUTARY_MASTER_KEY`; when `nil` a key file `<path>.key` is used (created 0600).
+    public init(path: String, masterKey: String?, logger: Logger) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw StoreError(.configuration, "cannot open database \(path): \(error)")
+        }
+        do {
+            // DatabasePool resets `synchronous` after prepareDatabase; set it on the writer afterwards and check.
+            let (journal, synchronous) = try pool.writeWithoutTransaction { db -> (String, Int) in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+                return (journal, synchronous)
+            }
+            guard journal.lowercased() == "wal" else {
+                throw StoreError(.configuration, "database \(path) cannot use WAL journaling (journal_mode is \(journal))")
+            }
+            guard synchronous == 2 else {
+                throw StoreError(.configuration, "database \(path) refused synchronous=FULL (got \(synchronous))")
+            }
+            try Migrations.migrator.migrate(pool)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.configuration, "cannot prepare database \(path): \(error)")
+        }
+        box = try SecretBox.load(environment: masterKey, keyFile: path + ".key")
+        writer = GroupCommitWriter(pool: pool)
+        logger.debug("store opened", metadata: ["db.path": "\(path)"])
+    }
+
+    /// The pragmas in force on the writer connection, for tests and `status`.
+    public func durabilitySettings() async throws -> (journalMode: String, synchronous: Int) {
+        try await pool.writeWithoutTransaction { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    /// Whether a write transaction can commit right now (readiness).
+    public func isWritable() async -> Bool {
+        do {
+            try await pool.write { db in try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS readyz_probe(x); DELETE FROM readyz_probe") }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: events
+
+    /// Appends one event durably: returns only after the transaction holding it has committed.
+    public func append(_ draft: EventDraft) async throws(StoreError) -> AppendResult {
+        try await writer.append(draft)
+    }
+
+    /// Number of commits made by the group-commit writer (for benchmarks).
+    public var commitCount: Int { writer.commits }
+
+    public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
+        try await read { db in try EventLog.list(filter, db: db) }
+    }
+
+    public func event(seq: Int64) async throws(StoreError) -> StoredEvent? {
+        try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM events WHERE seq = ?", arguments: [seq]).map(EventLog.event) }
+    }
+
+    /// Event counts by status, for `status` and tests.
+    public func eventCounts(connection: String? = nil) async throws(StoreError) -> [EventStatus: Int] {
+        try await read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT status, COUNT(*) AS n FROM events WHERE (?1 IS NULL OR connection = ?1) GROUP BY status
+                """, arguments: [connection])
+            var counts: [EventStatus: Int] = [:]
+            for row in rows {
+                if let status = EventStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    // MARK: connections
+
+    /// Creates a connection; its id must be new.
+    public func addConnection(
+        id: String, provider: String, tenant: String, account: String?, toleranceSeconds: Int?,
+        webhookSecrets: [String], now: Int64
+    ) async throws(StoreError) -> Connection {
+        let sealed = try webhookSecrets.map { secret throws(StoreError) in (try box.seal(secret), box.fingerprint(secret)) }
+        try await write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true {
+                throw StoreError(.conflict, "connection \(id) already exists")
+            }
+            try db.execute(sql: """
+                INSERT INTO connections (id, provider, tenant, account, tolerance_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [id, provider, tenant, account, toleranceSeconds, now])
+            for (blob, fingerprint) in sealed {
+                try db.execute(sql: """
+                    INSERT INTO connection_secrets (connection, purpose, sealed, fingerprint, added_at) VALUES (?, 'webhook', ?, ?, ?)
+                    """, arguments: [id, blob, fingerprint, now])
+            }
+        }
+        guard let connection = try await connection(id: id) else { throw StoreError(.internal, "connection \(id) vanished after insert") }
+        return connection
+    }
+
+    public func connection(id: String) async throws(StoreError) -> Connection? {
+        let box = self.box
+        return try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM connections WHERE id = ?", arguments: [id]).map { row in
+                try Self.makeConnection(row, db: db, box: box)
+            }
+        }
+    }
+
+    public func connections() async throws(StoreError) -> [Connection] {
+        let box = self.box
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM connections ORDER BY id").map { row in
+                try Self.makeConnection(row, db: db, box: box)
+            }
+        }
+    }
+
+    private static func makeConnection(_ row: Row, db: Database, box: SecretBox) throws -> Connection {
+        let secretRows = try Row.fetchAll(db, sql: """
+            SELECT sealed, fingerprint, retired_at FROM connection_secrets
+            WHERE connection = ? AND purpose = 'webhook' ORDER BY id
+            """, arguments: [row["id"] as String])
+        var secrets: [String] = []
+        var fingerprints: [String] = []
+        var retired = 0
+        for secretRow in secretRows {
+            if (secretRow["retired_at"] as Int64?) != nil {
+                retired += 1
+                continue
+            }
+            secrets.append(try box.open(secretRow["sealed"]))
+            fingerprints.append(secretRow["fingerprint"])
+        }
+        return Connection(
+            id: row["id"], provider: row["provider"], tenant: row["tenant"], account: row["account"],
+            toleranceSeconds: row["tolerance_seconds"], createdAt: row["created_at"],
+            webhookSecrets: secrets, secretFingerprints: fingerprints, retiredSecretCount: retired
+        )
+    }
+
+    /// Adds an active webhook secret (the first step of a rotation).
+    public func addWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) {
+        let blob = try box.seal(secret)
+        let fingerprint = box.fingerprint(secret)
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true else {
+                throw StoreError(.notFound, "no connection \(id)")
+            }
+            if try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM connection_secrets WHERE connection = ? AND fingerprint = ? AND retired_at IS NULL
+                """, arguments: [id, fingerprint]) == true {
+                throw StoreError(.conflict, "connection \(id) already has that secret")
+            }
+            try db.execute(sql: """
+                INSERT INTO connection_secrets (connection, purpose, sealed, fingerprint, added_at) VALUES (?, 'webhook', ?, ?, ?)
+                """, arguments: [id, blob, fingerprint, now])
+        }
+    }
+
+    /// Stores a secret delivered by a handshake, only if the connection still has none (atomic).
+    /// - Returns: whether it was stored.
+    public func deliverWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) -> Bool {
+        let blob = try box.seal(secret)
+        let fingerprint = box.fingerprint(secret)
+        return try await write { db in
+            try db.execute(sql: """
+                INSERT INTO connection_secrets (connection, purpose, sealed, fingerprint, added_at)
+                SELECT ?1, 'webhook', ?2, ?3, ?4
+                WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?1)
+                  AND NOT EXISTS (SELECT 1 FROM connection_secrets WHERE connection = ?1 AND purpose = 'webhook' AND retired_at IS NULL)
+                """, arguments: [id, blob, fingerprint, now])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Retires an active webhook secret: requests signed with it are refused from now on.
+    public func retireWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) {
+        let fingerprint = box.fingerprint(secret)
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE connection_secrets SET retired_at = ?
+                WHERE connection = ? AND purpose = 'webhook' AND fingerprint = ? AND retired_at IS NULL
+                """, arguments: [now, id, fingerprint])
+            guard db.changesCount > 0 else { throw StoreError(.notFound, "connection \(id) has no active secret with that value") }
+        }
+    }
+
+    /// Removes a connection and its secrets. Its events stay in the log.
+    public func removeConnection(id: String) async throws(StoreError) {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
+            guard db.changesCount > 0 else { throw StoreError(.notFound, "no connection \(id)") }
+        }
+    }
+
+    // MARK: plumbing
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+}
