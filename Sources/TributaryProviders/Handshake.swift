@@ -66,7 +66,8 @@ public enum HandshakeResponder {
             let mac = HMAC<SHA256>.authenticationCode(for: Array(plainToken.utf8), using: SymmetricKey(data: Array(secret.utf8)))
             return .json(.object([("plainToken", .string(plainToken)), ("encryptedToken", .string(Array(mac).hexString))]))
         case .discordPing:
-            guard body["type"] == .number("1") else { return nil }
+            // Webhook-event envelopes also say `"type": 1` ("event"); only a PING interaction lacks `event`.
+            guard body["type"] == .number("1"), body["event"] == nil else { return nil }
             return .json(.object([("type", .number("1"))]))
         case .dropboxChallenge, .graphValidationToken, .asanaHookSecret:
             return nil

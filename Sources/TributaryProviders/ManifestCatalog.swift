@@ -92,14 +92,16 @@ public struct ManifestCatalog: Sendable {
         }
     }
 
-    /// The manifest schema, shipped with this module as a resource (a link to `Schemas/provider.schema.json`).
+    /// The manifest schema, embedded from `Schemas/provider.schema.json` (see `scripts/embed-schema.sh`).
     static let schemaValidator: JSONSchemaValidator = {
-        guard let url = Bundle.module.url(forResource: "provider.schema", withExtension: "json"),
-              let data = try? Data(contentsOf: url),
-              let schema = JSONValue(parsing: Array(data))
-        else { fatalError("provider.schema.json is missing from the TributaryProviders resources; the build is broken") }
+        guard let schema = JSONValue(parsing: Array(ProviderSchema.json.utf8)) else {
+            fatalError("the embedded provider schema is not JSON; rerun scripts/embed-schema.sh")
+        }
         return JSONSchemaValidator(schema: schema)
     }()
+
+    /// The schema text this binary validates against.
+    public static var schemaText: String { ProviderSchema.json }
 
     /// Converts a YAML node to JSON, resolving scalars by their YAML 1.2 core tags.
     static func jsonValue(_ node: Node) -> JSONValue {

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import TributaryCore
+import TributaryStore
+
+/// `tributary events list|show`.
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Read the event log.",
+        subcommands: [List.self, Show.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List events in log order.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this connection.") var connection: String?
+        @Option(help: "Only this status (pending, applied, superseded, quarantined, failed, dead).") var status: String?
+        @Option(help: "Only this event type.") var type: String?
+        @Option(help: "At most this many events.") var limit = 100
+        @Option(help: "Only events after this sequence number.") var after: Int64?
+
+        func validate() throws {
+            if let status, EventStatus(rawValue: status) == nil {
+                throw ValidationError("unknown status \"\(status)\"; one of \(EventStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            let store = try global.openStore()
+            let events: [StoredEvent]
+            do {
+                events = try await store.events(EventFilter(
+                    connection: connection, status: status.flatMap(EventStatus.init(rawValue:)), type: type, limit: limit, afterSeq: after
+                ))
+            } catch {
+                throw CLIError.failure(error.message)
+            }
+            if global.json {
+                Output.json(.array(events.map { $0.json() }))
+            } else {
+                for e in events {
+                    let record = e.recordType.map { "\($0)/\(e.recordId ?? "")" } ?? "-"
+                    Output.line("\(e.seq)\t\(e.connection)\t\(e.status.rawValue)\t\(e.type ?? "-")\t\(record)\t\(e.eventId)")
+                }
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one event with its headers and raw body.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Sequence number.") var seq: Int64
+
+        func run() async throws {
+            let store = try global.openStore()
+            guard let event = try await store.event(seq: seq) else { throw CLIError.failure("no event with seq \(seq)") }
+            Output.json(event.json(detail: true))
+        }
+    }
+}

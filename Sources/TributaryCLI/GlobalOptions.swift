@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TributaryCore
+import TributaryProviders
+import TributaryStore
+
+/// Options every command takes: where the database and the manifests are, and the output format.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "SQLite database file (env TRIBUTARY_DB, default ./tributary.db).")
+    var db: String?
+
+    @Option(name: .long, help: "Directory of provider manifests (env TRIBUTARY_PROVIDERS, default ./Providers).")
+    var providers: String?
+
+    @Flag(name: .long, help: "Machine-readable JSON output.")
+    var json = false
+
+    var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
+    var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
+    var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
+
+    func openStore() throws -> Store {
+        do {
+            return try Store(path: databasePath, masterKey: masterKey, logger: Logger(label: "tributary"))
+        } catch {
+            throw CLIError.failure(error.message)
+        }
+    }
+
+    func loadCatalog() throws -> ManifestCatalog {
+        do {
+            return try ManifestCatalog.load(directory: providersDirectory)
+        } catch {
+            throw CLIError.usage("provider manifests in \(providersDirectory) are invalid:\n" + error.description)
+        }
+    }
+}
+
+/// Writes to stdout without buffering (a `print` may sit in a buffer when the process is killed).
+enum Output {
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    static func json(_ value: JSONValue) {
+        line(value.jsonText)
+    }
+}
+
+func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }

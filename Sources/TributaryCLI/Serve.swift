@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TributaryIntake
+import TributaryRuntime
+
+/// `tributary serve`: intake (and, later, the workers) in one process until SIGTERM/SIGINT.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the service: webhook intake and health routes.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Address to bind.") var host = "127.0.0.1"
+    @Option(help: "Port to bind (0 picks a free one; the chosen port is printed).") var port = 8080
+    @Option(name: .customLong("public-url"), help: "Scheme and host providers call, for URL-signing providers (env TRIBUTARY_PUBLIC_URL).")
+    var publicURL: String?
+    @Option(name: .customLong("max-body"), help: "Largest accepted webhook body in bytes (env TRIBUTARY_MAX_BODY).")
+    var maxBody: Int?
+    @Option(name: .customLong("body-timeout"), help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
+    var bodyTimeout: Int?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let maxBody = try maxBody ?? environment["TRIBUTARY_MAX_BODY"].map { text in
+            guard let value = Int(text) else { throw CLIError.usage("TRIBUTARY_MAX_BODY must be a number of bytes, not \"\(text)\"") }
+            return value
+        } ?? (1 << 20)
+        guard maxBody > 0 else { throw CLIError.usage("--max-body must be positive") }
+        let bodyTimeout = try bodyTimeout ?? environment["TRIBUTARY_BODY_TIMEOUT"].map { text in
+            guard let value = Int(text) else { throw CLIError.usage("TRIBUTARY_BODY_TIMEOUT must be a number of seconds, not \"\(text)\"") }
+            return value
+        } ?? 10
+        guard bodyTimeout > 0 else { throw CLIError.usage("--body-timeout must be positive") }
+        guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
+        let publicURL = publicURL ?? environment["TRIBUTARY_PUBLIC_URL"]
+        if let publicURL, URL(string: publicURL)?.host == nil {
+            throw CLIError.usage("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
+        }
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        let configuration = EngineConfiguration(
+            host: host, port: port, databasePath: global.databasePath, providersDirectory: global.providersDirectory,
+            masterKey: global.masterKey,
+            intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL),
+            logger: Logger(label: "tributary")
+        )
+        let engine: Engine
+        do {
+            engine = try Engine(configuration: configuration)
+        } catch {
+            throw CLIError.failure("cannot start: \(error)")
+        }
+        let host = self.host
+        let app = engine.application { port in
+            Output.line("tributary listening on http://\(host):\(port)")
+        }
+        try await app.runService()
+    }
+}

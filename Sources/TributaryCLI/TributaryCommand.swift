@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+
+/// `tributary`: the command tree. `main` stays thin; every command is a small struct here.
+struct TributaryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary",
+        abstract: "Receive, poll and reconcile third-party changes into one event log.",
+        subcommands: [Serve.self, Providers.self, Connections.self, Events.self]
+    )
+
+}
+
+/// The entry point the `tributary` executable calls.
+public enum TributaryMain {
+    /// Parses the arguments, runs the command and exits with 0, 1 (runtime failure) or 2 (usage/validation).
+    public static func main(arguments: [String]? = nil) async -> Never {
+        do {
+            var command = try TributaryCommand.parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch let error as CLIError {
+            Output.error("tributary: " + error.message)
+            Foundation.exit(error.exitCode)
+        } catch {
+            let code = TributaryCommand.exitCode(for: error)
+            if code == .success {
+                Output.line(TributaryCommand.fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            Output.error(TributaryCommand.fullMessage(for: error))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue == 64 ? 2 : 1)
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+import NIOCore
+import TributaryCore
+public import TributaryProviders
+public import TributaryStore
+
+/// The webhook intake: verify → handshake → extract → append durably → answer.
+///
+/// Answers are deliberate and nothing else leaks: 2xx only after the event's
+/// transaction committed; 401 with an empty body for any signature or timestamp
+/// failure (the reason goes to the log); 400 when a verified body cannot be read;
+/// 404 unknown provider or connection; 408 a body that stalls; 413 over the limit;
+/// 503 with `Retry-After` when the store cannot commit.
+public struct IntakeRoutes: Sendable {
+    let store: Store
+    let catalog: ManifestCatalog
+    let configuration: IntakeConfiguration
+    /// Microseconds since the epoch; injected so tests control replay windows.
+    let now: @Sendable () -> Int64
+
+    public init(store: Store, catalog: ManifestCatalog, configuration: IntakeConfiguration, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.catalog = catalog
+        self.configuration = configuration
+        self.now = now
+    }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/webhooks/:provider/:connection") { request, context in
+            try await self.handle(request, context: context)
+        }
+        router.get("/webhooks/:provider/:connection") { request, context in
+            try await self.handle(request, context: context)
+        }
+    }
+
+    func handle<Context: RequestContext>(_ request: Request, context: Context) async throws -> Response {
+        let providerID = context.parameters.get("provider") ?? ""
+        let connectionID = context.parameters.get("connection") ?? ""
+        var logger = context.logger
+        logger[metadataKey: "provider"] = "\(providerID)"
+        logger[metadataKey: "connection"] = "\(connectionID)"
+
+        guard let provider = catalog.providers[providerID], let verifier = provider.verifier,
+              let extractor = provider.extractor, let webhooks = provider.manifest.webhooks else {
+            return Self.plain(.notFound, "unknown provider")
+        }
+        let connection: Connection?
+        do {
+            connection = try await store.connection(id: connectionID)
+        } catch {
+            logger.error("connection lookup failed", metadata: ["error": "\(error)"])
+            return Self.unavailable()
+        }
+        guard let connection, connection.provider == providerID else {
+            return Self.plain(.notFound, "unknown connection")
+        }
+
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+            logger.notice("body over the limit", metadata: ["content_length": "\(length)"])
+            return Self.plain(.contentTooLarge, "body exceeds \(configuration.maxBodyBytes) bytes")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await Self.collect(request.body, upTo: configuration.maxBodyBytes, timeout: configuration.bodyTimeout)
+        } catch is NIOTooManyBytesError {
+            logger.notice("body over the limit")
+            return Self.plain(.contentTooLarge, "body exceeds \(configuration.maxBodyBytes) bytes")
+        } catch is BodyTimeout {
+            logger.notice("body not received in time")
+            return Self.plain(.requestTimeout, "request body not received in time")
+        }
+
+        let webhookRequest = WebhookRequest(
+            method: request.method.rawValue,
+            url: externalURL(request),
+            headers: request.headers.map { ($0.name.rawName, $0.value) },
+            body: Array(buffer: body)
+        )
+        let nowMicros = now()
+
+        if let kind = webhooks.handshake?.kind,
+           let reply = HandshakeResponder.beforeVerification(kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret) {
+            if let secret = reply.deliveredSecret {
+                do {
+                    guard try await store.deliverWebhookSecret(connection: connection.id, secret: secret, now: nowMicros) else {
+                        logger.warning("handshake secret refused: connection already has a secret")
+                        return Response(status: .unauthorized)
+                    }
+                } catch {
+                    logger.error("cannot store handshake secret", metadata: ["error": "\(error)"])
+                    return Self.unavailable()
+                }
+                logger.notice("webhook secret delivered by handshake and stored")
+            } else if reply.status == 401 {
+                logger.warning("secret-delivering handshake refused: connection is not awaiting a secret")
+            } else {
+                logger.info("handshake answered", metadata: ["handshake": "\(kind.rawValue)"])
+            }
+            return Self.response(reply)
+        }
+        guard request.method == .post else { return Self.plain(.methodNotAllowed, "POST expected") }
+
+        let verified: Verified
+        switch verifier.verify(webhookRequest, secrets: connection.webhookSecrets, now: nowMicros / 1_000_000, tolerance: connection.toleranceSeconds) {
+        case .success(let result):
+            verified = result
+        case .failure(let failure):
+            logger.warning("webhook refused", metadata: ["reason": "\(failure)"])
+            return Response(status: .unauthorized)
+        }
+        if let kind = webhooks.handshake?.kind,
+           let reply = HandshakeResponder.afterVerification(kind, request: webhookRequest, secret: connection.webhookSecrets[verified.secretIndex]) {
+            logger.info("handshake answered", metadata: ["handshake": "\(kind.rawValue)"])
+            return Self.response(reply)
+        }
+
+        let extracted: ExtractedEvent
+        switch extractor.extract(webhookRequest) {
+        case .success(let value): extracted = value
+        case .failure(let failure):
+            logger.warning("verified webhook unreadable", metadata: ["reason": "\(failure)"])
+            return Self.plain(.badRequest, failure.reason)
+        }
+        let draft = EventDraft(
+            connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
+            eventId: extracted.eventId, type: extracted.type, record: extracted.record,
+            occurredAt: extracted.occurredAt, receivedAt: nowMicros,
+            headers: keptHeaders(webhookRequest.headers, scheme: webhooks.verification), body: webhookRequest.body,
+            url: webhookRequest.url
+        )
+        do {
+            let result = try await store.append(draft)
+            logger.debug("webhook stored", metadata: ["event.seq": "\(result.seq)", "duplicate": "\(result.duplicate)"])
+            var buffer = ByteBuffer()
+            buffer.writeString(#"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)}"#)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        } catch {
+            logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])
+            return Self.unavailable()
+        }
+    }
+
+    /// The URL the provider called: the configured public base (or `http://` + `Host`) plus the path and query as sent.
+    func externalURL(_ request: Request) -> String {
+        let pathAndQuery = request.head.path ?? "/"
+        if let base = configuration.publicBaseURL { return base + pathAndQuery }
+        let host = request.head.authority ?? "localhost"
+        return "http://" + host + pathAndQuery
+    }
+
+    /// Every header except credentials: a token scheme's header *is* the secret, and must not sit in the log in clear.
+    func keptHeaders(_ headers: [(name: String, value: String)], scheme: ProviderManifest.Verification) -> [(name: String, value: String)] {
+        var dropped: Set<String> = ["authorization", "cookie", "proxy-authorization"]
+        if scheme.scheme == .token { dropped.formUnion((scheme.signature?.headers ?? []).map { $0.lowercased() }) }
+        return headers.filter { !dropped.contains($0.name.lowercased()) }
+    }
+
+    struct BodyTimeout: Error {}
+
+    /// Collects the body, failing with ``BodyTimeout`` if it is not complete within `timeout`.
+    static func collect(_ body: RequestBody, upTo limit: Int, timeout: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: limit) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else { throw BodyTimeout() }
+            return buffer
+        }
+    }
+
+    static func plain(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"error":\#(JSONValue.string(message).jsonText)}"#)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
+    static func unavailable() -> Response {
+        var response = plain(.serviceUnavailable, "store unavailable; retry later")
+        response.headers[.retryAfter] = "5"
+        return response
+    }
+
+    static func response(_ reply: HandshakeReply) -> Response {
+        var headers = HTTPFields()
+        for (name, value) in reply.headers {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        var buffer = ByteBuffer()
+        buffer.writeBytes(reply.body)
+        return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: buffer))
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+public import Logging
+public import TributaryIntake
+
+/// Everything `tributary serve` (and a test) needs to assemble the engine.
+///
+/// - Configuration keys (CLI flag / environment, validated at start):
+///   - `host` (`--host`, default `127.0.0.1`), `port` (`--port`, default 8080; 0 picks a free port)
+///   - `databasePath` (`--db`, `TRIBUTARY_DB`, default `./tributary.db`)
+///   - `providersDirectory` (`--providers`, `TRIBUTARY_PROVIDERS`, default `./Providers`)
+///   - `masterKey` (`TRIBUTARY_MASTER_KEY`; unset: a 0600 key file beside the database)
+///   - `intake`: see ``IntakeConfiguration``
+public struct EngineConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var databasePath: String
+    public var providersDirectory: String
+    public var masterKey: String?
+    public var intake: IntakeConfiguration
+    /// Seconds a keep-alive connection may sit idle (and a stalled request may go unread) before it is closed.
+    public var idleTimeoutSeconds: Int64
+    public var logger: Logger
+    /// Microseconds since the epoch. Tests inject a fixed clock to exercise replay windows.
+    public var now: @Sendable () -> Int64
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, databasePath: String = "./tributary.db",
+        providersDirectory: String = "./Providers", masterKey: String? = nil,
+        intake: IntakeConfiguration = IntakeConfiguration(), idleTimeoutSeconds: Int64 = 60,
+        logger: Logger = Logger(label: "tributary"), now: @escaping @Sendable () -> Int64 = EngineConfiguration.systemNow
+    ) {
+        self.host = host
+        self.port = port
+        self.databasePath = databasePath
+        self.providersDirectory = providersDirectory
+        self.masterKey = masterKey
+        self.intake = intake
+        self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The wall clock in microseconds since the epoch.
+    public static let systemNow: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+}
