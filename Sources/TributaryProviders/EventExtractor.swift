@@ -78,10 +78,10 @@ public struct EventExtractor: Sendable {
             return nil
         }
         let eventId: String
-        if fields.id.derive == .bodySHA256 {
-            eventId = "sha256:" + Array(SHA256.hash(data: request.body)).hexString
-        } else if let id = read("id", fields.id), !id.isEmpty {
+        if let id = read("id", fields.id), !id.isEmpty {
             eventId = id
+        } else if fields.id.derive == .bodySHA256 || fields.id.fallback == .bodySHA256 {
+            eventId = "sha256:" + Array(SHA256.hash(data: request.body)).hexString
         } else {
             return .failure(ExtractionError(reason: "event id not found in the delivery"))
         }

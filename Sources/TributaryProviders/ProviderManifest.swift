@@ -98,6 +98,8 @@ public struct ProviderManifest: Sendable, Decodable {
         public var headers: [String]?
         public var query: String?
         public var derive: Derivation?
+        /// For ids only: what to use when the delivery lacks the id (instead of refusing it).
+        public var fallback: Derivation?
         public var format: TimeFormat?
 
         public enum Derivation: String, Sendable, Decodable { case bodySHA256 = "body-sha256" }

@@ -104,6 +104,11 @@ enum ProviderSchema {
             "pointer": {
               "$ref": "#/$defs/pointer",
               "description": "JSON Pointer (RFC 6901) into the request body, e.g. /data/object/id. For form-encoded bodies (Twilio, Slack slash commands) /Name reads the form field Name."
+            },
+            "fallback": {
+              "type": "string",
+              "const": "body-sha256",
+              "description": "When the id is absent from a delivery, use sha256:<hex of the raw body> instead of refusing it with 400 (redeliveries of the same bytes still dedupe)."
             }
           },
           "required": [
@@ -118,6 +123,11 @@ enum ProviderSchema {
             "headers": {
               "$ref": "#/$defs/headerList",
               "description": "Header names, tried in order; the first one present in the request wins."
+            },
+            "fallback": {
+              "type": "string",
+              "const": "body-sha256",
+              "description": "When the id is absent from a delivery, use sha256:<hex of the raw body> instead of refusing it with 400 (redeliveries of the same bytes still dedupe)."
             }
           },
           "required": [
@@ -133,6 +143,11 @@ enum ProviderSchema {
               "type": "string",
               "pattern": "^[^&=#\\s]+$",
               "description": "Query parameter name on the intake URL."
+            },
+            "fallback": {
+              "type": "string",
+              "const": "body-sha256",
+              "description": "When the id is absent from a delivery, use sha256:<hex of the raw body> instead of refusing it with 400 (redeliveries of the same bytes still dedupe)."
             }
           },
           "required": [
@@ -147,7 +162,7 @@ enum ProviderSchema {
             "derive": {
               "type": "string",
               "const": "body-sha256",
-              "description": "body-sha256: lowercase hex SHA-256 of the raw body bytes."
+              "description": "body-sha256: the id is \"sha256:\" followed by the lowercase hex SHA-256 of the raw body bytes."
             }
           },
           "required": [
@@ -156,7 +171,7 @@ enum ProviderSchema {
           "additionalProperties": false
         }
       ],
-      "description": "Where the provider's event id comes from: exactly one of pointer, headers, query or derive. derive: body-sha256 is for providers that send no id (the id becomes the hex SHA-256 of the raw body, so only byte-identical redeliveries dedupe)."
+      "description": "Where the provider's event id comes from: exactly one of pointer, headers, query or derive, optionally with fallback: body-sha256 for deliveries that lack the id. derive: body-sha256 is for providers that send no id (the id becomes sha256:<hex> of the raw body, so only byte-identical redeliveries dedupe)."
     },
     "valueSource": {
       "oneOf": [

@@ -1,0 +1,36 @@
+public import Foundation
+public import HummingbirdTesting
+import Logging
+public import TributaryIntake
+public import TributaryRuntime
+
+/// Builds the engine exactly as `serve` does, on a temp SQLite file, and runs it live on 127.0.0.1.
+public enum TestEngine {
+    /// The public base URL the vectors were signed for.
+    public static let publicURL = "https://hooks.example.test"
+
+    /// A configuration on a fresh temp database with the repository's manifests.
+    /// - Parameter now: the engine clock, in microseconds since the epoch.
+    public static func configuration(
+        directory: URL, now: Int64? = nil, intake: IntakeConfiguration = IntakeConfiguration(publicBaseURL: publicURL)
+    ) -> EngineConfiguration {
+        let clock: @Sendable () -> Int64
+        if let now { clock = { now } } else { clock = EngineConfiguration.systemNow }
+        var logger = Logger(label: "tributary-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return EngineConfiguration(
+            host: "127.0.0.1", port: 0, databasePath: directory.appendingPathComponent("tributary.db").path,
+            providersDirectory: TestPaths.providers,
+            masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            intake: intake, idleTimeoutSeconds: 30, logger: logger,
+            now: clock
+        )
+    }
+
+    /// Runs `body` against a live server for `engine`, then shuts the server down.
+    public static func live<Value: Sendable>(
+        _ engine: Engine, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
+    ) async throws -> Value {
+        try await engine.application().test(.live) { client in try await body(client) }
+    }
+}

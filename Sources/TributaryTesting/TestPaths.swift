@@ -1,0 +1,31 @@
+public import Foundation
+
+/// Paths of the project's own files and of temporary directories for tests.
+public enum TestPaths {
+    /// The repository root (found from this source file; tests never read `../shared`).
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `Providers/` of this repository.
+    public static var providers: String { repositoryRoot.appendingPathComponent("Providers").path }
+
+    /// The built `tributary` executable, beside the test bundle (override with `TRIBUTARY_BIN`).
+    public static var tributaryBinary: String {
+        if let override = ProcessInfo.processInfo.environment["TRIBUTARY_BIN"] { return override }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // On Linux the runner is `<bin>/tributaryPackageTests.xctest`; with bundles it may be nested deeper.
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("tributary").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug/tributary").path
+    }
+
+    /// A new empty directory under the system temp dir; the caller removes it.
+    public static func temporaryDirectory(_ label: String = "tributary") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+import TributaryCore
+import TributaryProviders
+import TributaryRuntime
+import TributaryStore
+import TributaryTesting
+
+/// Every provider, against the real server on 127.0.0.1 and a temp SQLite file, with SDK-made vectors.
+@Suite("Provider conformance")
+struct ProviderConformanceTests {
+    static let providers = Vector.providers
+
+    @Test("vectors exist for every shipped provider")
+    func everyProviderHasAVector() throws {
+        let manifests = try FileManager.default.contentsOfDirectory(atPath: TestPaths.providers)
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        #expect(manifests.count == 18)
+        #expect(Set(Self.providers) == Set(manifests))
+    }
+
+    @Test("valid is stored once, repeat is a duplicate, forgeries are 401 and store nothing", arguments: providers)
+    func verification(provider: String) async throws {
+        let vector = try Vector.load(provider)
+        let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+        let verification = try #require(catalog.providers[provider]?.manifest.webhooks?.verification)
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try Engine(configuration: TestEngine.configuration(directory: directory, now: (vector.timestamp + 1) * 1_000_000))
+        _ = try await engine.store.addConnection(
+            id: vector.connectionID, provider: provider, tenant: "acme", account: nil, toleranceSeconds: nil,
+            webhookSecrets: [vector.secret], now: 0
+        )
+        let path = Vector.pathAndQuery(vector.url)
+        let bodyCoversSignature = verification.scheme != .token && verification.scheme != .clientState
+
+        try await TestEngine.live(engine) { client in
+            let first = try await client.send(path, headers: vector.headers, body: vector.body)
+            #expect(first.status == .ok, "\(provider): valid request answered \(first.status)")
+            #expect(first.json?["duplicate"] == .bool(false))
+            let seq = first.json?["seq"]?.int64Value
+            #expect(seq != nil)
+
+            let again = try await client.send(path, headers: vector.headers, body: vector.body)
+            #expect(again.status == .ok)
+            #expect(again.json?["duplicate"] == .bool(true))
+            #expect(again.json?["seq"]?.int64Value == seq)
+
+            // Forgeries.
+            if bodyCoversSignature {
+                let tampered = try await client.send(path, headers: vector.headers, body: Self.tamper(vector.body))
+                #expect(tampered.status == .unauthorized, "\(provider): tampered body answered \(tampered.status)")
+                #expect(tampered.bodyText.isEmpty, "401 must not explain itself")
+            } else if verification.scheme == .clientState {
+                let forged = vector.body.replacingOccurrences(of: vector.secret, with: "not-the-client-state")
+                let tampered = try await client.send(path, headers: vector.headers, body: forged)
+                #expect(tampered.status == .unauthorized, "\(provider): wrong clientState answered \(tampered.status)")
+            }
+            let signatureHeaders = Set((verification.signature?.headers ?? []).map { $0.lowercased() })
+            if !signatureHeaders.isEmpty {
+                let stripped = vector.headers.filter { !signatureHeaders.contains($0.key.lowercased()) }
+                #expect(stripped.count < vector.headers.count, "\(provider): vector carries no signature header")
+                let missing = try await client.send(path, headers: stripped, body: vector.body)
+                #expect(missing.status == .unauthorized, "\(provider): missing signature answered \(missing.status)")
+            }
+        }
+        let stored = try await engine.store.events(EventFilter(connection: vector.connectionID))
+        #expect(stored.count == 1, "\(provider): \(stored.count) rows stored")
+        let event = try #require(stored.first)
+        #expect(event.body == Array(vector.body.utf8), "raw body kept byte-exact")
+        #expect(event.provider == provider && event.tenant == "acme" && event.source == .webhook && event.status == .pending)
+    }
+
+    @Test("a wrong secret is 401; rotation accepts old and new; a retired secret is refused", arguments: providers)
+    func rotation(provider: String) async throws {
+        let vector = try Vector.load(provider)
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try Engine(configuration: TestEngine.configuration(directory: directory, now: (vector.timestamp + 1) * 1_000_000))
+        let store = engine.store
+        _ = try await store.addConnection(
+            id: vector.connectionID, provider: provider, tenant: "acme", account: nil, toleranceSeconds: nil,
+            webhookSecrets: [vector.rotated.secret], now: 0
+        )
+        let path = Vector.pathAndQuery(vector.url)
+        let rotatedBody = vector.rotated.body ?? vector.body
+        try await TestEngine.live(engine) { client in
+            let wrong = try await client.send(path, headers: vector.headers, body: vector.body)
+            #expect(wrong.status == .unauthorized, "\(provider): request signed with another secret answered \(wrong.status)")
+            #expect(try await store.events(EventFilter()).isEmpty)
+
+            try await store.addWebhookSecret(connection: vector.connectionID, secret: vector.secret, now: 1)
+            let old = try await client.send(path, headers: vector.rotated.headers, body: rotatedBody)
+            #expect(old.status == .ok, "\(provider): old secret during rotation answered \(old.status)")
+            let new = try await client.send(path, headers: vector.headers, body: vector.body)
+            #expect(new.status == .ok, "\(provider): new secret during rotation answered \(new.status)")
+
+            try await store.retireWebhookSecret(connection: vector.connectionID, secret: vector.rotated.secret, now: 2)
+            let retired = try await client.send(path, headers: vector.rotated.headers, body: rotatedBody + (rotatedBody == vector.body ? "" : ""))
+            #expect(retired.status == .unauthorized, "\(provider): retired secret answered \(retired.status)")
+        }
+    }
+
+    @Test("a signed timestamp outside tolerance is 401", arguments: providers)
+    func staleTimestamp(provider: String) async throws {
+        let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+        let verification = try #require(catalog.providers[provider]?.manifest.webhooks?.verification)
+        let tolerance: Int
+        if let spec = verification.timestamp {
+            tolerance = spec.tolerance ?? WebhookVerifier.defaultTolerance
+        } else if verification.scheme == .hubspotV3 {
+            tolerance = WebhookVerifier.defaultTolerance
+        } else {
+            return // this provider signs no timestamp: dedupe on the event id is its only replay defence
+        }
+        let vector = try Vector.load(provider)
+        for skew in [Int64(tolerance) + 30, -(Int64(tolerance) + 30)] {
+            let directory = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let engine = try Engine(configuration: TestEngine.configuration(directory: directory, now: (vector.timestamp + skew) * 1_000_000))
+            _ = try await engine.store.addConnection(
+                id: vector.connectionID, provider: provider, tenant: "acme", account: nil, toleranceSeconds: nil,
+                webhookSecrets: [vector.secret], now: 0
+            )
+            try await TestEngine.live(engine) { client in
+                let response = try await client.send(Vector.pathAndQuery(vector.url), headers: vector.headers, body: vector.body)
+                #expect(response.status == .unauthorized, "\(provider): timestamp \(skew) s away answered \(response.status)")
+            }
+            #expect(try await engine.store.events(EventFilter()).isEmpty)
+        }
+    }
+
+    static let handshakeProviders = providers.filter { ((try? Vector.load($0))?.handshakes ?? []).isEmpty == false }
+
+    @Test("handshakes are answered exactly as each provider documents", arguments: handshakeProviders)
+    func handshake(provider: String) async throws {
+        let vector = try Vector.load(provider)
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try Engine(configuration: TestEngine.configuration(directory: directory, now: (vector.timestamp + 1) * 1_000_000))
+        let awaitsSecret = provider == "asana"
+        _ = try await engine.store.addConnection(
+            id: vector.connectionID, provider: provider, tenant: "acme", account: nil, toleranceSeconds: nil,
+            webhookSecrets: awaitsSecret ? [] : [vector.secret], now: 0
+        )
+        try await TestEngine.live(engine) { client in
+            for handshake in vector.handshakes ?? [] {
+                let response = try await client.send(
+                    Vector.pathAndQuery(handshake.url), method: .init(handshake.method)!, headers: handshake.headers, body: handshake.body
+                )
+                #expect(response.status.code == handshake.expect.status, "\(handshake.name): \(response.status)")
+                if let contentType = handshake.expect.contentType {
+                    #expect(response.headers[.contentType]?.hasPrefix(contentType) == true, "\(handshake.name): content type \(response.headers[.contentType] ?? "none")")
+                }
+                if handshake.expect.contentType == "application/json" {
+                    #expect(JSONValue(parsing: Array(response.bodyText.utf8)) == JSONValue(parsing: Array(handshake.expect.body.utf8)), "\(handshake.name): \(response.bodyText)")
+                } else {
+                    #expect(response.bodyText == handshake.expect.body, "\(handshake.name): body \(response.bodyText)")
+                }
+                for (name, value) in handshake.expect.headers ?? [:] {
+                    #expect(response.headers[HTTPField.Name(name)!] == value, "\(handshake.name): header \(name)")
+                }
+                // A signed handshake with a broken signature is an ordinary forgery (Discord probes exactly this).
+                let signatureNames = ["X-Slack-Signature", "x-zm-signature", "X-Signature-Ed25519"]
+                if let name = signatureNames.first(where: { handshake.headers[$0] != nil }) {
+                    var forged = handshake.headers
+                    forged[name] = String(forged[name]!.reversed())
+                    let refused = try await client.send(Vector.pathAndQuery(handshake.url), headers: forged, body: handshake.body)
+                    #expect(refused.status == .unauthorized, "\(handshake.name): forged handshake answered \(refused.status)")
+                }
+            }
+            if awaitsSecret {
+                // The secret delivered by the handshake now verifies events; a second handshake cannot replace it.
+                let event = try await client.send(Vector.pathAndQuery(vector.url), headers: vector.headers, body: vector.body)
+                #expect(event.status == .ok)
+                let replace = try await client.send(Vector.pathAndQuery(vector.url), headers: ["X-Hook-Secret": "attacker"], body: "")
+                #expect(replace.status == .unauthorized)
+            }
+        }
+        let events = try await engine.store.events(EventFilter())
+        #expect(events.count == (awaitsSecret ? 1 : 0), "handshakes store no events")
+        if awaitsSecret {
+            let connection = try #require(try await engine.store.connection(id: vector.connectionID))
+            #expect(connection.webhookSecrets == [vector.secret])
+        }
+    }
+
+    /// Flips one character in the middle of the body, keeping it well-formed where possible.
+    static func tamper(_ body: String) -> String {
+        var bytes = Array(body.utf8)
+        guard !bytes.isEmpty else { return "x" }
+        var i = bytes.count / 2
+        while i < bytes.count, !(bytes[i].isLetterOrDigit) { i += 1 }
+        if i == bytes.count { i = bytes.count / 2 }
+        bytes[i] = bytes[i] == UInt8(ascii: "1") ? UInt8(ascii: "2") : (bytes[i] == UInt8(ascii: "a") ? UInt8(ascii: "b") : UInt8(ascii: "1"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension UInt8 {
+    var isLetterOrDigit: Bool {
+        (48...57).contains(self) || (65...90).contains(self) || (97...122).contains(self)
+    }
+}
