@@ -19,7 +19,10 @@ public struct Engine: Sendable {
     public init(configuration: EngineConfiguration) throws {
         self.configuration = configuration
         catalog = try ManifestCatalog.load(directory: configuration.providersDirectory)
-        store = try Store(path: configuration.databasePath, masterKey: configuration.masterKey, logger: configuration.logger)
+        store = try Store(
+            path: configuration.databasePath, masterKey: configuration.masterKey, groupCommit: configuration.groupCommit,
+            logger: configuration.logger
+        )
     }
 
     /// The router with every route the service answers.

@@ -19,6 +19,8 @@ public struct EngineConfiguration: Sendable {
     public var intake: IntakeConfiguration
     /// Seconds a keep-alive connection may sit idle (and a stalled request may go unread) before it is closed.
     public var idleTimeoutSeconds: Int64
+    /// Share one commit between concurrent appends (default); `false` only for benchmarks.
+    public var groupCommit: Bool = true
     public var logger: Logger
     /// Microseconds since the epoch. Tests inject a fixed clock to exercise replay windows.
     public var now: @Sendable () -> Int64

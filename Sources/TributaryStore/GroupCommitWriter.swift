@@ -33,14 +33,18 @@ final class GroupCommitWriter: Sendable {
     private let pool: DatabasePool
     private let commitsMade = Atomic<Int>(0)
 
-    init(pool: DatabasePool) {
+    private let grouping: Bool
+
+    init(pool: DatabasePool, grouping: Bool = true) {
         self.pool = pool
+        self.grouping = grouping
     }
 
     /// Number of transactions committed so far (benchmarks report events per commit).
     var commits: Int { commitsMade.load(ordering: .relaxed) }
 
     func append(_ draft: EventDraft) async throws(StoreError) -> AppendResult {
+        guard grouping else { return try await commit([draft])[0].get() }
         let leading = state.withLock { state -> Bool in
             guard !state.leaderActive else { return false }
             state.leaderActive = true

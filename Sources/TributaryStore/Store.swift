@@ -15,8 +15,11 @@ public final class Store: Sendable {
     public let path: String
 
     /// Opens (creating if needed) the database at `path` and migrates it.
-    /// - Parameter masterKey: `TRIBUTARY_MASTER_KEY`; when `nil` a key file `<path>.key` is used (created 0600).
-    public init(path: String, masterKey: String?, logger: Logger) throws(StoreError) {
+    /// - Parameters:
+    ///   - masterKey: `TRIBUTARY_MASTER_KEY`; when `nil` a key file `<path>.key` is used (created 0600).
+    ///   - groupCommit: share one transaction between concurrent appends (default). `false` commits each
+    ///     append on its own; it exists so the benchmark can measure what group commit buys.
+    public init(path: String, masterKey: String?, groupCommit: Bool = true, logger: Logger) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
@@ -49,7 +52,7 @@ public final class Store: Sendable {
             throw StoreError(.configuration, "cannot prepare database \(path): \(error)")
         }
         box = try SecretBox.load(environment: masterKey, keyFile: path + ".key")
-        writer = GroupCommitWriter(pool: pool)
+        writer = GroupCommitWriter(pool: pool, grouping: groupCommit)
         logger.debug("store opened", metadata: ["db.path": "\(path)"])
     }
 

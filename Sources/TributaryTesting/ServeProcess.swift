@@ -1,0 +1,124 @@
+import Foundation
+import Synchronization
+
+/// A real `tributary serve` child process, for crash tests and end-to-end checks.
+public final class ServeProcess: Sendable {
+    private let process: Process
+    public let port: Int
+
+    public var pid: Int32 { process.processIdentifier }
+
+    private init(process: Process, port: Int) {
+        self.process = process
+        self.port = port
+    }
+
+    /// Starts `tributary serve --port 0` on `database` and waits for the line announcing its port.
+    /// - Throws: if the process exits, or prints no port within `timeout`.
+    public static func start(database: String, masterKey: String, timeout: Duration = .seconds(60)) async throws -> ServeProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
+        process.arguments = ["serve", "--port", "0", "--db", database, "--providers", TestPaths.providers]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRIBUTARY_MASTER_KEY"] = masterKey
+        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"
+        process.environment = environment
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+
+        let announced = PortAnnouncement()
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                announced.finish(nil)
+            } else {
+                announced.append(data)
+            }
+        }
+        process.terminationHandler = { _ in announced.finish(nil) }
+        try process.run()
+        let port = try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask { await announced.port() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let port else {
+            process.terminate()
+            throw ServeError(message: "tributary serve did not announce a port (binary \(TestPaths.tributaryBinary))")
+        }
+        return ServeProcess(process: process, port: port)
+    }
+
+    /// Sends `signal` to the process.
+    public func kill(_ signal: Int32) {
+        _ = Foundation.kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit; returns its status.
+    public func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.process.waitUntilExit()
+                continuation.resume(returning: self.process.terminationStatus)
+            }
+        }
+    }
+
+    public struct ServeError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+        public init(message: String) { self.message = message }
+    }
+}
+
+/// Collects stdout until `tributary listening on http://HOST:PORT` appears.
+private final class PortAnnouncement: Sendable {
+    private struct State {
+        var buffer = ""
+        var port: Int?
+        var finished = false
+        var waiters: [CheckedContinuation<Int?, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func append(_ data: Data) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Int?, Never>] in
+            guard state.port == nil else { return [] }
+            state.buffer += String(decoding: data, as: UTF8.self)
+            guard let line = state.buffer.split(separator: "\n").first(where: { $0.contains("listening on") }),
+                  let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return [] }
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        let port = state.withLock { $0.port }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func finish(_: Int?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Int?, Never>] in
+            state.finished = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        let port = state.withLock { $0.port }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func port() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Int?? in
+                if state.port != nil || state.finished { return .some(state.port) }
+                state.waiters.append(continuation)
+                return .none
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
