@@ -125,6 +125,8 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryCLI",
                 "TributaryTesting",
+                // The crash test and CLI tests run the real binary; depending on it makes `swift test` build it.
+                "tributary",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -141,8 +143,13 @@ let package = Package(
                 "TributaryStore",
                 "TributaryRuntime",
                 "TributaryTesting",
+                "TributaryIntake",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/intake",
             swiftSettings: strict

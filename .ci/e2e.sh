@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# End-to-end check of a built `tributary` binary, as an operator would use it:
+# manifests validate, bad input exits 2 naming the thing at fault, and the README's
+# tour (GitHub's published signature vector) works against a real `serve`.
+#
+# Usage: .ci/e2e.sh BINARY        (called by .ci/run; runnable on its own)
+# Needs: curl, python3 with jsonschema. Works in a fresh temp dir; leaves nothing behind.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+  echo "usage: .ci/e2e.sh BINARY" >&2
+  exit 2
+fi
+BIN=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$BIN" ] || { echo "e2e: $1 is not an executable" >&2; exit 2; }
+
+WORK=$(mktemp -d)
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cd "$WORK"
+unset TRIBUTARY_DB TRIBUTARY_MASTER_KEY TRIBUTARY_PUBLIC_URL TRIBUTARY_MAX_BODY TRIBUTARY_BODY_TIMEOUT
+export TRIBUTARY_PROVIDERS="$ROOT/Providers"
+
+fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
+ok() { echo "e2e: ok: $*"; }
+# Every CLI call is bounded: a hung command fails the run instead of hanging it.
+cli() { timeout 60 "$BIN" "$@"; }
+# `expect_exit CODE NAME -- COMMAND…`: runs COMMAND (stdout → NAME.out, stderr → NAME.err), checks its exit code.
+expect_exit() {
+  local want=$1 name=$2 got=0
+  shift 3
+  "$@" >"$name.out" 2>"$name.err" || got=$?
+  if [ "$got" != "$want" ]; then
+    echo "--- stdout"; cat "$name.out"; echo "--- stderr"; cat "$name.err"
+    fail "$name: exit $got, expected $want"
+  fi
+}
+contains() { grep -qF -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "$1 does not contain: $2"; }; }
+
+# --- manifests -------------------------------------------------------------
+expect_exit 0 validate -- cli providers validate
+ok "providers validate: $(cat validate.out)"
+
+mkdir broken
+# Same file name as the original (so the id check passes): an unknown key and an unknown scheme.
+sed -e 's/^    scheme: template$/    scheme: nonsense/' -e 's/^webhooks:$/webhooks:\n  colour: blue/' \
+  "$ROOT/Providers/github.yaml" > broken/github.yaml
+grep -q 'scheme: nonsense' broken/github.yaml && grep -q 'colour: blue' broken/github.yaml \
+  || fail "could not make the broken manifest (Providers/github.yaml changed shape?)"
+expect_exit 2 broken -- cli providers validate broken/github.yaml
+contains broken.err "broken/github.yaml: /webhooks/colour"
+contains broken.err "broken/github.yaml: /webhooks/verification/scheme"
+ok "providers validate on a broken manifest exits 2 naming file and path"
+
+# --- connections -----------------------------------------------------------
+expect_exit 2 unknown-provider -- cli connections add --provider no-such-provider --tenant acme
+contains unknown-provider.err "no-such-provider"
+ok "connections add with an unknown provider exits 2"
+
+expect_exit 0 add -- cli connections add --provider github --tenant acme --id gh1 --webhook-secret "It's a Secret to Everybody"
+contains add.out "/webhooks/github/gh1"
+[ "$(stat -c %a tributary.db.key)" = 600 ] || fail "master key file tributary.db.key is not mode 600"
+ok "connections add gh1 (key file tributary.db.key is 0600)"
+
+# --- serve -----------------------------------------------------------------
+"$BIN" serve --port 0 >serve.out 2>serve.err &
+SERVER_PID=$!
+PORT=""
+deadline=$((SECONDS + 30))
+while [ -z "$PORT" ]; do
+  PORT=$(sed -n 's#^tributary listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' serve.out)
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat serve.err >&2; fail "serve exited before listening"; }
+  [ "$SECONDS" -lt "$deadline" ] || { cat serve.err >&2; fail "serve printed no 'tributary listening on' line within 30 s"; }
+  sleep 0.2
+done
+ok "serve listening on port $PORT"
+URL="http://127.0.0.1:$PORT"
+
+# `post NAME SIGNATURE DELIVERY BODYFILE`: the README tour's request; writes NAME.body, prints the status.
+post() {
+  curl -sS --max-time 10 -o "$1.body" -w '%{http_code}' -X POST "$URL/webhooks/github/gh1" \
+    -H "X-Hub-Signature-256: $2" -H "X-GitHub-Delivery: $3" -H 'X-GitHub-Event: ping' \
+    -H 'Content-Type: application/json' --data-binary "@$4"
+}
+expect_body() { # NAME STATUS WANT_STATUS WANT_BODY
+  [ "$2" = "$3" ] && [ "$(cat "$1.body")" = "$4" ] \
+    || fail "$1: got $2 $(cat "$1.body"), expected $3 $4"
+}
+printf 'Hello, World!' > hello.txt
+GITHUB_SIG='sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17'
+DELIVERY='72d3162e-cc78-11e3-81ab-4c9367dc0958'
+status=$(post first "$GITHUB_SIG" "$DELIVERY" hello.txt)
+expect_body first "$status" 200 '{"seq":1,"duplicate":false}'
+status=$(post again "$GITHUB_SIG" "$DELIVERY" hello.txt)
+expect_body again "$status" 200 '{"seq":1,"duplicate":true}'
+ok "GitHub docs vector accepted, then answered as a duplicate"
+
+status=$(post badsig 'sha256=0000000000000000000000000000000000000000000000000000000000000000' "$DELIVERY-x" hello.txt)
+expect_body badsig "$status" 401 ''
+ok "a bad signature is answered 401 with an empty body"
+
+# A body that is not UTF-8 is stored byte-exact and shown as body_base64.
+printf '\xff\xfebinary' > binary.bin
+BIN_SIG=$(python3 -c 'import hmac,hashlib,sys; print("sha256=" + hmac.new(b"It'"'"'s a Secret to Everybody", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' binary.bin)
+status=$(post binary "$BIN_SIG" 'e2e-binary-1' binary.bin)
+# Not necessarily seq 2: SQLite's AUTOINCREMENT spends a number on the duplicate insert above.
+BIN_SEQ=$(sed -n 's/^{"seq":\([0-9][0-9]*\),"duplicate":false}$/\1/p' binary.body)
+[ "$status" = 200 ] && [ -n "$BIN_SEQ" ] && [ "$BIN_SEQ" -gt 1 ] \
+  || fail "binary: got $status $(cat binary.body), expected 200 {\"seq\":N,\"duplicate\":false} with N > 1"
+ok "a signed non-UTF-8 body is accepted (seq $BIN_SEQ)"
+
+for route in healthz readyz; do
+  code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$URL/$route")
+  [ "$code" = 200 ] || fail "GET /$route answered $code"
+done
+ok "GET /healthz and /readyz answer 200"
+
+# --- event JSON ------------------------------------------------------------
+SCHEMA="$ROOT/Schemas/event.schema.json"
+expect_exit 0 list -- cli events list --json
+python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" list.out || fail "list: output does not match Schemas/event.schema.json"
+python3 - list.out "$DELIVERY" "$BIN_SEQ" <<'EOF' || fail "events list --json does not hold the two events sent"
+import json, sys
+events = json.load(open(sys.argv[1]))
+assert [e["seq"] for e in events] == [1, int(sys.argv[3])], events
+first = events[0]
+want = {"connection": "gh1", "tenant": "acme", "provider": "github", "source": "webhook",
+        "event_id": sys.argv[2], "type": "ping", "status": "pending"}
+assert all(first[k] == v for k, v in want.items()), first
+EOF
+expect_exit 0 show1 -- cli events show 1
+python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" show1.out || fail "show1: output does not match Schemas/event.schema.json"
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert e["body"] == "Hello, World!", e' show1.out \
+  || fail "events show 1 does not hold the body sent"
+expect_exit 0 show2 -- cli events show "$BIN_SEQ"
+python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" show2.out || fail "show2: output does not match Schemas/event.schema.json"
+python3 -c 'import json,sys,base64; e=json.load(open(sys.argv[1])); assert base64.b64decode(e["body_base64"]) == open(sys.argv[2],"rb").read(), e' show2.out binary.bin \
+  || fail "events show $BIN_SEQ does not hold the binary body byte-exact"
+ok "events list --json and events show match Schemas/event.schema.json"
+
+# --- shutdown --------------------------------------------------------------
+kill -TERM "$SERVER_PID"
+# Watchdog: SIGKILL the server if it has not stopped within 15 s (its own sleep ends with it).
+( trap 'kill "$nap" 2>/dev/null; exit 0' TERM; sleep 15 & nap=$!; wait "$nap"; kill -KILL "$SERVER_PID" 2>/dev/null ) >/dev/null 2>&1 &
+watchdog=$!
+code=0
+wait "$SERVER_PID" || code=$?
+kill "$watchdog" 2>/dev/null || true
+wait "$watchdog" 2>/dev/null || true
+SERVER_PID=""
+[ "$code" = 0 ] || { cat serve.err >&2; fail "serve exited $code on SIGTERM (expected a clean stop within 15 s)"; }
+ok "serve stops cleanly on SIGTERM"
+echo "e2e: all checks passed"
