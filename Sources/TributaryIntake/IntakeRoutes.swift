@@ -50,7 +50,7 @@ public struct IntakeRoutes: Sendable {
         }
         let connection: Connection?
         do {
-            connection = try await store.connection(id: connectionID)
+            connection = try await store.connection(id: connectionID, cachedFor: configuration.connectionCacheTTL)
         } catch {
             logger.error("connection lookup failed", metadata: ["error": "\(error)"])
             return Self.unavailable()

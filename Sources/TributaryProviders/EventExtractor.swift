@@ -30,6 +30,7 @@ public struct EventExtractor: Sendable {
         var rule: ProviderManifest.RecordRule
         var recordId: JSONPointer
         var version: JSONPointer?
+        var deletedWhen: JSONPointer?
     }
 
     init(_ webhooks: ProviderManifest.Webhooks) throws(ManifestError) {
@@ -55,7 +56,12 @@ public struct EventExtractor: Sendable {
                 guard let parsed = JSONPointer(text) else { throw ManifestError(path: "/webhooks/records/\(i)/version/pointer", reason: "\"\(text)\" is not a JSON Pointer") }
                 version = parsed
             }
-            rules.append(CompiledRule(rule: rule, recordId: recordId, version: version))
+            var deletedWhen: JSONPointer?
+            if let text = rule.deletedWhen?.pointer {
+                guard let parsed = JSONPointer(text) else { throw ManifestError(path: "/webhooks/records/\(i)/deletedWhen/pointer", reason: "\"\(text)\" is not a JSON Pointer") }
+                deletedWhen = parsed
+            }
+            rules.append(CompiledRule(rule: rule, recordId: recordId, version: version, deletedWhen: deletedWhen))
         }
         self.rules = rules
     }
@@ -101,9 +107,14 @@ public struct EventExtractor: Sendable {
             if let pointer = compiled.version, let value = pointer.resolve(in: document)?.stringValue {
                 version = Self.microseconds(value, format: compiled.rule.version?.format ?? .integer)
             }
+            var deleted = compiled.rule.deleted ?? false
+            if let pointer = compiled.deletedWhen, let value = pointer.resolve(in: document)?.stringValue,
+               compiled.rule.deletedWhen?.equals.contains(value) == true {
+                deleted = true
+            }
             record = RecordRef(
                 recordType: compiled.rule.recordType, recordId: recordId, version: version,
-                deleted: compiled.rule.deleted ?? false, fullState: compiled.rule.full ?? false
+                deleted: deleted, fullState: compiled.rule.full ?? false
             )
         }
         return .success(ExtractedEvent(eventId: eventId, type: type, occurredAt: occurredAt, account: account, record: record))

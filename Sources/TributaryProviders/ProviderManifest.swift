@@ -122,7 +122,14 @@ public struct ProviderManifest: Sendable, Decodable {
         public var recordId: String
         public var version: ValueSource?
         public var deleted: Bool?
+        /// A deletion told by a body field rather than by the event type (GitHub and Linear `/action`).
+        public var deletedWhen: DeletedWhen?
         public var full: Bool?
         public var state: String?
+    }
+
+    public struct DeletedWhen: Sendable, Decodable {
+        public var pointer: String
+        public var equals: [String]
     }
 }

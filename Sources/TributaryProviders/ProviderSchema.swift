@@ -810,6 +810,29 @@ enum ProviderSchema {
         "state": {
           "$ref": "#/$defs/pointerOrRoot",
           "description": "Pointer to the record state inside the body; \"\" = the whole body."
+        },
+        "deletedWhen": {
+          "type": "object",
+          "description": "Marks the event a deletion when the value at pointer equals one of the listed strings (GitHub /action == deleted, Linear /action == remove), for providers whose event type alone does not say so.",
+          "properties": {
+            "pointer": {
+              "$ref": "#/$defs/pointer",
+              "description": "Where the discriminating value is, e.g. /action."
+            },
+            "equals": {
+              "type": "array",
+              "minItems": 1,
+              "items": {
+                "type": "string"
+              },
+              "description": "Values that mean the record was deleted."
+            }
+          },
+          "required": [
+            "pointer",
+            "equals"
+          ],
+          "additionalProperties": false
         }
       },
       "required": [

@@ -26,6 +26,10 @@ public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvert
 /// A successful verification: which of the connection's secrets matched.
 public struct Verified: Sendable, Equatable {
     public var secretIndex: Int
+
+    public init(secretIndex: Int) {
+        self.secretIndex = secretIndex
+    }
 }
 
 /// Verifies a delivery against a manifest's scheme, on the raw bytes, before anything is parsed.
@@ -49,6 +53,15 @@ public struct WebhookVerifier: Sendable {
     public init(_ verification: ProviderManifest.Verification) throws(ManifestError) {
         self.verification = verification
         payloadParts = try Self.parseTemplate(verification.signedPayload ?? "{body}")
+        if payloadParts.contains(.timestamp), verification.timestamp == nil {
+            throw ManifestError(path: "/webhooks/verification/signedPayload", reason: "uses {timestamp} but verification.timestamp is not set")
+        }
+        if payloadParts.contains(.id), verification.id == nil {
+            throw ManifestError(path: "/webhooks/verification/signedPayload", reason: "uses {id} but verification.id is not set")
+        }
+        if verification.scheme == .template, verification.signature == nil {
+            throw ManifestError(path: "/webhooks/verification/signature", reason: "the template scheme needs a signature section")
+        }
         if let pointer = verification.timestamp?.pointer {
             guard let parsed = JSONPointer(pointer) else { throw ManifestError(path: "/webhooks/verification/timestamp/pointer", reason: "not a JSON Pointer") }
             timestampPointer = parsed

@@ -13,16 +13,17 @@ enum EventLog {
             draft.record?.deleted ?? false, draft.record?.fullState ?? false,
             draft.occurredAt, draft.receivedAt, draft.status.rawValue, draft.reason, headers, Data(draft.body), draft.url,
         ]
-        if let seq = try Int64.fetchOne(db, sql: """
+        // Cached statements: the log's two statements are compiled once per connection, not per event.
+        if let seq = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO events (connection, tenant, provider, source, event_id, type, record_type, record_id, version,
                                 deleted, full_state, occurred_at, received_at, status, reason, headers, body, url)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq
-            """, arguments: arguments) {
+            """), arguments: arguments) {
             return AppendResult(seq: seq, duplicate: false)
         }
-        guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE connection = ? AND event_id = ?",
+        guard let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM events WHERE connection = ? AND event_id = ?"),
                                            arguments: [draft.connection, draft.eventId]) else {
             throw StoreError(.internal, "event neither inserted nor found")
         }

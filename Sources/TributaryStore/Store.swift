@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import Logging
+import Synchronization
 public import TributaryCore
 
 /// The only code that touches the database: one SQLite file in WAL mode with `synchronous=FULL`.
@@ -13,6 +14,7 @@ public final class Store: Sendable {
     let box: SecretBox
     let writer: GroupCommitWriter
     public let path: String
+    private let connectionCache = Mutex([String: (connection: Connection, loaded: ContinuousClock.Instant)]())
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// - Parameters:
@@ -139,6 +141,24 @@ public final class Store: Sendable {
         }
     }
 
+    /// A connection as intake needs it on every request, read at most once per `maxAge`.
+    ///
+    /// Changes made through this store are seen at once (they clear the cache); changes made by
+    /// another process (the CLI) are seen within `maxAge`.
+    public func connection(id: String, cachedFor maxAge: Duration) async throws(StoreError) -> Connection? {
+        let now = ContinuousClock.now
+        if let hit = connectionCache.withLock({ $0[id] }), now - hit.loaded < maxAge { return hit.connection }
+        let loaded = try await connection(id: id)
+        connectionCache.withLock { cache in
+            if let loaded { cache[id] = (loaded, now) } else { cache[id] = nil }
+        }
+        return loaded
+    }
+
+    private func forgetCachedConnections() {
+        connectionCache.withLock { $0.removeAll() }
+    }
+
     public func connections() async throws(StoreError) -> [Connection] {
         let box = self.box
         return try await read { db in
@@ -173,6 +193,7 @@ public final class Store: Sendable {
 
     /// Adds an active webhook secret (the first step of a rotation).
     public func addWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) {
+        defer { forgetCachedConnections() }
         let blob = try box.seal(secret)
         let fingerprint = box.fingerprint(secret)
         try await write { db in
@@ -193,6 +214,7 @@ public final class Store: Sendable {
     /// Stores a secret delivered by a handshake, only if the connection still has none (atomic).
     /// - Returns: whether it was stored.
     public func deliverWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) -> Bool {
+        defer { forgetCachedConnections() }
         let blob = try box.seal(secret)
         let fingerprint = box.fingerprint(secret)
         return try await write { db in
@@ -208,6 +230,7 @@ public final class Store: Sendable {
 
     /// Retires an active webhook secret: requests signed with it are refused from now on.
     public func retireWebhookSecret(connection id: String, secret: String, now: Int64) async throws(StoreError) {
+        defer { forgetCachedConnections() }
         let fingerprint = box.fingerprint(secret)
         try await write { db in
             try db.execute(sql: """
@@ -220,6 +243,7 @@ public final class Store: Sendable {
 
     /// Removes a connection and its secrets. Its events stay in the log.
     public func removeConnection(id: String) async throws(StoreError) {
+        defer { forgetCachedConnections() }
         try await write { db in
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
             guard db.changesCount > 0 else { throw StoreError(.notFound, "no connection \(id)") }
