@@ -8,7 +8,7 @@
 //   4. ack latency p50/p99 at half the measured max rate, open loop, measured from each
 //      request's scheduled send time so a stall cannot hide itself (target p99 < 5 ms);
 //   5. acks/s with one commit per request (group commit off), to show what grouping buys.
-// Usage: tributary-bench-intake [--seconds S] [--connections N]
+// Usage: tributary-bench-intake [--seconds S] [--connections N] [--only intake|bare] (--only: one phase, for profiling)
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -163,6 +163,14 @@ func measureBare(seconds: Int) async throws -> Measurement {
 
 func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
 
+if let i = arguments.firstIndex(of: "--only"), i + 1 < arguments.count {
+    if arguments[i + 1] == "bare" {
+        print("bare: \(f(try await measureBare(seconds: seconds).rate)) req/s")
+    } else {
+        print("intake: \(f(try await measureIntake(groupCommit: true, seconds: seconds).0.rate)) acks/s")
+    }
+    exit(0)
+}
 print("intake benchmark: \(connections) connections, \(seconds) s per phase, closed loop unless noted")
 let bare = try await measureBare(seconds: seconds)
 print("bare Hummingbird route (reads body, 200):   \(f(bare.rate)) req/s  (p50 \(f(bare.percentile(0.5), 2)) ms, p99 \(f(bare.percentile(0.99), 2)) ms)")

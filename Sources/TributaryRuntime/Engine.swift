@@ -40,9 +40,12 @@ public struct Engine: Sendable {
 
     /// The application to run. `onServerRunning` receives the bound port (useful with port 0).
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        // A connection that sends nothing for the body timeout is closed: that is what ends a stalled body.
+        let bodyTimeoutSeconds = max(1, configuration.intake.bodyTimeout.components.seconds)
+        let idleTimeoutSeconds = min(configuration.idleTimeoutSeconds, bodyTimeoutSeconds)
+        return Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
+            server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tributary"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: configuration.logger
