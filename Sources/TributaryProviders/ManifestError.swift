@@ -19,5 +19,9 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
 public struct ManifestErrors: Error, Sendable, CustomStringConvertible {
     public var errors: [ManifestError]
 
+    public init(errors: [ManifestError]) {
+        self.errors = errors
+    }
+
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -2,13 +2,15 @@
 ///
 /// The shape is defined by `Schemas/provider.schema.json`; ``ManifestCatalog``
 /// validates a file against that schema before decoding it, so decoding here
-/// only has to deal with well-formed documents. Sections for later features
-/// (`api`, `poll`, `sweep`) are accepted by the schema and ignored here.
+/// only has to deal with well-formed documents. `sweep` (issue 4) is accepted by
+/// the schema and ignored here.
 public struct ProviderManifest: Sendable, Decodable {
     public var id: String
     public var name: String
     public var docs: String
     public var webhooks: Webhooks?
+    public var api: API?
+    public var poll: Poll?
 
     public struct Webhooks: Sendable, Decodable {
         public var verification: Verification

@@ -29,12 +29,12 @@ enum ProviderSchema {
       "description": "How the provider's webhooks are verified and parsed."
     },
     "api": {
-      "type": "object",
-      "description": "api: defined by issue 3/4 (placeholder; contents not yet checked)."
+      "$ref": "#/$defs/api",
+      "description": "How the provider's API is called."
     },
     "poll": {
-      "type": "object",
-      "description": "poll: defined by issue 3/4 (placeholder; contents not yet checked)."
+      "$ref": "#/$defs/poll",
+      "description": "Cursor-based polling of resources."
     },
     "sweep": {
       "type": "object",
@@ -874,6 +874,435 @@ enum ProviderSchema {
         "event"
       ],
       "additionalProperties": false
+    },
+    "param": {
+      "type": "object",
+      "properties": {
+        "param": {
+          "type": "string",
+          "description": "Query parameter name."
+        },
+        "format": {
+          "$ref": "#/$defs/timeFormat",
+          "description": "How a time is written in the parameter (timestamp cursors)."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "param"
+      ],
+      "description": "A query parameter the poller fills in."
+    },
+    "itemValue": {
+      "type": "object",
+      "properties": {
+        "pointer": {
+          "$ref": "#/$defs/pointerOrRoot",
+          "description": "JSON Pointer into one item."
+        },
+        "format": {
+          "type": "string",
+          "enum": [
+            "integer",
+            "unix-seconds",
+            "unix-milliseconds",
+            "rfc3339"
+          ],
+          "description": "integer | unix-seconds | unix-milliseconds | rfc3339 (times become integer microseconds)."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "pointer",
+        "format"
+      ],
+      "description": "A value read from each item."
+    },
+    "api": {
+      "type": "object",
+      "properties": {
+        "baseURL": {
+          "type": "string",
+          "description": "Base URL of the provider's API; a connection's --api-base-url overrides it. May contain {account}.",
+          "pattern": "^https?://\\S+$"
+        },
+        "auth": {
+          "type": "object",
+          "properties": {
+            "style": {
+              "type": "string",
+              "description": "bearer: Authorization: Bearer <token>; basic: the token is user:password; header: the token in the named header; query: the token in the named query parameter.",
+              "enum": [
+                "bearer",
+                "basic",
+                "header",
+                "query",
+                "none"
+              ]
+            },
+            "header": {
+              "type": "string",
+              "description": "Header name (style header)."
+            },
+            "param": {
+              "type": "string",
+              "description": "Query parameter (style query)."
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "style"
+          ],
+          "description": "How the connection's API token is sent."
+        },
+        "headers": {
+          "type": "object",
+          "description": "Static headers sent with every request (e.g. Accept, an API version)."
+        },
+        "rateLimit": {
+          "type": "object",
+          "properties": {
+            "requests": {
+              "type": "integer",
+              "description": "Requests allowed per `per` seconds (the default budget, corrected by what the provider says).",
+              "minimum": 1
+            },
+            "per": {
+              "type": "integer",
+              "description": "Window in seconds.",
+              "minimum": 1
+            },
+            "burst": {
+              "type": "integer",
+              "description": "Bucket size; default = requests.",
+              "minimum": 1
+            },
+            "remainingHeader": {
+              "type": "string",
+              "description": "Header with the requests left (e.g. X-RateLimit-Remaining)."
+            },
+            "resetHeader": {
+              "type": "string",
+              "description": "Header with the reset time, epoch or delta seconds (told apart by magnitude)."
+            },
+            "callLimitHeader": {
+              "type": "string",
+              "description": "Header in used/limit form (Shopify X-Shopify-Shop-Api-Call-Limit)."
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "requests",
+            "per"
+          ],
+          "description": "The connection's request budget."
+        },
+        "fetch": {
+          "type": "object",
+          "properties": {
+            "path": {
+              "type": "string",
+              "description": "Path template of one record: {type} and {id} are filled in; may contain {account}."
+            },
+            "state": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to the record state in the response; \"\" = the whole body."
+            },
+            "version": {
+              "$ref": "#/$defs/itemValue",
+              "description": "Where the fetched record's version is."
+            },
+            "deleted": {
+              "type": "object",
+              "properties": {
+                "pointer": {
+                  "$ref": "#/$defs/pointerOrRoot",
+                  "description": "Pointer to a tombstone field."
+                },
+                "equals": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  },
+                  "minItems": 1,
+                  "description": "Values meaning deleted."
+                }
+              },
+              "additionalProperties": false,
+              "required": [
+                "pointer",
+                "equals"
+              ],
+              "description": "A tombstone field in the fetched record."
+            },
+            "gone": {
+              "type": "array",
+              "items": {
+                "type": "integer"
+              },
+              "minItems": 1,
+              "description": "Statuses that mean the record no longer exists (default 404, 410)."
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "path"
+          ],
+          "description": "How to fetch one record's current state."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "baseURL",
+        "auth"
+      ],
+      "description": "How the provider's API is called: base URL, auth, rate limit, fetch one."
+    },
+    "resource": {
+      "type": "object",
+      "properties": {
+        "name": {
+          "type": "string",
+          "description": "Resource name, unique in the manifest (used in CLI --resource and in status).",
+          "pattern": "^[a-z][a-z0-9_-]*$"
+        },
+        "recordType": {
+          "type": "string",
+          "description": "Record type in the mirror.",
+          "pattern": "^[a-z][a-z0-9_]*$"
+        },
+        "method": {
+          "type": "string",
+          "description": "HTTP method (default GET).",
+          "enum": [
+            "GET",
+            "POST"
+          ]
+        },
+        "path": {
+          "type": "string",
+          "description": "Path under the base URL; may contain {account}."
+        },
+        "query": {
+          "type": "object",
+          "description": "Static query parameters (string values)."
+        },
+        "body": {
+          "type": "string",
+          "description": "Request body template for POST searches; {since_ms}, {since}, {after}, {limit} are filled in."
+        },
+        "pageSize": {
+          "type": "object",
+          "properties": {
+            "param": {
+              "type": "string",
+              "description": "Query parameter carrying the page size (omit when the body template does)."
+            },
+            "value": {
+              "type": "integer",
+              "description": "Items per page.",
+              "minimum": 1
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "value"
+          ],
+          "description": "Page size."
+        },
+        "items": {
+          "$ref": "#/$defs/pointerOrRoot",
+          "description": "Pointer to the array of items in the response; \"\" = the body itself is the array."
+        },
+        "id": {
+          "$ref": "#/$defs/pointerOrRoot",
+          "description": "Pointer to the item's id (numbers become strings losslessly)."
+        },
+        "version": {
+          "$ref": "#/$defs/itemValue",
+          "description": "The item's version (integer revision, or a time)."
+        },
+        "updatedAt": {
+          "$ref": "#/$defs/itemValue",
+          "description": "The item's update time, for timestamp cursors."
+        },
+        "deleted": {
+          "type": "object",
+          "properties": {
+            "pointer": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to a tombstone field in the item."
+            },
+            "equals": {
+              "type": "array",
+              "items": {
+                "type": "string"
+              },
+              "minItems": 1,
+              "description": "Values meaning deleted (`true` matches JSON true)."
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "pointer",
+            "equals"
+          ],
+          "description": "How a deleted item shows in the list."
+        },
+        "state": {
+          "$ref": "#/$defs/pointerOrRoot",
+          "description": "Pointer within the item to the record state; default: the item."
+        },
+        "events": {
+          "type": "boolean",
+          "description": "Items are provider events (Stripe /v1/events): each is read through the webhook section's event and records rules, keeping the provider's event id."
+        },
+        "cursor": {
+          "type": "object",
+          "properties": {
+            "kind": {
+              "type": "string",
+              "description": "timestamp | page-token | sync-token | event-id.",
+              "enum": [
+                "timestamp",
+                "page-token",
+                "sync-token",
+                "event-id"
+              ]
+            },
+            "since": {
+              "$ref": "#/$defs/param",
+              "description": "timestamp: the parameter carrying the watermark."
+            },
+            "afterId": {
+              "$ref": "#/$defs/param",
+              "description": "timestamp: a keyset tie-breaker parameter ((updated_at, id) > (since, afterId))."
+            },
+            "pageToken": {
+              "$ref": "#/$defs/param",
+              "description": "Parameter carrying a page token (a token that is a full URL is fetched as is)."
+            },
+            "syncToken": {
+              "$ref": "#/$defs/param",
+              "description": "sync-token: parameter carrying the sync token (a URL token is fetched as is)."
+            },
+            "eventId": {
+              "$ref": "#/$defs/param",
+              "description": "event-id: parameter carrying the last event id (e.g. ending_before)."
+            },
+            "order": {
+              "type": "string",
+              "description": "event-id: feed order of a page (descending: newest first, the cursor is the first item).",
+              "enum": [
+                "ascending",
+                "descending"
+              ]
+            },
+            "lookback": {
+              "type": "integer",
+              "description": "Seconds re-read before the watermark at the start of each run.",
+              "minimum": 0
+            },
+            "lag": {
+              "type": "integer",
+              "description": "Seconds of provider indexing lag: a run never moves the watermark past its start minus this.",
+              "minimum": 0
+            },
+            "resultCap": {
+              "type": "integer",
+              "description": "The provider refuses to page past this many results in one query (HubSpot search: 10000); the run restarts the query from the latest time seen.",
+              "minimum": 1
+            },
+            "initial": {
+              "type": "string",
+              "description": "First request of a sync-token enumeration: a value for the since parameter (e.g. 0 for Zendesk start_time)."
+            },
+            "expiry": {
+              "type": "array",
+              "items": {
+                "type": "integer"
+              },
+              "minItems": 1,
+              "description": "Statuses meaning the sync token expired (default 410)."
+            }
+          },
+          "additionalProperties": false,
+          "required": [
+            "kind"
+          ],
+          "description": "How the cursor moves."
+        },
+        "next": {
+          "type": "object",
+          "properties": {
+            "link": {
+              "type": "string",
+              "description": "Follow the Link header with this rel (e.g. next).",
+              "enum": [
+                "next"
+              ]
+            },
+            "token": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to the next page token (or full URL)."
+            },
+            "hasMore": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to a boolean: more pages follow."
+            },
+            "endOfStream": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to a boolean: true when the enumeration is complete."
+            },
+            "syncToken": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to the new sync token (or delta URL) on the last page."
+            }
+          },
+          "additionalProperties": false,
+          "description": "Where the response says what comes next."
+        },
+        "conditional": {
+          "type": "string",
+          "description": "etag: send If-None-Match with the previous ETag of the first page; 304 means nothing changed.",
+          "enum": [
+            "etag"
+          ]
+        },
+        "interval": {
+          "type": "integer",
+          "description": "Seconds between runs (jittered).",
+          "minimum": 1
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "recordType",
+        "path",
+        "items",
+        "cursor",
+        "next"
+      ],
+      "description": "One polled resource."
+    },
+    "poll": {
+      "type": "object",
+      "properties": {
+        "resources": {
+          "type": "array",
+          "minItems": 1,
+          "items": {
+            "$ref": "#/$defs/resource"
+          },
+          "description": "The polled resources."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "resources"
+      ],
+      "description": "Which resources are polled and how."
     }
   }
 }

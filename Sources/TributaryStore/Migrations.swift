@@ -55,6 +55,37 @@ enum Migrations {
                 CREATE INDEX events_by_connection ON events(connection, seq);
                 """)
         }
+        migrator.registerMigration("v2-polling") { db in
+            try db.execute(sql: """
+                ALTER TABLE connections ADD COLUMN api_base_url TEXT;
+
+                CREATE TABLE poll_cursors (
+                    connection TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    resource TEXT NOT NULL,
+                    cursor TEXT NOT NULL DEFAULT '{}',
+                    last_run_started_at INTEGER,
+                    last_run_finished_at INTEGER,
+                    next_run_at INTEGER,
+                    last_error TEXT,
+                    last_anomaly TEXT,
+                    pages INTEGER NOT NULL DEFAULT 0 CHECK (pages >= 0),
+                    observations INTEGER NOT NULL DEFAULT 0 CHECK (observations >= 0),
+                    PRIMARY KEY (connection, resource)
+                );
+
+                CREATE TABLE leases (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    holder TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+
+                CREATE TABLE rate_limits (
+                    connection TEXT PRIMARY KEY NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    state TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -155,6 +155,10 @@ public final class Store: Sendable {
         return loaded
     }
 
+    func forgetCachedConnectionsAfterChange() {
+        forgetCachedConnections()
+    }
+
     private func forgetCachedConnections() {
         connectionCache.withLock { $0.removeAll() }
     }
@@ -251,6 +255,14 @@ public final class Store: Sendable {
     }
 
     // MARK: plumbing
+
+    func readValue<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await read(body)
+    }
+
+    func writeValue<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        try await write(body)
+    }
 
     private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {

@@ -1,0 +1,2 @@
+// Placeholder: the provider simulator is being built (issue 3).
+public enum ProviderSimulatorPlaceholder {}

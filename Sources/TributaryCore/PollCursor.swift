@@ -1,0 +1,274 @@
+/// Where a poll of one (connection, resource) stands: committed with each page's events.
+///
+/// One struct serves the four cursor kinds; each uses its own fields. It is stored as
+/// JSON in the store's cursor row, so adding a field later does not need a migration.
+public struct PollCursor: Sendable, Equatable, Codable {
+    /// Timestamp kinds: everything at or after this instant (µs) is still to be read next run.
+    public var watermark: Int64?
+    /// Keyset tie-breaker: at `watermark`, ids up to and including this one are read.
+    public var afterId: String?
+    /// Sync-token kind: the provider's change-log token.
+    public var syncToken: String?
+    /// Event-id kind: the last event read.
+    public var lastEventId: String?
+    /// The validator of the last full first page (`ETag`), for conditional requests.
+    public var etag: String?
+    /// A run in progress (backfill or incremental) that has committed at least one page.
+    public var run: Run?
+
+    public struct Run: Sendable, Equatable, Codable {
+        /// When the run began (µs, engine clock).
+        public var startedAt: Int64
+        /// The run never moves a watermark past this instant: its start minus the provider's lag.
+        public var horizon: Int64
+        /// The lower bound this run reads from (µs), lookback applied.
+        public var since: Int64?
+        /// The next page to read: an opaque page token or a `Link` URL.
+        public var pageToken: String?
+        /// The largest record time this run has seen at or below the horizon (µs).
+        public var maxSeen: Int64?
+        /// The id at `maxSeen` (largest, for keyset order).
+        public var maxSeenId: String?
+        public var pages: Int
+        /// Pages read since `since` last moved (a provider result cap counts these).
+        public var windowPages: Int
+
+        public init(startedAt: Int64, horizon: Int64, since: Int64?) {
+            self.startedAt = startedAt
+            self.horizon = horizon
+            self.since = since
+            pages = 0
+            windowPages = 0
+        }
+    }
+
+    public init(watermark: Int64? = nil, afterId: String? = nil, syncToken: String? = nil, lastEventId: String? = nil, run: Run? = nil) {
+        self.watermark = watermark
+        self.afterId = afterId
+        self.syncToken = syncToken
+        self.lastEventId = lastEventId
+        self.run = run
+    }
+
+    /// Whether nothing has ever been read: the next run is a backfill.
+    public var isEmpty: Bool { watermark == nil && syncToken == nil && lastEventId == nil && run == nil }
+}
+
+/// How a resource's cursor moves: the pure state machine the poller executes.
+public enum CursorKind: String, Sendable, Codable, CaseIterable {
+    /// An `updated since` watermark, with lookback and a safe horizon. With an `afterId`
+    /// parameter it is a `(timestamp, id)` keyset; without one, pages are followed by token or `Link`.
+    case timestamp
+    /// An opaque page token walking one full enumeration.
+    case pageToken = "page-token"
+    /// A change-log token (Microsoft Graph delta, Google sync tokens); expiry means a full resync.
+    case syncToken = "sync-token"
+    /// The id of the last event read from an event feed (Stripe `/v1/events`).
+    case eventId = "event-id"
+}
+
+/// One item of a page, as the poller read it: what the cursor needs to move.
+public struct PageItem: Sendable, Equatable {
+    public var id: String
+    /// The record's update time (µs), for timestamp cursors.
+    public var updatedAt: Int64?
+
+    public init(id: String, updatedAt: Int64?) {
+        self.id = id
+        self.updatedAt = updatedAt
+    }
+}
+
+/// What one page answered, besides its items.
+public struct PageOutcome: Sendable, Equatable {
+    public var items: [PageItem]
+    /// The provider says more pages follow (`has_more`, a next token, a `Link` next).
+    public var hasMore: Bool
+    /// The token or URL of the next page, when the provider gives one.
+    public var nextPageToken: String?
+    /// A new sync token (last page of a sync-token enumeration).
+    public var syncToken: String?
+
+    public init(items: [PageItem], hasMore: Bool, nextPageToken: String? = nil, syncToken: String? = nil) {
+        self.items = items
+        self.hasMore = hasMore
+        self.nextPageToken = nextPageToken
+        self.syncToken = syncToken
+    }
+}
+
+/// Something the poller should report about a page, though the run goes on safely.
+public enum CursorAnomaly: Sendable, Equatable {
+    /// The page was empty yet claimed more: the run stops instead of asking again forever.
+    case emptyPageClaimedMore
+    /// Items older than the cursor came back (repeats at a page boundary, or the provider went back).
+    case itemsBehindCursor(count: Int)
+    /// Every item of a full page shares one timestamp: without an id tie-breaker this would loop.
+    case pageOfOneTimestamp
+    /// A page claimed more but moved the cursor nowhere: asking again would return it again, so the run stops.
+    case noProgress
+    /// The sync token expired: the next run enumerates everything again.
+    case syncTokenExpired
+}
+
+/// The pure rules of cursor movement for one resource.
+public struct CursorMachine: Sendable, Equatable {
+    public var kind: CursorKind
+    /// Re-read this much before the watermark at the start of each run (µs).
+    public var lookback: Int64
+    /// The provider's indexing lag: a run never moves the watermark past its start minus this (µs).
+    public var lag: Int64
+    /// Whether the provider accepts an id tie-breaker with the timestamp (a true keyset).
+    public var keyset: Bool
+    /// The provider refuses to page past this many results of one query (HubSpot search: 10,000).
+    public var resultCap: Int?
+    public var pageSize: Int
+
+    public init(kind: CursorKind, lookback: Int64 = 0, lag: Int64 = 0, keyset: Bool = false, resultCap: Int? = nil, pageSize: Int = 100) {
+        self.kind = kind
+        self.lookback = lookback
+        self.lag = lag
+        self.keyset = keyset
+        self.resultCap = resultCap
+        self.pageSize = pageSize
+    }
+
+    /// Begins a run, or resumes the one a crash interrupted (its committed page position is kept).
+    public func begin(_ cursor: PollCursor, now: Int64) -> PollCursor {
+        var next = cursor
+        if next.run == nil {
+            next.run = PollCursor.Run(startedAt: now, horizon: now - lag, since: cursor.watermark.map { $0 - lookback })
+        }
+        return next
+    }
+
+    /// What the next request must carry.
+    public func request(_ cursor: PollCursor) -> PageRequest {
+        let run = cursor.run
+        switch kind {
+        case .timestamp:
+            if let token = run?.pageToken { return PageRequest(pageToken: token) }
+            if keyset {
+                // Resume from the highest key this run has committed, else from the watermark.
+                if let seen = run?.maxSeen { return PageRequest(since: seen, afterId: run?.maxSeenId) }
+                return PageRequest(since: run?.since, afterId: lookback == 0 ? cursor.afterId : nil)
+            }
+            // No tie-breaker and no page token: move `since` up to what this run has seen (inclusive).
+            return PageRequest(since: run?.maxSeen ?? run?.since)
+        case .pageToken:
+            return PageRequest(pageToken: run?.pageToken)
+        case .syncToken:
+            return PageRequest(pageToken: run?.pageToken, syncToken: run?.pageToken == nil ? cursor.syncToken : nil)
+        case .eventId:
+            return PageRequest(afterEventId: cursor.lastEventId)
+        }
+    }
+
+    /// Moves the cursor past one page. Returns the cursor to commit with the page's events,
+    /// whether the run is over, and anything worth reporting.
+    public func advance(_ cursor: PollCursor, page: PageOutcome) -> (cursor: PollCursor, done: Bool, anomalies: [CursorAnomaly]) {
+        var next = cursor
+        var run = cursor.run ?? PollCursor.Run(startedAt: 0, horizon: .max, since: cursor.watermark)
+        var anomalies: [CursorAnomaly] = []
+        run.pages += 1
+        if page.items.isEmpty, page.hasMore, page.nextPageToken == nil {
+            anomalies.append(.emptyPageClaimedMore)
+        }
+        var done = !page.hasMore || anomalies.contains(.emptyPageClaimedMore)
+
+        switch kind {
+        case .timestamp:
+            let before = (run.maxSeen, run.maxSeenId)
+            var behind = 0
+            var passedHorizon = false
+            for item in page.items {
+                guard let at = item.updatedAt else { continue }
+                if at > run.horizon {
+                    passedHorizon = true
+                    continue
+                }
+                if let seen = run.maxSeen, (at, item.id) <= (seen, run.maxSeenId ?? "") {
+                    if let since = run.since, at < since { behind += 1 } else if keyset { behind += 1 }
+                    continue
+                }
+                run.maxSeen = at
+                run.maxSeenId = item.id
+            }
+            if behind > 0 { anomalies.append(.itemsBehindCursor(count: behind)) }
+            let times = page.items.compactMap(\.updatedAt)
+            if !keyset, page.hasMore, times.count > 1, Set(times).count == 1 { anomalies.append(.pageOfOneTimestamp) }
+            if keyset, passedHorizon { done = true }
+            if !keyset {
+                run.pageToken = page.nextPageToken
+                run.windowPages += 1
+                if let cap = resultCap, run.pageToken != nil, (run.windowPages + 1) * pageSize > cap, run.maxSeen != nil {
+                    // The next page would pass the provider's cap: restart the query from the latest time seen.
+                    run.pageToken = nil
+                    run.windowPages = 0
+                }
+            }
+            let progressed = before.0 != run.maxSeen || before.1 != run.maxSeenId
+            if !done, page.hasMore, page.nextPageToken == nil || keyset, !progressed, !page.items.isEmpty {
+                // The next request would be this one again: stop and say why rather than loop.
+                anomalies.append(.noProgress)
+                done = true
+            }
+        case .pageToken:
+            run.pageToken = page.nextPageToken
+            if page.nextPageToken == nil { done = true }
+        case .syncToken:
+            run.pageToken = page.nextPageToken
+            if let token = page.syncToken {
+                next.syncToken = token
+                done = true
+            } else if page.nextPageToken == nil {
+                done = true
+            }
+        case .eventId:
+            if let last = page.items.last?.id { next.lastEventId = last }
+        }
+
+        if done {
+            if kind == .timestamp, let seen = run.maxSeen {
+                let current = (next.watermark ?? .min, next.afterId ?? "")
+                let candidate = (seen, run.maxSeenId ?? "")
+                if candidate > current {
+                    next.watermark = candidate.0
+                    next.afterId = keyset ? candidate.1 : nil
+                }
+            }
+            next.run = nil
+        } else {
+            next.run = run
+        }
+        return (next, done, anomalies)
+    }
+
+    /// The provider said the sync token is no longer valid: forget it, so the next run re-enumerates.
+    public func expire(_ cursor: PollCursor) -> (cursor: PollCursor, anomaly: CursorAnomaly) {
+        var next = cursor
+        next.syncToken = nil
+        next.run = nil
+        return (next, .syncTokenExpired)
+    }
+}
+
+/// The cursor-dependent part of one page request.
+public struct PageRequest: Sendable, Equatable {
+    /// Lower bound (µs) for an `updated since` parameter.
+    public var since: Int64?
+    /// Keyset tie-breaker for `since`.
+    public var afterId: String?
+    /// An opaque page token, or a full `Link` URL to follow.
+    public var pageToken: String?
+    public var syncToken: String?
+    public var afterEventId: String?
+
+    public init(since: Int64? = nil, afterId: String? = nil, pageToken: String? = nil, syncToken: String? = nil, afterEventId: String? = nil) {
+        self.since = since
+        self.afterId = afterId
+        self.pageToken = pageToken
+        self.syncToken = syncToken
+        self.afterEventId = afterEventId
+    }
+}

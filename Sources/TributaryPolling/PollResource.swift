@@ -1,0 +1,106 @@
+public import TributaryCore
+public import TributaryProviders
+
+/// A manifest resource compiled once: pointers parsed, the cursor machine chosen, the rules checked.
+public struct PollResource: Sendable {
+    public let provider: String
+    public let spec: ProviderManifest.Resource
+    public let machine: CursorMachine
+    let items: JSONPointer
+    let id: JSONPointer?
+    let version: (JSONPointer, ProviderManifest.TimeFormat)?
+    let updatedAt: (JSONPointer, ProviderManifest.TimeFormat)?
+    let deleted: (JSONPointer, [String])?
+    let state: JSONPointer?
+    let next: Next
+    /// Webhook rules that read items of an event feed (`events: true`).
+    let eventExtractor: EventExtractor?
+
+    struct Next: Sendable {
+        var link: Bool
+        var token: JSONPointer?
+        var hasMore: JSONPointer?
+        var endOfStream: JSONPointer?
+        var syncToken: JSONPointer?
+    }
+
+    public var name: String { spec.name }
+    public var interval: Duration { .seconds(spec.interval ?? 300) }
+
+    /// Compiles `spec` of `provider`.
+    /// - Throws: ``ManifestError`` with the path inside the manifest of what is wrong.
+    public init(provider: Provider, index: Int) throws(ManifestError) {
+        guard let spec = provider.manifest.poll?.resources[index] else {
+            throw ManifestError(path: "/poll/resources/\(index)", reason: "no such resource")
+        }
+        let base = "/poll/resources/\(index)"
+        func pointer(_ text: String?, _ path: String) throws(ManifestError) -> JSONPointer? {
+            guard let text else { return nil }
+            guard let parsed = JSONPointer(text) else { throw ManifestError(path: base + path, reason: "\"\(text)\" is not a JSON Pointer") }
+            return parsed
+        }
+        self.provider = provider.id
+        self.spec = spec
+        items = try pointer(spec.items, "/items") ?? JSONPointer("")!
+        id = try pointer(spec.id, "/id")
+        version = try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) }
+        updatedAt = try pointer(spec.updatedAt?.pointer, "/updatedAt/pointer").map { ($0, spec.updatedAt!.format) }
+        deleted = try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) }
+        state = try pointer(spec.state, "/state")
+        next = Next(
+            link: spec.next.link != nil,
+            token: try pointer(spec.next.token, "/next/token"),
+            hasMore: try pointer(spec.next.hasMore, "/next/hasMore"),
+            endOfStream: try pointer(spec.next.endOfStream, "/next/endOfStream"),
+            syncToken: try pointer(spec.next.syncToken, "/next/syncToken")
+        )
+        guard let kind = CursorKind(rawValue: spec.cursor.kind) else {
+            throw ManifestError(path: base + "/cursor/kind", reason: "unknown cursor kind \(spec.cursor.kind)")
+        }
+        switch kind {
+        case .timestamp:
+            guard spec.cursor.since != nil || spec.body != nil else { throw ManifestError(path: base + "/cursor/since", reason: "a timestamp cursor needs a since parameter (or a body template)") }
+            guard updatedAt != nil else { throw ManifestError(path: base + "/updatedAt", reason: "a timestamp cursor needs each item's updatedAt") }
+        case .eventId:
+            guard spec.cursor.eventId != nil else { throw ManifestError(path: base + "/cursor/eventId", reason: "an event-id cursor needs its parameter") }
+        case .syncToken:
+            guard next.syncToken != nil else { throw ManifestError(path: base + "/next/syncToken", reason: "a sync-token cursor needs to know where the new token is") }
+        case .pageToken:
+            guard next.token != nil || next.link else { throw ManifestError(path: base + "/next", reason: "a page-token cursor needs next.token or next.link") }
+        }
+        if spec.events == true {
+            guard let extractor = provider.extractor else {
+                throw ManifestError(path: base + "/events", reason: "events: true needs a webhooks section to read the events with")
+            }
+            eventExtractor = extractor
+        } else {
+            guard id != nil else { throw ManifestError(path: base + "/id", reason: "each item needs an id pointer") }
+            eventExtractor = nil
+        }
+        machine = CursorMachine(
+            kind: kind,
+            lookback: Int64(spec.cursor.lookback ?? 0) * 1_000_000,
+            lag: Int64(spec.cursor.lag ?? 0) * 1_000_000,
+            keyset: spec.cursor.afterId != nil,
+            resultCap: spec.cursor.resultCap,
+            pageSize: spec.pageSize?.value ?? 100
+        )
+    }
+
+    /// Every resource of every provider in `catalog`, compiled.
+    public static func all(in catalog: ManifestCatalog) throws(ManifestErrors) -> [String: [PollResource]] {
+        var result: [String: [PollResource]] = [:]
+        var errors: [ManifestError] = []
+        for provider in catalog.providers.values {
+            for index in provider.manifest.poll?.resources.indices ?? 0..<0 {
+                do {
+                    result[provider.id, default: []].append(try PollResource(provider: provider, index: index))
+                } catch {
+                    errors.append(ManifestError(file: provider.id + ".yaml", path: error.path, reason: error.reason))
+                }
+            }
+        }
+        guard errors.isEmpty else { throw ManifestErrors(errors: errors) }
+        return result
+    }
+}

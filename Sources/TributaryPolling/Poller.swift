@@ -1,0 +1,137 @@
+import Foundation
+public import Logging
+public import TributaryCore
+import TributaryProviders
+public import TributaryStore
+public import TributaryUpstream
+
+/// What one run of one resource did.
+public struct PollReport: Sendable, Equatable {
+    public var connection: String
+    public var resource: String
+    public var pages = 0
+    public var observations = 0
+    public var newEvents = 0
+    public var anomalies: [CursorAnomaly] = []
+    /// Another process held the lease: this run did nothing.
+    public var skipped = false
+    public var notModified = false
+    public var error: String?
+
+    public init(connection: String, resource: String) {
+        self.connection = connection
+        self.resource = resource
+    }
+}
+
+/// Pages through one resource of one connection, committing each page's observations and the
+/// cursor advance in one transaction, under a lease so no two processes poll it at once.
+///
+/// `runOnce` is what the scheduler calls on its timer and what `tributary poll --once` calls
+/// from cron; it never throws: a failed run is a report with an error, and the cursor stays
+/// at the last committed page, so the next run resumes there.
+public struct Poller: Sendable {
+    public let store: Store
+    public let resource: PollResource
+    public let client: UpstreamClient
+    public let connection: Connection
+    /// Who holds leases taken by this process.
+    public let holder: String
+    public let leaseTTL: Duration
+    let now: @Sendable () -> Int64
+
+    public init(
+        store: Store, resource: PollResource, client: UpstreamClient, connection: Connection, holder: String,
+        leaseTTL: Duration = .seconds(120), now: @escaping @Sendable () -> Int64
+    ) {
+        self.store = store
+        self.resource = resource
+        self.client = client
+        self.connection = connection
+        self.holder = holder
+        self.leaseTTL = leaseTTL
+        self.now = now
+    }
+
+    public var leaseName: String { "poll:\(connection.id):\(resource.name)" }
+
+    /// Runs the resource until its cursor says the run is over (or `maxPages`).
+    public func runOnce(maxPages: Int = 10_000, logger: Logger) async -> PollReport {
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(connection.id)"
+        logger[metadataKey: "poll.resource"] = "\(resource.name)"
+        var report = PollReport(connection: connection.id, resource: resource.name)
+        let startedAt = now()
+        do {
+            guard try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: startedAt) else {
+                report.skipped = true
+                logger.debug("poll skipped: another process holds the lease")
+                return report
+            }
+        } catch {
+            report.error = error.message
+            return report
+        }
+        var cursor = PollCursor()
+        do {
+            let state = try await store.pollState(connection: connection.id, resource: resource.name)
+            let priority: RequestPriority = state.cursor.isEmpty || state.cursor.run != nil && state.cursor.watermark == nil ? .backfill : .incrementalPoll
+            cursor = resource.machine.begin(state.cursor, now: startedAt)
+            while report.pages < maxPages {
+                let request = resource.request(for: cursor, client: client, account: connection.account)
+                let response = try await client.send(request, priority: priority, logger: logger)
+                let receivedAt = now()
+                if response.status == 304 {
+                    report.notModified = true
+                    cursor.run = nil
+                    break
+                }
+                if resource.machine.kind == .syncToken, (resource.spec.cursor.expiry ?? [410]).contains(response.status) {
+                    let (expired, anomaly) = resource.machine.expire(cursor)
+                    cursor = expired
+                    report.anomalies.append(anomaly)
+                    logger.notice("sync token expired; the next run enumerates everything again")
+                    break
+                }
+                guard (200..<300).contains(response.status) else {
+                    throw PollError("\(resource.name): provider answered HTTP \(response.status)")
+                }
+                let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, receivedAt: receivedAt)
+                var step = resource.machine.advance(cursor, page: page.outcome)
+                if report.pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
+                let results = try await store.commitPage(
+                    page.drafts, connection: connection.id, resource: resource.name, cursor: step.cursor,
+                    lease: leaseName, holder: holder, now: receivedAt
+                )
+                _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: receivedAt)
+                cursor = step.cursor
+                report.pages += 1
+                report.observations += page.drafts.count
+                report.newEvents += results.filter { !$0.duplicate }.count
+                report.anomalies += step.anomalies
+                if step.done { break }
+            }
+        } catch {
+            report.error = "\(error)"
+            logger.warning("poll run failed; the cursor stays at the last committed page", metadata: ["error": "\(error)"])
+        }
+        let finishedAt = now()
+        let interval = resource.interval.microseconds
+        do {
+            try await store.recordPollRun(
+                connection: connection.id, resource: resource.name, startedAt: startedAt, finishedAt: finishedAt,
+                nextRunAt: finishedAt + interval, error: report.error,
+                anomaly: report.anomalies.isEmpty ? nil : report.anomalies.map { "\($0)" }.joined(separator: ", "),
+                cursor: report.error == nil ? cursor : nil
+            )
+            try await store.releaseLease(leaseName, holder: holder)
+        } catch {
+            logger.warning("cannot record the poll run", metadata: ["error": "\(error)"])
+        }
+        logger.info("poll run", metadata: [
+            "pages": "\(report.pages)", "observations": "\(report.observations)", "new": "\(report.newEvents)",
+            "anomalies": "\(report.anomalies.count)",
+        ])
+        return report
+    }
+}

@@ -1,0 +1,106 @@
+extension ProviderManifest {
+    /// How the provider's API is called (`api:` in the manifest).
+    public struct API: Sendable, Decodable {
+        public var baseURL: String
+        public var auth: Auth
+        public var headers: [String: String]?
+        public var rateLimit: RateLimit?
+        public var fetch: Fetch?
+
+        public struct Auth: Sendable, Decodable {
+            public var style: Style
+            public var header: String?
+            public var param: String?
+
+            public enum Style: String, Sendable, Decodable { case bearer, basic, header, query, none }
+        }
+
+        public struct RateLimit: Sendable, Decodable {
+            public var requests: Int
+            public var per: Int
+            public var burst: Int?
+            public var remainingHeader: String?
+            public var resetHeader: String?
+            public var callLimitHeader: String?
+        }
+
+        public struct Fetch: Sendable, Decodable {
+            public var path: String
+            public var state: String?
+            public var version: ItemValue?
+            public var deleted: Deleted?
+            public var gone: [Int]?
+        }
+    }
+
+    /// A value read from each item or fetched record.
+    public struct ItemValue: Sendable, Decodable {
+        public var pointer: String
+        public var format: TimeFormat
+    }
+
+    /// A tombstone field: the record is deleted when the value at `pointer` is one of `equals`.
+    public struct Deleted: Sendable, Decodable {
+        public var pointer: String
+        public var equals: [String]
+    }
+
+    /// Which resources are polled and how (`poll:` in the manifest).
+    public struct Poll: Sendable, Decodable {
+        public var resources: [Resource]
+    }
+
+    public struct Resource: Sendable, Decodable {
+        public var name: String
+        public var recordType: String
+        public var method: String?
+        public var path: String
+        public var query: [String: String]?
+        public var body: String?
+        public var pageSize: PageSize?
+        public var items: String
+        public var id: String?
+        public var version: ItemValue?
+        public var updatedAt: ItemValue?
+        public var deleted: Deleted?
+        public var state: String?
+        public var events: Bool?
+        public var cursor: Cursor
+        public var next: Next
+        public var conditional: String?
+        public var interval: Int?
+
+        public struct PageSize: Sendable, Decodable {
+            public var param: String?
+            public var value: Int
+        }
+
+        public struct Cursor: Sendable, Decodable {
+            public var kind: String
+            public var since: Param?
+            public var afterId: Param?
+            public var pageToken: Param?
+            public var syncToken: Param?
+            public var eventId: Param?
+            public var order: String?
+            public var lookback: Int?
+            public var lag: Int?
+            public var resultCap: Int?
+            public var initial: String?
+            public var expiry: [Int]?
+        }
+
+        public struct Param: Sendable, Decodable {
+            public var param: String
+            public var format: TimeFormat?
+        }
+
+        public struct Next: Sendable, Decodable {
+            public var link: String?
+            public var token: String?
+            public var hasMore: String?
+            public var endOfStream: String?
+            public var syncToken: String?
+        }
+    }
+}
