@@ -38,6 +38,10 @@ struct Connections: AsyncParsableCommand {
         @Option(name: .customLong("webhook-secret"), help: "Webhook signing secret (repeat for several). For public-key schemes, the provider's public key.")
         var webhookSecrets: [String] = []
         @Option(help: "Replay window in seconds, overriding the manifest's.") var tolerance: Int?
+        @Option(name: .customLong("api-token"), help: "API credential for polling and fetches (sent as the manifest's auth style).")
+        var apiToken: String?
+        @Option(name: .customLong("api-base-url"), help: "API base URL, overriding the manifest's (e.g. a regional host, or the simulator).")
+        var apiBaseURL: String?
 
         func run() async throws {
             let catalog = try global.loadCatalog()
@@ -51,6 +55,10 @@ struct Connections: AsyncParsableCommand {
             guard !tenant.isEmpty else { throw CLIError.usage("--tenant must not be empty") }
             if let tolerance, tolerance < 0 { throw CLIError.usage("--tolerance must not be negative") }
             guard !webhookSecrets.contains(where: \.isEmpty) else { throw CLIError.usage("--webhook-secret must not be empty") }
+            if let apiBaseURL, URL(string: apiBaseURL)?.host == nil || !(apiBaseURL.hasPrefix("http://") || apiBaseURL.hasPrefix("https://")) {
+                throw CLIError.usage("--api-base-url must be an absolute http(s) URL, not \"\(apiBaseURL)\"")
+            }
+            if apiToken?.isEmpty == true { throw CLIError.usage("--api-token must not be empty") }
             let store = try global.openStore()
             let connection: Connection
             do {
@@ -58,6 +66,9 @@ struct Connections: AsyncParsableCommand {
                     id: id, provider: provider, tenant: tenant, account: account, toleranceSeconds: tolerance,
                     webhookSecrets: webhookSecrets, now: nowMicros()
                 )
+                if apiToken != nil || apiBaseURL != nil {
+                    try await store.setAPICredentials(connection: id, token: apiToken, baseURL: apiBaseURL, now: nowMicros())
+                }
             } catch {
                 throw error.code == .conflict ? CLIError.usage(error.message) : CLIError.failure(error.message)
             }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TributaryCore
 import TributaryProviders
+import TributaryRuntime
 import TributaryStore
 
 /// Options every command takes: where the database and the manifests are, and the output format.
@@ -25,6 +26,19 @@ struct GlobalOptions: ParsableArguments {
             return try Store(path: databasePath, masterKey: masterKey, logger: Logger(label: "tributary"))
         } catch {
             throw CLIError.failure(error.message)
+        }
+    }
+
+    /// The engine as `serve` builds it (store, manifests, poll runner), without listening.
+    func openEngine() throws -> Engine {
+        do {
+            return try Engine(configuration: EngineConfiguration(
+                databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, logger: Logger(label: "tributary")
+            ))
+        } catch let error as ManifestErrors {
+            throw CLIError.usage("provider manifests in \(providersDirectory) are invalid:\n" + error.description)
+        } catch {
+            throw CLIError.failure("\(error)")
         }
     }
 

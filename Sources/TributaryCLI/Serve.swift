@@ -19,6 +19,8 @@ struct Serve: AsyncParsableCommand {
     var maxBody: Int?
     @Option(name: .customLong("body-timeout"), help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
     var bodyTimeout: Int?
+    @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process (intake only).")
+    var noPoll = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -43,12 +45,13 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        let configuration = EngineConfiguration(
+        var configuration = EngineConfiguration(
             host: host, port: port, databasePath: global.databasePath, providersDirectory: global.providersDirectory,
             masterKey: global.masterKey,
             intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL),
             logger: Logger(label: "tributary")
         )
+        configuration.polling = !noPoll
         let engine: Engine
         do {
             engine = try Engine(configuration: configuration)

@@ -1,10 +1,13 @@
 import Foundation
 public import Hummingbird
 import Logging
+import ServiceLifecycle
 import NIOCore
 import TributaryIntake
+public import TributaryPolling
 public import TributaryProviders
 public import TributaryStore
+import TributaryUpstream
 
 /// The composition root: one Hummingbird application holding intake and the health routes.
 ///
@@ -14,6 +17,8 @@ public struct Engine: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
     public let configuration: EngineConfiguration
+    /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
+    public let pollRunner: PollRunner
 
     /// Opens the store and loads the manifests; fails with one clear error before anything listens.
     public init(configuration: EngineConfiguration) throws {
@@ -23,6 +28,7 @@ public struct Engine: Sendable {
             path: configuration.databasePath, masterKey: configuration.masterKey, groupCommit: configuration.groupCommit,
             logger: configuration.logger
         )
+        pollRunner = try PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: configuration.now)
     }
 
     /// The router with every route the service answers.
@@ -43,10 +49,15 @@ public struct Engine: Sendable {
         // A connection that sends nothing for the body timeout is closed: that is what ends a stalled body.
         let bodyTimeoutSeconds = max(1, configuration.intake.bodyTimeout.components.seconds)
         let idleTimeoutSeconds = min(configuration.idleTimeoutSeconds, bodyTimeoutSeconds)
+        var services: [any Service] = []
+        if configuration.polling {
+            services.append(PollScheduler(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
+        }
         return Application(
             router: router(),
             server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tributary"),
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: configuration.logger
         )

@@ -21,6 +21,10 @@ public struct EngineConfiguration: Sendable {
     public var idleTimeoutSeconds: Int64
     /// Share one commit between concurrent appends (default); `false` only for benchmarks.
     public var groupCommit: Bool = true
+    /// Run the poll scheduler inside `serve` (`--no-poll` turns it off).
+    public var polling: Bool = true
+    /// How often the scheduler looks for due polls.
+    public var pollTick: Duration = .seconds(1)
     public var logger: Logger
     /// Microseconds since the epoch. Tests inject a fixed clock to exercise replay windows.
     public var now: @Sendable () -> Int64

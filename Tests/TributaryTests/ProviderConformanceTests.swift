@@ -14,10 +14,11 @@ import TributaryTesting
 struct ProviderConformanceTests {
     static let providers = Vector.providers
 
-    @Test("vectors exist for every shipped provider")
+    @Test("vectors exist for every shipped third-party provider")
     func everyProviderHasAVector() throws {
+        // The simulator is our own fake provider; its webhooks are checked by the simulator tests.
         let manifests = try FileManager.default.contentsOfDirectory(atPath: TestPaths.providers)
-            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+            .filter { $0.hasSuffix(".yaml") && $0 != "simulator.yaml" }.map { String($0.dropLast(5)) }.sorted()
         #expect(manifests.count == 18)
         #expect(Set(Self.providers) == Set(manifests))
     }

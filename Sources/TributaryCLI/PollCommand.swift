@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TributaryCore
+import TributaryPolling
+import TributaryRuntime
+import TributaryStore
+
+/// `tributary poll`: run due polls (or all, with `--once`) and exit — for cron.
+struct Poll: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run due polls (all with --once) and exit; safe beside a running serve (runs are leased)."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this connection.") var connection: String?
+    @Option(help: "Only this resource.") var resource: String?
+    @Flag(help: "Run every selected resource now, due or not.") var once = false
+
+    func run() async throws {
+        let engine = try global.openEngine()
+        let logger = Logger(label: "tributary")
+        let reports: [PollReport]
+        do {
+            reports = try await engine.pollRunner.runDue(force: once, connection: connection, resource: resource, logger: logger)
+        } catch {
+            throw CLIError.failure("cannot poll: \(error)")
+        }
+        if reports.isEmpty, connection != nil || resource != nil {
+            throw CLIError.usage("nothing to poll for \(connection.map { "connection \($0)" } ?? "")\(resource.map { " resource \($0)" } ?? "")")
+        }
+        if global.json {
+            Output.json(.array(reports.map(Self.json)))
+        } else {
+            for r in reports {
+                let outcome = r.skipped ? "skipped (leased elsewhere)" : r.error.map { "failed: \($0)" } ?? "ok"
+                Output.line("\(r.connection)\t\(r.resource)\tpages=\(r.pages)\tobserved=\(r.observations)\tnew=\(r.newEvents)\t\(outcome)")
+            }
+        }
+        if reports.contains(where: { $0.error != nil }) { throw CLIError.failure("\(reports.filter { $0.error != nil }.count) poll run(s) failed") }
+    }
+
+    static func json(_ r: PollReport) -> JSONValue {
+        .object([
+            ("connection", .string(r.connection)), ("resource", .string(r.resource)),
+            ("pages", .number(String(r.pages))), ("observations", .number(String(r.observations))),
+            ("new_events", .number(String(r.newEvents))), ("skipped", .bool(r.skipped)), ("not_modified", .bool(r.notModified)),
+            ("anomalies", .array(r.anomalies.map { .string("\($0)") })), ("error", r.error.map(JSONValue.string) ?? .null),
+        ])
+    }
+}
+
+/// `tributary status`: per connection and resource, where things stand.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show events by status, poll cursors, last and next runs, errors and rate-limit state.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this connection.") var connection: String?
+
+    func run() async throws {
+        let store = try global.openStore()
+        var items: [JSONValue] = []
+        do {
+            for c in try await store.connections() where connection == nil || c.id == connection {
+                let counts = try await store.eventCounts(connection: c.id)
+                let polls = try await store.pollStates(connection: c.id)
+                let rate = try await store.rateLimitState(connection: c.id).flatMap { JSONValue(parsing: Array($0.utf8)) }
+                func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null }
+                items.append(.object([
+                    ("connection", .string(c.id)), ("provider", .string(c.provider)), ("tenant", .string(c.tenant)),
+                    ("events", .object(EventStatus.allCases.map { ($0.rawValue, JSONValue.number(String(counts[$0] ?? 0))) })),
+                    ("rate_limit", rate ?? .null),
+                    ("resources", .array(polls.map { p in
+                        .object([
+                            ("resource", .string(p.resource)),
+                            ("cursor", .object([
+                                ("watermark", time(p.cursor.watermark)), ("after_id", p.cursor.afterId.map(JSONValue.string) ?? .null),
+                                ("sync_token", .bool(p.cursor.syncToken != nil)), ("last_event_id", p.cursor.lastEventId.map(JSONValue.string) ?? .null),
+                                ("run_in_progress", .bool(p.cursor.run != nil)),
+                            ])),
+                            ("last_run_started_at", time(p.lastRunStartedAt)), ("last_run_finished_at", time(p.lastRunFinishedAt)),
+                            ("next_run_at", time(p.nextRunAt)), ("last_error", p.lastError.map(JSONValue.string) ?? .null),
+                            ("last_anomaly", p.lastAnomaly.map(JSONValue.string) ?? .null),
+                            ("pages", .number(String(p.pages))), ("observations", .number(String(p.observations))),
+                        ])
+                    })),
+                ]))
+            }
+        } catch {
+            throw CLIError.failure(error.message)
+        }
+        if connection != nil, items.isEmpty { throw CLIError.failure("no connection \(connection!)") }
+        if global.json {
+            Output.json(.array(items))
+        } else {
+            for item in items {
+                Output.line("\(item["connection"]?.stringValue ?? "")\t\(item["provider"]?.stringValue ?? "")\tevents \(item["events"]?.jsonText ?? "")")
+                if let rate = item["rate_limit"], rate != .null { Output.line("  rate limit \(rate.jsonText)") }
+                if case .array(let resources)? = item["resources"] {
+                    for r in resources {
+                        Output.line("  \(r["resource"]?.stringValue ?? "")\tcursor \(r["cursor"]?.jsonText ?? "")\tlast \(r["last_run_finished_at"]?.stringValue ?? "-")\tnext \(r["next_run_at"]?.stringValue ?? "-")\terror \(r["last_error"]?.stringValue ?? "-")")
+                    }
+                }
+            }
+        }
+    }
+}

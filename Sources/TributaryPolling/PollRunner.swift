@@ -1,0 +1,124 @@
+import Foundation
+public import Logging
+import Synchronization
+import TributaryCore
+public import TributaryProviders
+public import TributaryStore
+public import TributaryUpstream
+
+/// Finds what is due and runs it: the part of polling shared by `serve`'s scheduler and `poll` from cron.
+///
+/// Holds one ``RateLimiter`` per connection, so every poller of a connection (and, later,
+/// the reconciler's fetches) draws on one budget.
+public final class PollRunner: Sendable {
+    public let store: Store
+    public let catalog: ManifestCatalog
+    let resources: [String: [PollResource]]
+    let transport: any UpstreamTransport
+    let limiters = Mutex([String: RateLimiter]())
+    /// This process's lease holder name.
+    public let holder: String
+    /// At most this many resources poll at once.
+    public let concurrency: Int
+    let now: @Sendable () -> Int64
+    let random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 1_000_000))))
+
+    public init(
+        store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, concurrency: Int = 4,
+        holder: String? = nil, now: @escaping @Sendable () -> Int64
+    ) throws(ManifestErrors) {
+        self.store = store
+        self.catalog = catalog
+        resources = try PollResource.all(in: catalog)
+        self.transport = transport
+        self.concurrency = max(1, concurrency)
+        self.holder = holder ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+        self.now = now
+    }
+
+    /// The connection's shared limiter, created from the manifest's default budget on first use.
+    public func limiter(for connection: Connection, api: ProviderManifest.API) -> RateLimiter {
+        limiters.withLock { limiters in
+            if let existing = limiters[connection.id] { return existing }
+            let rate = api.rateLimit
+            let requests = Double(rate?.requests ?? 10)
+            let per = Double(rate?.per ?? 1)
+            let limiter = RateLimiter(
+                budget: RateLimitBudget(capacity: Double(rate?.burst ?? rate?.requests ?? 10), refillPerSecond: requests / per, now: now()),
+                now: now
+            )
+            limiters[connection.id] = limiter
+            return limiter
+        }
+    }
+
+    /// The pollers for every polled resource, optionally narrowed to one connection or resource.
+    public func pollers(connection only: String? = nil, resource: String? = nil) async throws -> [Poller] {
+        var pollers: [Poller] = []
+        for connection in try await store.connections() where only == nil || connection.id == only {
+            guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
+            let credentials = try await store.apiCredentials(connection: connection.id)
+            let client = UpstreamClient(
+                transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: credentials.baseURL,
+                token: credentials.token, account: connection.account, now: now
+            )
+            for polled in resources[provider.id] ?? [] where resource == nil || polled.name == resource {
+                pollers.append(Poller(store: store, resource: polled, client: client, connection: connection, holder: holder, now: now))
+            }
+        }
+        return pollers
+    }
+
+    /// Runs every poller that is due (or all of them with `force`), `concurrency` at a time.
+    public func runDue(force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger) async throws -> [PollReport] {
+        let current = now()
+        var due: [Poller] = []
+        for poller in try await pollers(connection: connection, resource: resource) {
+            let state = try await store.pollState(connection: poller.connection.id, resource: poller.resource.name)
+            if force || (state.nextRunAt ?? .min) <= current || state.cursor.run != nil { due.append(poller) }
+        }
+        return await withTaskGroup(of: PollReport.self) { group in
+            var reports: [PollReport] = []
+            var iterator = due.makeIterator()
+            for _ in 0..<concurrency {
+                guard let poller = iterator.next() else { break }
+                group.addTask { await self.run(poller, logger: logger) }
+            }
+            while let report = await group.next() {
+                reports.append(report)
+                if let poller = iterator.next() { group.addTask { await self.run(poller, logger: logger) } }
+            }
+            return reports
+        }
+    }
+
+    /// One run, then the next one scheduled one interval later, jittered by ±10% so resources spread out.
+    func run(_ poller: Poller, logger: Logger) async -> PollReport {
+        let report = await poller.runOnce(logger: logger)
+        guard !report.skipped else { return report }
+        let interval = poller.resource.interval.microseconds
+        let jitter = random.withLock { Int64((Double(interval) * 0.2 * ($0.nextUnit() - 0.5)).rounded()) }
+        let finished = now()
+        do {
+            let state = try await store.pollState(connection: poller.connection.id, resource: poller.resource.name)
+            // A run cut short by maxPages or an error resumes soon; a finished one waits its interval.
+            let next = state.cursor.run != nil && report.error == nil ? finished : finished + interval + jitter
+            try await store.recordPollRun(
+                connection: poller.connection.id, resource: poller.resource.name,
+                startedAt: state.lastRunStartedAt ?? finished, finishedAt: state.lastRunFinishedAt ?? finished,
+                nextRunAt: next, error: report.error, anomaly: nil
+            )
+            let budget = await poller.client.limiter.snapshot
+            try await store.saveRateLimitState(connection: poller.connection.id, state: JSONValue.object([
+                ("tokens", .number(String(format: "%.2f", budget.tokens))),
+                ("capacity", .number(String(format: "%.2f", budget.capacity))),
+                ("refill_per_second", .number(String(format: "%.4f", budget.refillPerSecond))),
+                ("blocked_until", .string(Timestamp.rfc3339(microseconds: budget.blockedUntil))),
+                ("consecutive_throttles", .number(String(budget.consecutiveThrottles))),
+            ]).jsonText, now: finished)
+        } catch {
+            logger.warning("cannot schedule the next poll", metadata: ["error": "\(error)"])
+        }
+        return report
+    }
+}
