@@ -21,7 +21,8 @@ public struct PollCursor: Sendable, Equatable, Codable {
         public var startedAt: Int64
         /// The run never moves a watermark past this instant: its start minus the provider's lag.
         public var horizon: Int64
-        /// The lower bound this run reads from (µs), lookback applied.
+        /// The lower bound of this run's current query (µs): the watermark less lookback, moved up
+        /// when a result cap restarts the query.
         public var since: Int64?
         /// The next page to read: an opaque page token or a `Link` URL.
         public var pageToken: String?
@@ -147,7 +148,9 @@ public struct CursorMachine: Sendable, Equatable {
         let run = cursor.run
         switch kind {
         case .timestamp:
-            if let token = run?.pageToken { return PageRequest(pageToken: token) }
+            // A page token continues one query: its filter goes with every page (a search body repeats
+            // it; a `Link` URL already carries it and is fetched as is).
+            if let token = run?.pageToken { return PageRequest(since: run?.since, pageToken: token) }
             if keyset {
                 // Resume from the highest key this run has committed, else from the watermark.
                 if let seen = run?.maxSeen { return PageRequest(since: seen, afterId: run?.maxSeenId) }
@@ -202,12 +205,17 @@ public struct CursorMachine: Sendable, Equatable {
                 run.pageToken = page.nextPageToken
                 run.windowPages += 1
                 if let cap = resultCap, run.pageToken != nil, (run.windowPages + 1) * pageSize > cap, run.maxSeen != nil {
-                    // The next page would pass the provider's cap: restart the query from the latest time seen.
+                    // The next page would pass the provider's cap: restart the query from the latest time seen,
+                    // and keep that bound for the new query's later pages.
                     run.pageToken = nil
                     run.windowPages = 0
+                    run.since = run.maxSeen
                 }
             }
-            let progressed = before.0 != run.maxSeen || before.1 != run.maxSeenId
+            // Progress is a different next request: a new key (keyset), or a later `since` (no tie-breaker).
+            let progressed = keyset
+                ? before.0 != run.maxSeen || before.1 != run.maxSeenId
+                : (run.maxSeen ?? run.since) != (before.0 ?? run.since)
             if !done, page.hasMore, page.nextPageToken == nil || keyset, !progressed, !page.items.isEmpty {
                 // The next request would be this one again: stop and say why rather than loop.
                 anomalies.append(.noProgress)

@@ -96,7 +96,11 @@ extension PollResource {
                 occurredAt: updated, receivedAt: receivedAt, headers: [], body: body, url: nil
             ))
         }
-        if machine.kind == .eventId, spec.cursor.order == "descending" { pageItems.reverse() }
+        if machine.kind == .eventId, spec.cursor.order == "descending" {
+            // A newest-first feed (Stripe /v1/events) is logged oldest first, as the events happened.
+            pageItems.reverse()
+            drafts.reverse()
+        }
         return ParsedPage(outcome: outcome(response, document: document, items: pageItems), drafts: drafts)
     }
 

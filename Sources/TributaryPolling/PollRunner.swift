@@ -53,11 +53,15 @@ public final class PollRunner: Sendable {
     }
 
     /// The pollers for every polled resource, optionally narrowed to one connection or resource.
+    ///
+    /// Only connections given API credentials (an API token or a base URL) are polled: one made
+    /// for webhooks alone must not start calling the provider's real API, unauthenticated.
     public func pollers(connection only: String? = nil, resource: String? = nil) async throws -> [Poller] {
         var pollers: [Poller] = []
         for connection in try await store.connections() where only == nil || connection.id == only {
             guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
             let credentials = try await store.apiCredentials(connection: connection.id)
+            guard credentials.token != nil || credentials.baseURL != nil else { continue }
             let client = UpstreamClient(
                 transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: credentials.baseURL,
                 token: credentials.token, account: connection.account, now: now

@@ -2,16 +2,24 @@ public import TributaryCore
 
 /// One connection's rate limiter, shared by all its pollers and the reconciler's fetches.
 ///
-/// Callers `acquire` a slot before each request and `observe` each response. The
+/// Callers `acquire` a slot before each request and `complete` it with the response. The
 /// budget itself is the pure ``RateLimitBudget``; this actor only orders the waiters
 /// (higher ``RequestPriority`` first, then arrival) and sleeps until the budget says so.
 /// Only the head of the queue ever sleeps on the clock; the others wait to become head.
+///
+/// - Important: At most `maxInFlight` requests of a connection are outstanding (default 1).
+///   With one, no request is ever sent after the provider has said "wait" but before we read
+///   it: a request in flight while another one draws a 429 would reach the provider after
+///   the 429 — which the provider counts as ignoring it.
 public actor RateLimiter {
     private var budget: RateLimitBudget
     private var waiters: [Waiter] = []
     private var nextID = 0
     private var random = SplitMix64(seed: 0x5EED)
     private let now: @Sendable () -> Int64
+    public let maxInFlight: Int
+    private var inFlight = 0
+    private var slotWaiter: CheckedContinuation<Void, Never>?
 
     private struct Waiter {
         var id: Int
@@ -19,8 +27,9 @@ public actor RateLimiter {
         var continuation: CheckedContinuation<Void, Never>?
     }
 
-    public init(budget: RateLimitBudget, now: @escaping @Sendable () -> Int64) {
+    public init(budget: RateLimitBudget, maxInFlight: Int = 1, now: @escaping @Sendable () -> Int64) {
         self.budget = budget
+        self.maxInFlight = max(1, maxInFlight)
         self.now = now
     }
 
@@ -35,6 +44,10 @@ public actor RateLimiter {
         waiters.insert(Waiter(id: id, priority: priority), at: position)
         while true {
             if waiters.first?.id == id {
+                if inFlight >= maxInFlight {
+                    await withCheckedContinuation { slotWaiter = $0 }
+                    continue
+                }
                 let current = now()
                 if let until = budget.take(now: current) {
                     do {
@@ -46,6 +59,7 @@ public actor RateLimiter {
                     continue
                 }
                 waiters.removeFirst()
+                inFlight += 1
                 wakeHead()
                 return
             }
@@ -63,9 +77,15 @@ public actor RateLimiter {
         }
     }
 
-    /// Feeds what a response said back into the budget.
-    public func observe(status: Int, signals: RateLimitSignals) {
-        budget.observe(status: status, signals: signals, now: now(), random: random.nextUnit())
+    /// Ends a request begun with `acquire`: feeds what the response said back into the budget
+    /// (`nil` when no response came) and frees its slot.
+    public func complete(status: Int?, signals: RateLimitSignals) {
+        if let status { budget.observe(status: status, signals: signals, now: now(), random: random.nextUnit()) }
+        inFlight -= 1
+        if let waiter = slotWaiter {
+            slotWaiter = nil
+            waiter.resume()
+        }
     }
 
     private func remove(_ id: Int) {
@@ -78,27 +98,5 @@ public actor RateLimiter {
         guard let continuation = waiters.first?.continuation else { return }
         waiters[0].continuation = nil
         continuation.resume()
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64): jitter that tests can reproduce.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in `0..<1`.
-    public mutating func nextUnit() -> Double {
-        Double(next() >> 11) / Double(1 << 53)
     }
 }

@@ -150,13 +150,14 @@ public struct UpstreamClient: Sendable {
             do {
                 response = try await transport.send(outgoing)
             } catch {
+                await limiter.complete(status: nil, signals: RateLimitSignals())
                 lastFailure = "transport error: \(error)"
                 logger.warning("provider request failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try await Task.sleep(for: backoff.delay(attempt: attempt, random: random.nextUnit()))
                 continue
             }
             let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: now())
-            await limiter.observe(status: response.status, signals: signals)
+            await limiter.complete(status: response.status, signals: signals)
             if response.status == 429 {
                 lastFailure = "429 Too Many Requests"
                 logger.info("provider throttled; waiting as told", metadata: ["attempt": "\(attempt)"])

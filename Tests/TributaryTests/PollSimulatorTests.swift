@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import ProviderSimulator
+import ServiceLifecycle
+import Testing
+import TributaryCore
+import TributaryPolling
+import TributaryProviders
+import TributaryStore
+import TributaryTesting
+import TributaryUpstream
+
+/// Polling the provider simulator for real, over loopback, under throttling and live mutations.
+@Suite("Polling the simulator", .serialized)
+struct PollSimulatorTests {
+    static let masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "poll-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }
+
+    /// Runs `simulator` live on 127.0.0.1 while `body` runs, handing it the port.
+    static func withSimulator<T: Sendable>(_ simulator: ProviderSimulator, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let group = ServiceGroup(configuration: .init(services: [simulator.application { continuation.yield($0) }], gracefulShutdownSignals: [], logger: quietLogger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw PollError("simulator did not start") }
+            do {
+                let result = try await body(port)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
+
+    static func store(_ directory: URL, port: Int, token: String) async throws -> Store {
+        let store = try Store(path: directory.appendingPathComponent("poll.db").path, masterKey: masterKey, logger: quietLogger)
+        _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        try await store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
+        return store
+    }
+
+    /// Records whose latest version is not in the log as `poll:<type>:<id>:<version>`.
+    static func missing(_ simulator: ProviderSimulator, store: Store) async throws -> [String] {
+        let ids = Set(try await store.events(EventFilter(limit: 10_000_000)).map(\.eventId))
+        return simulator.records().map { "poll:\($0.type):\($0.id):\($0.version)" }.filter { !ids.contains($0) }
+    }
+
+    @Test("with mutations running, 10% 429s and repeats at page boundaries, every latest version is logged and nothing is sent while told to wait")
+    func convergesUnderChaos() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.seed = 42
+        configuration.initialRecordsPerType = 1500
+        configuration.granularity = .seconds
+        configuration.chaos.rateLimitFraction = 0.1
+        configuration.chaos.repeatAtBoundary = 2
+        configuration.rateLimit = .init(requestsPerSecond: 400, burst: 40)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: Self.quietLogger)
+        let token = configuration.tokens[0]
+        let directory = try TestPaths.temporaryDirectory("poll-sim")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logger = Self.quietLogger
+
+        let (missing, counters, reports) = try await Self.withSimulator(simulator) { port in
+            let store = try await Self.store(directory, port: port, token: token)
+            let runner = try PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(), now: TestClock.system)
+            try simulator.startMutations(rate: 300)
+            var reports: [PollReport] = []
+            for _ in 0..<5 { reports += try await runner.runDue(force: true, logger: logger) }
+            simulator.stopMutations()
+            reports += try await runner.runDue(force: true, logger: logger)
+            return (try await Self.missing(simulator, store: store), simulator.counters(), reports)
+        }
+        let pages = reports.map(\.pages).reduce(0, +)
+        print("poll under chaos: \(reports.count) runs, \(pages) pages, \(counters.requests) requests, \(counters.rateLimited) answered 429, \(counters.changes) mutations, violations \(counters.violations), missing \(missing.count)")
+        #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
+        #expect(counters.changes > 0, "mutations never ran: the test proved nothing")
+        #expect(counters.rateLimited > 0, "no 429 was ever sent: the test proved nothing")
+        #expect(counters.violations == 0, "requests were sent while the simulator had said to wait")
+        #expect(missing.isEmpty, "latest versions missing from the log: \(missing.prefix(10))")
+    }
+}
+
+enum TestClock {
+    static let system: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+}
