@@ -30,6 +30,7 @@ public final class ProviderSimulator: Sendable {
     let controlWakeups = Wakeups()
     /// Signalled after every batch of changes (webhook emitter, ``waitForChanges(atLeast:)``).
     let changeWakeups = Wakeups()
+    let requestWakeups = Wakeups()
     private let webhookKey: [UInt8]?
 
     /// Checks `configuration` and creates the initial records.
@@ -94,6 +95,15 @@ public final class ProviderSimulator: Sendable {
         let change = try state.withLock { (state) throws(SimulatorError) -> SimulatorChange in try state.delete(type: type, id: id, now: now) }
         changeWakeups.signal()
         return change
+    }
+
+    /// Returns once at least `total` authenticated API requests have arrived, or when the task is cancelled.
+    ///
+    /// Lets a test act at a known point of a client's run (say, kill it after its fifth page) without sleeping.
+    public func waitForRequests(atLeast total: Int) async {
+        for await _ in requestWakeups.subscribe() where counters().requests >= total {
+            return
+        }
     }
 
     /// Returns once at least `total` changes (initial records included) have been made, or when the task is cancelled.
@@ -191,6 +201,7 @@ public final class ProviderSimulator: Sendable {
 
     func admit(token: String) -> TrafficGate.Decision {
         let now = clock.nowMicroseconds()
+        defer { requestWakeups.signal() }
         return traffic.withLock { $0.admit(token: token, now: now) }
     }
 

@@ -32,7 +32,7 @@ public final class PollRunner: Sendable {
         resources = try PollResource.all(in: catalog)
         self.transport = transport
         self.concurrency = max(1, concurrency)
-        self.holder = holder ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8))"
+        self.holder = holder ?? LeaseHolder.current()
         self.now = now
     }
 

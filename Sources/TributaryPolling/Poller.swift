@@ -55,6 +55,15 @@ public struct Poller: Sendable {
 
     public var leaseName: String { "poll:\(connection.id):\(resource.name)" }
 
+    /// Takes the resource's lease; a lease left by a process of this host that no longer exists
+    /// (killed mid-run) is taken over at once rather than after its expiry.
+    func acquireLease(now: Int64, logger: Logger) async throws(StoreError) -> Bool {
+        if try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now) { return true }
+        guard let current = try await store.leaseHolder(leaseName), LeaseHolder.isDeadLocalProcess(current.holder) else { return false }
+        logger.notice("taking over the lease of a process that no longer runs", metadata: ["lease.holder": "\(current.holder)"])
+        return try await store.takeOverLease(leaseName, from: current.holder, holder: holder, ttl: leaseTTL, now: now)
+    }
+
     /// Runs the resource until its cursor says the run is over (or `maxPages`).
     public func runOnce(maxPages: Int = 10_000, logger: Logger) async -> PollReport {
         var logger = logger
@@ -63,7 +72,7 @@ public struct Poller: Sendable {
         var report = PollReport(connection: connection.id, resource: resource.name)
         let startedAt = now()
         do {
-            guard try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: startedAt) else {
+            guard try await acquireLease(now: startedAt, logger: logger) else {
                 report.skipped = true
                 logger.debug("poll skipped: another process holds the lease")
                 return report

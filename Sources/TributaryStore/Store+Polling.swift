@@ -111,6 +111,22 @@ extension Store {
         }
     }
 
+    /// Who holds a lease now, if anyone.
+    public func leaseHolder(_ name: String) async throws(StoreError) -> (holder: String, expiresAt: Int64)? {
+        try await readValue { db in
+            try Row.fetchOne(db, sql: "SELECT holder, expires_at FROM leases WHERE name = ?", arguments: [name]).map { ($0["holder"], $0["expires_at"]) }
+        }
+    }
+
+    /// Takes a lease from `previous` (known to be dead) before it expires; nothing happens if someone else has it by now.
+    public func takeOverLease(_ name: String, from previous: String, holder: String, ttl: Duration, now: Int64) async throws(StoreError) -> Bool {
+        let expires = now + ttl.microseconds
+        return try await writeValue { db in
+            try db.execute(sql: "UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?", arguments: [holder, expires, name, previous])
+            return db.changesCount == 1
+        }
+    }
+
     /// Gives a lease back early (a finished run), if `holder` still has it.
     public func releaseLease(_ name: String, holder: String) async throws(StoreError) {
         try await writeValue { db in
