@@ -218,6 +218,18 @@ struct JSONParser {
 
     mutating func parseString() -> String? {
         index += 1
+        // Fast path: most strings have no escapes; decode the run in one step.
+        var end = index
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                guard let s = bytes.withUnsafeBufferPointer({ String(validating: UnsafeBufferPointer(rebasing: $0[index..<end]), as: UTF8.self) }) else { return nil }
+                index = end + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            end += 1
+        }
         var scalars = String.UnicodeScalarView()
         var run = [UInt8]()
         func flush(_ run: inout [UInt8], into scalars: inout String.UnicodeScalarView) -> Bool {

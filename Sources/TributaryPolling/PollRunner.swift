@@ -26,10 +26,10 @@ public final class PollRunner: Sendable {
     public init(
         store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, concurrency: Int = 4,
         holder: String? = nil, now: @escaping @Sendable () -> Int64
-    ) throws(ManifestErrors) {
+    ) {
         self.store = store
         self.catalog = catalog
-        resources = try PollResource.all(in: catalog)
+        resources = catalog.providers.mapValues(\.pollResources)
         self.transport = transport
         self.concurrency = max(1, concurrency)
         self.holder = holder ?? LeaseHolder.current()
@@ -79,7 +79,9 @@ public final class PollRunner: Sendable {
         var due: [Poller] = []
         for poller in try await pollers(connection: connection, resource: resource) {
             let state = try await store.pollState(connection: poller.connection.id, resource: poller.resource.name)
-            if force || (state.nextRunAt ?? .min) <= current || state.cursor.run != nil { due.append(poller) }
+            // A run cut short resumes when its next_run_at says (at once when it stopped cleanly,
+            // an interval later after an error), not on every tick.
+            if force || (state.nextRunAt ?? .min) <= current { due.append(poller) }
         }
         return await withTaskGroup(of: PollReport.self) { group in
             var reports: [PollReport] = []

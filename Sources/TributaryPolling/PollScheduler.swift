@@ -19,15 +19,21 @@ public struct PollScheduler: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    _ = try await runner.runDue(logger: logger)
-                } catch {
-                    logger.error("poll tick failed", metadata: ["error": "\(error)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    do {
+                        _ = try await runner.runDue(logger: logger)
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.error("poll tick failed", metadata: ["error": "\(error)"])
+                    }
+                    try await Task.sleep(for: tick)
                 }
-                try await Task.sleep(for: tick)
             }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the wait between ticks: that is a clean stop.
         }
     }
 }

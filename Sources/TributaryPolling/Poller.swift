@@ -1,7 +1,7 @@
 import Foundation
 public import Logging
 public import TributaryCore
-import TributaryProviders
+public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
 
@@ -64,6 +64,40 @@ public struct Poller: Sendable {
         return try await store.takeOverLease(leaseName, from: current.holder, holder: holder, ttl: leaseTTL, now: now)
     }
 
+    private enum PipelineStep: Sendable {
+        case fetched(UpstreamResponse?)
+        case committed([AppendResult])
+    }
+
+    /// Commits one page (events and cursor in one transaction, then the lease renewed) while
+    /// `next` — the following page, which depends only on the cursor — is already being fetched.
+    private func commitAndFetch(
+        _ drafts: [EventDraft], cursor: PollCursor, now: Int64, next: UpstreamRequest?, priority: RequestPriority, logger: Logger
+    ) async throws -> ([AppendResult], UpstreamResponse?) {
+        try await withThrowingTaskGroup(of: PipelineStep.self) { group in
+            group.addTask {
+                guard let next else { return .fetched(nil) }
+                return .fetched(try await client.send(next, priority: priority, logger: logger))
+            }
+            group.addTask {
+                let results = try await store.commitPage(
+                    drafts, connection: connection.id, resource: resource.name, cursor: cursor, lease: leaseName, holder: holder, now: now
+                )
+                _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now)
+                return .committed(results)
+            }
+            var results: [AppendResult] = []
+            var response: UpstreamResponse?
+            for try await step in group {
+                switch step {
+                case .fetched(let fetched): response = fetched
+                case .committed(let appended): results = appended
+                }
+            }
+            return (results, response)
+        }
+    }
+
     /// Runs the resource until its cursor says the run is over (or `maxPages`).
     public func runOnce(maxPages: Int = 10_000, logger: Logger) async -> PollReport {
         var logger = logger
@@ -86,9 +120,11 @@ public struct Poller: Sendable {
             let state = try await store.pollState(connection: connection.id, resource: resource.name)
             let priority: RequestPriority = state.cursor.isEmpty || state.cursor.run != nil && state.cursor.watermark == nil ? .backfill : .incrementalPoll
             cursor = resource.machine.begin(state.cursor, now: startedAt)
+            let client = self.client
+            var response = try await client.send(
+                resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger
+            )
             while report.pages < maxPages {
-                let request = resource.request(for: cursor, client: client, account: connection.account)
-                let response = try await client.send(request, priority: priority, logger: logger)
                 let receivedAt = now()
                 if response.status == 304 {
                     report.notModified = true
@@ -108,17 +144,17 @@ public struct Poller: Sendable {
                 let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, receivedAt: receivedAt)
                 var step = resource.machine.advance(cursor, page: page.outcome)
                 if report.pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
-                let results = try await store.commitPage(
-                    page.drafts, connection: connection.id, resource: resource.name, cursor: step.cursor,
-                    lease: leaseName, holder: holder, now: receivedAt
-                )
-                _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: receivedAt)
+                // The next page depends only on the cursor, not on this page's commit: fetch it while committing.
+                let nextRequest: UpstreamRequest? = step.done || report.pages + 1 >= maxPages
+                    ? nil : resource.request(for: step.cursor, client: client, account: connection.account)
+                let (results, next) = try await commitAndFetch(page.drafts, cursor: step.cursor, now: receivedAt, next: nextRequest, priority: priority, logger: logger)
                 cursor = step.cursor
                 report.pages += 1
                 report.observations += page.drafts.count
                 report.newEvents += results.filter { !$0.duplicate }.count
                 report.anomalies += step.anomalies
-                if step.done { break }
+                guard let next else { break }
+                response = next
             }
         } catch {
             report.error = "\(error)"

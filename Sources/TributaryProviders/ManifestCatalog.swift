@@ -7,6 +7,8 @@ public struct Provider: Sendable {
     public let manifest: ProviderManifest
     public let verifier: WebhookVerifier?
     public let extractor: EventExtractor?
+    /// The polled resources, compiled (so `providers validate` checks them too).
+    public let pollResources: [PollResource]
 
     public var id: String { manifest.id }
 
@@ -19,6 +21,15 @@ public struct Provider: Sendable {
             verifier = nil
             extractor = nil
         }
+        var resources: [PollResource] = []
+        for index in manifest.poll?.resources.indices ?? 0..<0 {
+            resources.append(try PollResource(manifest: manifest, extractor: extractor, index: index))
+        }
+        let names = resources.map(\.name)
+        if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            throw ManifestError(path: "/poll/resources", reason: "resource name \"\(duplicate)\" is used twice")
+        }
+        pollResources = resources
     }
 }
 

@@ -28,7 +28,7 @@ public struct Engine: Sendable {
             path: configuration.databasePath, masterKey: configuration.masterKey, groupCommit: configuration.groupCommit,
             logger: configuration.logger
         )
-        pollRunner = try PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: configuration.now)
+        pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: configuration.now)
     }
 
     /// The router with every route the service answers.

@@ -72,6 +72,20 @@ struct CLITests {
         #expect(result.stderr.contains("\(notYAML):"), "stderr: \(result.stderr)")
     }
 
+    @Test("poll sections are checked beyond the schema: a timestamp cursor without updatedAt is refused with its path")
+    func pollSectionErrors() throws {
+        let directory = try TestPaths.temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        let broken = original.replacingOccurrences(of: "      updatedAt: {pointer: /updated_at, format: rfc3339}\n", with: "")
+        #expect(broken != original)
+        let file = directory.appendingPathComponent("simulator.yaml").path
+        try broken.write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try Self.run(["providers", "validate", file], in: directory)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(file): /poll/resources/0/updatedAt"), "stderr: \(result.stderr)")
+    }
+
     @Test("the shipped manifests validate")
     func shippedManifests() throws {
         let directory = try TestPaths.temporaryDirectory("cli")

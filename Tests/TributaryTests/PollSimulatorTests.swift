@@ -75,7 +75,7 @@ struct PollSimulatorTests {
 
         let (missing, counters, reports) = try await Self.withSimulator(simulator) { port in
             let store = try await Self.store(directory, port: port, token: token)
-            let runner = try PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(), now: TestClock.system)
             try simulator.startMutations(rate: 300)
             var reports: [PollReport] = []
             for _ in 0..<5 { reports += try await runner.runDue(force: true, logger: logger) }
@@ -158,5 +158,38 @@ struct PollCrashTests {
     static func committedPages(_ database: String) async throws -> Int {
         let store = try Store(path: database, masterKey: PollSimulatorTests.masterKey, logger: PollSimulatorTests.quietLogger)
         return try await store.pollState(connection: "sim1", resource: "customers").pages
+    }
+}
+
+/// Two processes never poll one resource at once: cron's `poll --once` and `serve` share the lease.
+@Suite("Poll leases")
+struct PollLeaseTests {
+    @Test("a resource leased by another process is skipped without a request; a live local holder is not taken over")
+    func leasedResourceIsSkipped() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.initialRecordsPerType = 10
+        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let token = configuration.tokens[0]
+        let directory = try TestPaths.temporaryDirectory("poll-lease")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (reports, requests, afterRelease) = try await PollSimulatorTests.withSimulator(simulator) { port in
+            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+            let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+            let now = TestClock.system()
+            // Another node holds customers; this very process (alive) holds tickets under another name.
+            #expect(try await store.acquireLease("poll:sim1:customers", holder: "other-host:4242:abcd", ttl: .seconds(60), now: now))
+            let alive = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):other"
+            #expect(try await store.acquireLease("poll:sim1:tickets", holder: alive, ttl: .seconds(60), now: now))
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let reports = try await runner.runDue(force: true, logger: PollSimulatorTests.quietLogger)
+            let requests = simulator.counters().requests
+            try await store.releaseLease("poll:sim1:customers", holder: "other-host:4242:abcd")
+            let afterRelease = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: PollSimulatorTests.quietLogger)
+            return (reports, requests, afterRelease)
+        }
+        #expect(reports.count == 2 && reports.allSatisfy(\.skipped), "\(reports)")
+        #expect(requests == 0, "a skipped run sent requests")
+        #expect(afterRelease.count == 1 && afterRelease[0].skipped == false && afterRelease[0].observations == 10)
     }
 }

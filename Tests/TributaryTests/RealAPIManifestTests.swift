@@ -77,7 +77,7 @@ struct RealAPIManifestTests {
         try await store.setAPICredentials(connection: connection.id, token: token, baseURL: nil, now: 0)
         let clock = TestClock()
         let transport = FixtureTransport()
-        let runner = try PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", now: { clock.now() })
+        let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", now: { clock.now() })
         try await body(Harness(store: store, transport: transport, runner: runner, clock: clock, connection: connection, api: api, logger: logger))
     }
 
@@ -392,7 +392,7 @@ struct RealAPIManifestTests {
         let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: Self.key, logger: Logger(label: "real-api-test"))
         _ = try await store.addConnection(id: "gh", provider: "github", tenant: "acme", account: "octo-org/octo-repo", toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
         let transport = FixtureTransport()
-        let runner = try PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: transport, now: { Self.start })
+        let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: transport, now: { Self.start })
         #expect(try await runner.pollers().isEmpty)
         try await store.setAPICredentials(connection: "gh", token: "ghp_x", baseURL: nil, now: 0)
         #expect(try await runner.pollers().map(\.resource.name) == ["issues"])

@@ -1,27 +1,26 @@
 public import TributaryCore
-public import TributaryProviders
 
 /// A manifest resource compiled once: pointers parsed, the cursor machine chosen, the rules checked.
 public struct PollResource: Sendable {
     public let provider: String
     public let spec: ProviderManifest.Resource
     public let machine: CursorMachine
-    let items: JSONPointer
-    let id: JSONPointer?
-    let version: (JSONPointer, ProviderManifest.TimeFormat)?
-    let updatedAt: (JSONPointer, ProviderManifest.TimeFormat)?
-    let deleted: (JSONPointer, [String])?
-    let state: JSONPointer?
-    let next: Next
+    package let items: JSONPointer
+    package let id: JSONPointer?
+    package let version: (JSONPointer, ProviderManifest.TimeFormat)?
+    package let updatedAt: (JSONPointer, ProviderManifest.TimeFormat)?
+    package let deleted: (JSONPointer, [String])?
+    package let state: JSONPointer?
+    package let next: Next
     /// Webhook rules that read items of an event feed (`events: true`).
-    let eventExtractor: EventExtractor?
+    package let eventExtractor: EventExtractor?
 
-    struct Next: Sendable {
-        var link: Bool
-        var token: JSONPointer?
-        var hasMore: JSONPointer?
-        var endOfStream: JSONPointer?
-        var syncToken: JSONPointer?
+    package struct Next: Sendable {
+        package var link: Bool
+        package var token: JSONPointer?
+        package var hasMore: JSONPointer?
+        package var endOfStream: JSONPointer?
+        package var syncToken: JSONPointer?
     }
 
     public var name: String { spec.name }
@@ -29,17 +28,18 @@ public struct PollResource: Sendable {
 
     /// Compiles `spec` of `provider`.
     /// - Throws: ``ManifestError`` with the path inside the manifest of what is wrong.
-    public init(provider: Provider, index: Int) throws(ManifestError) {
-        guard let spec = provider.manifest.poll?.resources[index] else {
+    init(manifest: ProviderManifest, extractor: EventExtractor?, index: Int) throws(ManifestError) {
+        guard let resources = manifest.poll?.resources, resources.indices.contains(index) else {
             throw ManifestError(path: "/poll/resources/\(index)", reason: "no such resource")
         }
+        let spec = resources[index]
         let base = "/poll/resources/\(index)"
         func pointer(_ text: String?, _ path: String) throws(ManifestError) -> JSONPointer? {
             guard let text else { return nil }
             guard let parsed = JSONPointer(text) else { throw ManifestError(path: base + path, reason: "\"\(text)\" is not a JSON Pointer") }
             return parsed
         }
-        self.provider = provider.id
+        provider = manifest.id
         self.spec = spec
         items = try pointer(spec.items, "/items") ?? JSONPointer("")!
         id = try pointer(spec.id, "/id")
@@ -69,7 +69,7 @@ public struct PollResource: Sendable {
             guard next.token != nil || next.link else { throw ManifestError(path: base + "/next", reason: "a page-token cursor needs next.token or next.link") }
         }
         if spec.events == true {
-            guard let extractor = provider.extractor else {
+            guard let extractor else {
                 throw ManifestError(path: base + "/events", reason: "events: true needs a webhooks section to read the events with")
             }
             eventExtractor = extractor
@@ -85,22 +85,5 @@ public struct PollResource: Sendable {
             resultCap: spec.cursor.resultCap,
             pageSize: spec.pageSize?.value ?? 100
         )
-    }
-
-    /// Every resource of every provider in `catalog`, compiled.
-    public static func all(in catalog: ManifestCatalog) throws(ManifestErrors) -> [String: [PollResource]] {
-        var result: [String: [PollResource]] = [:]
-        var errors: [ManifestError] = []
-        for provider in catalog.providers.values {
-            for index in provider.manifest.poll?.resources.indices ?? 0..<0 {
-                do {
-                    result[provider.id, default: []].append(try PollResource(provider: provider, index: index))
-                } catch {
-                    errors.append(ManifestError(file: provider.id + ".yaml", path: error.path, reason: error.reason))
-                }
-            }
-        }
-        guard errors.isEmpty else { throw ManifestErrors(errors: errors) }
-        return result
     }
 }
