@@ -96,7 +96,8 @@ public enum Timestamp {
 }
 
 extension Int64 {
-    func floorDiv(_ d: Int64) -> Int64 {
+    /// Division rounding toward negative infinity (times before 1970 stay on the right second).
+    public func floorDiv(_ d: Int64) -> Int64 {
         let q = self / d
         return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
     }

@@ -49,8 +49,8 @@ extension PollResource {
 
     static func format(_ micros: Int64, _ format: ProviderManifest.TimeFormat) -> String {
         switch format {
-        case .unixSeconds: return String(micros.floorDivided(by: 1_000_000))
-        case .unixMilliseconds: return String(micros.floorDivided(by: 1000))
+        case .unixSeconds: return String(micros.floorDiv(1_000_000))
+        case .unixMilliseconds: return String(micros.floorDiv(1000))
         case .integer: return String(micros)
         case .rfc3339: return Timestamp.rfc3339(microseconds: micros)
         }
@@ -81,8 +81,8 @@ extension PollResource {
                 continue
             }
             guard let recordID = id.flatMap({ $0.resolve(in: element)?.stringValue }) else { continue }
-            let updated = updatedAt.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap { Self.micros($0, format) } }
-            var itemVersion = version.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap { Self.micros($0, format) } }
+            let updated = updatedAt.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap(format.microseconds) }
+            var itemVersion = version.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap(format.microseconds) }
             if itemVersion == nil { itemVersion = updated }
             let isDeleted = deleted.map { pointer, values in pointer.resolve(in: element)?.stringValue.map(values.contains) ?? false } ?? false
             let body = Array((state.flatMap { $0.resolve(in: element) } ?? element).jsonText.utf8)
@@ -133,26 +133,10 @@ extension PollResource {
         }
         return nil
     }
-
-    static func micros(_ text: String, _ format: ProviderManifest.TimeFormat) -> Int64? {
-        switch format {
-        case .integer: return Int64(text)
-        case .unixSeconds: return Int64(text).map { $0 * 1_000_000 } ?? Double(text).map { Int64(($0 * 1_000_000).rounded()) }
-        case .unixMilliseconds: return Int64(text).map { $0 * 1000 } ?? Double(text).map { Int64(($0 * 1000).rounded()) }
-        case .rfc3339: return Timestamp.microseconds(rfc3339: text)
-        }
-    }
 }
 
 /// A poll that could not proceed, with one sentence saying why.
 public struct PollError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-extension Int64 {
-    func floorDivided(by d: Int64) -> Int64 {
-        let q = self / d
-        return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q
-    }
 }

@@ -97,7 +97,7 @@ public struct EventExtractor: Sendable {
         let type = read("type", fields.type)
         var occurredAt: Int64?
         if let text = read("occurredAt", fields.occurredAt) {
-            occurredAt = Self.microseconds(text, format: fields.occurredAt?.format ?? .rfc3339)
+            occurredAt = (fields.occurredAt?.format ?? .rfc3339).microseconds(text)
         }
         let account = read("account", fields.account)
         var record: RecordRef?
@@ -105,7 +105,7 @@ public struct EventExtractor: Sendable {
            let recordId = compiled.recordId.resolve(in: document)?.stringValue {
             var version: Int64?
             if let pointer = compiled.version, let value = pointer.resolve(in: document)?.stringValue {
-                version = Self.microseconds(value, format: compiled.rule.version?.format ?? .integer)
+                version = (compiled.rule.version?.format ?? .integer).microseconds(value)
             }
             var deleted = compiled.rule.deleted ?? false
             if let pointer = compiled.deletedWhen, let value = pointer.resolve(in: document)?.stringValue,
@@ -118,20 +118,6 @@ public struct EventExtractor: Sendable {
             )
         }
         return .success(ExtractedEvent(eventId: eventId, type: type, occurredAt: occurredAt, account: account, record: record))
-    }
-
-    /// Normalises a time or version value: integers stay as they are, times become microseconds.
-    static func microseconds(_ text: String, format: ProviderManifest.TimeFormat) -> Int64? {
-        switch format {
-        case .integer: return Int64(text)
-        case .unixSeconds:
-            if let whole = Int64(text) { return whole * 1_000_000 }
-            return Double(text).map { Int64(($0 * 1_000_000).rounded()) }
-        case .unixMilliseconds:
-            if let whole = Int64(text) { return whole * 1000 }
-            return Double(text).map { Int64(($0 * 1000).rounded()) }
-        case .rfc3339: return Timestamp.microseconds(rfc3339: text)
-        }
     }
 
     /// Exact names, or globs with one leading or trailing `*`.

@@ -1,3 +1,5 @@
+import TributaryCore
+
 /// A provider described by data: the decoded form of `Providers/<id>.yaml`.
 ///
 /// The shape is defined by `Schemas/provider.schema.json`; ``ManifestCatalog``
@@ -133,5 +135,21 @@ public struct ProviderManifest: Sendable, Decodable {
     public struct DeletedWhen: Sendable, Decodable {
         public var pointer: String
         public var equals: [String]
+    }
+}
+
+extension ProviderManifest.TimeFormat {
+    /// Normalises a time or version value: integers stay as they are, times become microseconds.
+    public func microseconds(_ text: String) -> Int64? {
+        switch self {
+        case .integer: return Int64(text)
+        case .unixSeconds:
+            if let whole = Int64(text) { return whole * 1_000_000 }
+            return Double(text).map { Int64(($0 * 1_000_000).rounded()) }
+        case .unixMilliseconds:
+            if let whole = Int64(text) { return whole * 1000 }
+            return Double(text).map { Int64(($0 * 1000).rounded()) }
+        case .rfc3339: return Timestamp.microseconds(rfc3339: text)
+        }
     }
 }

@@ -15,11 +15,7 @@ import TributaryUpstream
 struct PollSimulatorTests {
     static let masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-    static var quietLogger: Logger {
-        var logger = Logger(label: "poll-test")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return logger
-    }
+    static var quietLogger: Logger { SimulatorHarness.logger }
 
     /// Runs `simulator` live on 127.0.0.1 while `body` runs, handing it the port.
     static func withSimulator<T: Sendable>(_ simulator: ProviderSimulator, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
