@@ -64,38 +64,36 @@ public struct Poller: Sendable {
         return try await store.takeOverLease(leaseName, from: current.holder, holder: holder, ttl: leaseTTL, now: now)
     }
 
-    private enum PipelineStep: Sendable {
-        case fetched(UpstreamResponse?)
-        case committed([AppendResult])
+    /// How a run ended other than by its cursor saying so.
+    enum RunEnding: Sendable, Equatable {
+        case notModified
+        case expired(PollCursor, CursorAnomaly)
     }
 
-    /// Commits one page (events and cursor in one transaction, then the lease renewed) while
-    /// `next` — the following page, which depends only on the cursor — is already being fetched.
-    private func commitAndFetch(
-        _ drafts: [EventDraft], cursor: PollCursor, now: Int64, next: UpstreamRequest?, priority: RequestPriority, logger: Logger
-    ) async throws -> ([AppendResult], UpstreamResponse?) {
-        try await withThrowingTaskGroup(of: PipelineStep.self) { group in
-            group.addTask {
-                guard let next else { return .fetched(nil) }
-                return .fetched(try await client.send(next, priority: priority, logger: logger))
+    /// The fetching side: requests page after page from the cursor, parses each and queues it.
+    func fetchPages(from start: PollCursor, maxPages: Int, priority: RequestPriority, queue: PageQueue, logger: Logger) async throws -> RunEnding? {
+        var cursor = start
+        var pages = 0
+        while pages < maxPages {
+            let response = try await client.send(resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger)
+            let receivedAt = now()
+            if response.status == 304 { return .notModified }
+            if resource.machine.kind == .syncToken, (resource.spec.cursor.expiry ?? [410]).contains(response.status) {
+                let (expired, anomaly) = resource.machine.expire(cursor)
+                return .expired(expired, anomaly)
             }
-            group.addTask {
-                let results = try await store.commitPage(
-                    drafts, connection: connection.id, resource: resource.name, cursor: cursor, lease: leaseName, holder: holder, now: now
-                )
-                _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now)
-                return .committed(results)
+            guard (200..<300).contains(response.status) else {
+                throw PollError("\(resource.name): provider answered HTTP \(response.status)")
             }
-            var results: [AppendResult] = []
-            var response: UpstreamResponse?
-            for try await step in group {
-                switch step {
-                case .fetched(let fetched): response = fetched
-                case .committed(let appended): results = appended
-                }
-            }
-            return (results, response)
+            let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, receivedAt: receivedAt)
+            var step = resource.machine.advance(cursor, page: page.outcome)
+            if pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
+            cursor = step.cursor
+            pages += 1
+            await queue.push(PageQueue.Page(drafts: page.drafts, cursor: step.cursor, anomalies: step.anomalies, receivedAt: receivedAt))
+            if step.done || queue.isAbandoned { break }
         }
+        return nil
     }
 
     /// Runs the resource until its cursor says the run is over (or `maxPages`).
@@ -120,41 +118,52 @@ public struct Poller: Sendable {
             let state = try await store.pollState(connection: connection.id, resource: resource.name)
             let priority: RequestPriority = state.cursor.isEmpty || state.cursor.run != nil && state.cursor.watermark == nil ? .backfill : .incrementalPoll
             cursor = resource.machine.begin(state.cursor, now: startedAt)
-            let client = self.client
-            var response = try await client.send(
-                resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger
-            )
-            while report.pages < maxPages {
-                let receivedAt = now()
-                if response.status == 304 {
-                    report.notModified = true
-                    cursor.run = nil
-                    break
+            let start = cursor
+            let queue = PageQueue(limit: 8)
+            let runLogger = logger
+            // The next page depends only on the cursor, not on the commit of this one: the fetching
+            // side runs ahead while the committing side writes whatever has queued in one transaction.
+            let ending = try await withThrowingTaskGroup(of: RunEnding?.self) { group in
+                group.addTask {
+                    defer { queue.finish() }
+                    return try await self.fetchPages(from: start, maxPages: maxPages, priority: priority, queue: queue, logger: runLogger)
                 }
-                if resource.machine.kind == .syncToken, (resource.spec.cursor.expiry ?? [410]).contains(response.status) {
-                    let (expired, anomaly) = resource.machine.expire(cursor)
-                    cursor = expired
-                    report.anomalies.append(anomaly)
-                    logger.notice("sync token expired; the next run enumerates everything again")
-                    break
+                while true {
+                    let pages = await queue.takeAll()
+                    guard let last = pages.last else { break }
+                    let drafts = pages.flatMap(\.drafts)
+                    let results: [AppendResult]
+                    do {
+                        results = try await store.commitPage(
+                            drafts, connection: connection.id, resource: resource.name, cursor: last.cursor,
+                            lease: leaseName, holder: holder, now: last.receivedAt, pages: pages.count
+                        )
+                        _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now())
+                    } catch {
+                        queue.abandon()
+                        throw error
+                    }
+                    queue.committed(pages.count)
+                    cursor = last.cursor
+                    report.pages += pages.count
+                    report.observations += drafts.count
+                    report.newEvents += results.filter { !$0.duplicate }.count
+                    report.anomalies += pages.flatMap(\.anomalies)
                 }
-                guard (200..<300).contains(response.status) else {
-                    throw PollError("\(resource.name): provider answered HTTP \(response.status)")
-                }
-                let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, receivedAt: receivedAt)
-                var step = resource.machine.advance(cursor, page: page.outcome)
-                if report.pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
-                // The next page depends only on the cursor, not on this page's commit: fetch it while committing.
-                let nextRequest: UpstreamRequest? = step.done || report.pages + 1 >= maxPages
-                    ? nil : resource.request(for: step.cursor, client: client, account: connection.account)
-                let (results, next) = try await commitAndFetch(page.drafts, cursor: step.cursor, now: receivedAt, next: nextRequest, priority: priority, logger: logger)
-                cursor = step.cursor
-                report.pages += 1
-                report.observations += page.drafts.count
-                report.newEvents += results.filter { !$0.duplicate }.count
-                report.anomalies += step.anomalies
-                guard let next else { break }
-                response = next
+                var ending: RunEnding?
+                for try await result in group where result != nil { ending = result }
+                return ending
+            }
+            switch ending {
+            case .notModified?:
+                report.notModified = true
+                cursor.run = nil
+            case .expired(let expired, let anomaly)?:
+                cursor = expired
+                report.anomalies.append(anomaly)
+                logger.notice("sync token expired; the next run enumerates everything again")
+            case nil:
+                break
             }
         } catch {
             report.error = "\(error)"

@@ -50,7 +50,8 @@ extension Store {
         )
     }
 
-    /// Appends one page's observations and moves the cursor in **one** transaction, fenced by the lease.
+    /// Appends one page's observations (or several pages', with the cursor after the last) and moves
+    /// the cursor in **one** transaction, fenced by the lease.
     ///
     /// - Important: If `lease` is no longer held by `holder`, nothing is written and the error is
     ///   `.leaseLost`: a run that lost its lease (it stalled past the expiry and another process
@@ -58,7 +59,7 @@ extension Store {
     /// - Returns: the append result of each draft, in order.
     public func commitPage(
         _ drafts: [EventDraft], connection: String, resource: String, cursor: PollCursor,
-        lease: String, holder: String, now: Int64
+        lease: String, holder: String, now: Int64, pages: Int = 1
     ) async throws(StoreError) -> [AppendResult] {
         let cursorText = String(decoding: try JSONEncoder().encodeOrThrow(cursor), as: UTF8.self)
         return try await writeValue { db in
@@ -67,10 +68,10 @@ extension Store {
             }
             let results = try drafts.map { try EventLog.insert($0, db: db) }
             try db.execute(sql: """
-                INSERT INTO poll_cursors (connection, resource, cursor, pages, observations) VALUES (?1, ?2, ?3, 1, ?4)
+                INSERT INTO poll_cursors (connection, resource, cursor, pages, observations) VALUES (?1, ?2, ?3, ?5, ?4)
                 ON CONFLICT (connection, resource) DO UPDATE SET
-                    cursor = excluded.cursor, pages = pages + 1, observations = observations + excluded.observations
-                """, arguments: [connection, resource, cursorText, drafts.count])
+                    cursor = excluded.cursor, pages = pages + excluded.pages, observations = observations + excluded.observations
+                """, arguments: [connection, resource, cursorText, drafts.count, pages])
             return results
         }
     }
