@@ -69,13 +69,13 @@ struct CrashRecoveryTests {
                     let body = Signer.issueBody(n)
                     let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(10)))
                     client.connect()
-                    defer { Task { try? await client.shutdown() } }
                     var headers = HTTPFields()
                     for (name, value) in Signer.github(body: body, secret: secret, delivery: delivery) {
                         headers.append(HTTPField(name: HTTPField.Name(name)!, value: value))
                     }
-                    guard let response = try? await client.post("/webhooks/github/gh1", headers: headers, body: ByteBuffer(string: body)),
-                          response.status == .ok else { return }
+                    let response = try? await client.post("/webhooks/github/gh1", headers: headers, body: ByteBuffer(string: body))
+                    try? await client.shutdown()
+                    guard let response, response.status == .ok else { return }
                     if acks.record(delivery) == killAfterAcks { kill() }
                 }
             }

@@ -1,0 +1,60 @@
+import Testing
+import TributaryCore
+
+/// The reconcile decision as a pure function (issue 4's table of cases).
+@Suite("Reconcile decision")
+struct ReconcileDecisionTests {
+    static let held = MirrorVersion(version: 10, deleted: false, contentHash: "a")
+
+    static func event(_ version: Int64?, deleted: Bool = false, full: Bool = true, hash: String? = "b") -> Observation {
+        Observation(version: version, deleted: deleted, fullState: full, contentHash: hash)
+    }
+
+    static func fetched(_ version: Int64?, deleted: Bool = false, hash: String? = "f") -> Observation {
+        Observation(version: version, deleted: deleted, fullState: true, contentHash: hash, authoritative: true)
+    }
+
+    @Test("newer applies, older is superseded")
+    func newerAndOlder() {
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(11)) == .apply)
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(9)) == .supersede)
+    }
+
+    @Test("equal version: same content is unchanged, different content asks the provider")
+    func equalVersions() {
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(10, hash: "a")) == .unchanged)
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(10, hash: "z")) == .fetch(.conflictingContent))
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.fetched(10, hash: "z")) == .apply, "a fetch is the truth")
+    }
+
+    @Test("no version, or a thin payload, asks the provider")
+    func undecidable() {
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(nil)) == .fetch(.noVersion))
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(11, full: false)) == .fetch(.thinPayload))
+        #expect(ReconcileDecision.decide(current: nil, observation: Self.event(3, full: false)) == .fetch(.thinPayload))
+        #expect(ReconcileDecision.decide(current: nil, observation: Self.event(3)) == .apply)
+    }
+
+    @Test("a tombstone is undone only by a newer version")
+    func tombstones() {
+        let tombstone = MirrorVersion(version: 12, deleted: true, contentHash: nil)
+        #expect(ReconcileDecision.decide(current: Self.held, observation: Self.event(12, deleted: true)) == .tombstone)
+        #expect(ReconcileDecision.decide(current: tombstone, observation: Self.event(11)) == .supersede, "tombstone then older update")
+        #expect(ReconcileDecision.decide(current: tombstone, observation: Self.event(13)) == .apply, "tombstone then newer update")
+        #expect(ReconcileDecision.decide(current: tombstone, observation: Self.event(12, deleted: true)) == .unchanged)
+    }
+
+    @Test("a lower version is believed only when two authoritative fetches agree; then the field is no longer trusted")
+    func regression() {
+        let first = ReconcileDecision.decide(current: Self.held, observation: Self.fetched(7))
+        #expect(first == .fetch(.confirmRegression(7)))
+        var pending = Self.held
+        pending.pendingRegression = 7
+        #expect(ReconcileDecision.decide(current: pending, observation: Self.fetched(7)) == .acceptRegression)
+        #expect(ReconcileDecision.decide(current: pending, observation: Self.fetched(6)) == .fetch(.confirmRegression(6)), "disagreeing fetches start over")
+        #expect(ReconcileDecision.decide(current: pending, observation: Self.event(7)) == .supersede, "an event never lowers a version")
+        let untrusted = MirrorVersion(version: 7, deleted: false, contentHash: "f", versionTrusted: false)
+        #expect(ReconcileDecision.decide(current: untrusted, observation: Self.event(8)) == .fetch(.untrustedVersion))
+        #expect(ReconcileDecision.decide(current: untrusted, observation: Self.fetched(5)) == .apply)
+    }
+}
