@@ -80,6 +80,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TributaryReconcile",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TributaryIntake",
             dependencies: [
                 "TributaryCore",
@@ -117,6 +127,7 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryIntake",
                 "TributaryPolling",
+                "TributaryReconcile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -181,6 +192,7 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryCLI",
                 "TributaryTesting",
+                "TributaryReconcile",
                 "ProviderSimulator",
                 // The crash test and CLI tests run the real binary; depending on it makes `swift test` build it.
                 "tributary",

@@ -120,6 +120,15 @@ public struct EventExtractor: Sendable {
         return .success(ExtractedEvent(eventId: eventId, type: type, occurredAt: occurredAt, account: account, record: record))
     }
 
+    /// The record state inside a delivery of `type`: the matching rule's `state` pointer applied to the body
+    /// (the whole body when the rule names none); `nil` when no rule matches or the body is not JSON.
+    public func recordState(type: String?, body: [UInt8]) -> [UInt8]? {
+        guard let type, let rule = rules.first(where: { Self.matches(type, $0.rule.match) })?.rule,
+              let document = JSONValue(parsing: body) else { return nil }
+        guard let text = rule.state, !text.isEmpty else { return body }
+        return JSONPointer(text).flatMap { $0.resolve(in: document) }.map { Array($0.jsonText.utf8) }
+    }
+
     /// Exact names, or globs with one leading or trailing `*`.
     static func matches(_ type: String, _ patterns: [String]) -> Bool {
         patterns.contains { pattern in

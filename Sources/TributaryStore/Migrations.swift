@@ -86,6 +86,27 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v3-mirror") { db in
+            try db.execute(sql: """
+                CREATE TABLE records (
+                    connection TEXT NOT NULL,
+                    record_type TEXT NOT NULL,
+                    record_id TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    version INTEGER,
+                    deleted INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+                    data BLOB,
+                    content_hash TEXT,
+                    version_trusted INTEGER NOT NULL DEFAULT 1 CHECK (version_trusted IN (0, 1)),
+                    pending_regression INTEGER,
+                    updated_at INTEGER NOT NULL,
+                    source_seq INTEGER NOT NULL,
+                    PRIMARY KEY (connection, record_type, record_id)
+                );
+                CREATE INDEX records_by_update ON records(connection, record_type, updated_at);
+                """)
+        }
         return migrator
     }
 }

@@ -6,6 +6,7 @@ import Testing
 import TributaryCore
 import TributaryPolling
 import TributaryProviders
+import TributaryReconcile
 import TributaryStore
 import TributaryTesting
 import TributaryUpstream
@@ -187,5 +188,62 @@ struct PollLeaseTests {
         #expect(reports.count == 2 && reports.allSatisfy(\.skipped), "\(reports)")
         #expect(requests == 0, "a skipped run sent requests")
         #expect(afterRelease.count == 1 && afterRelease[0].skipped == false && afterRelease[0].observations == 10)
+    }
+}
+
+/// The mirror built from polled observations equals the provider's ground truth.
+@Suite("Mirror from polling", .serialized)
+struct MirrorFromPollingTests {
+    @Test("after mutations (creates, updates, deletes) stop, poll + reconcile make the mirror equal /_sim/state")
+    func mirrorEqualsGroundTruth() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.seed = 11
+        configuration.initialRecordsPerType = 300
+        configuration.granularity = .seconds
+        configuration.chaos.repeatAtBoundary = 2
+        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let token = configuration.tokens[0]
+        let directory = try TestPaths.temporaryDirectory("mirror")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logger = PollSimulatorTests.quietLogger
+
+        let (mismatches, counters, reports) = try await PollSimulatorTests.withSimulator(simulator) { port in
+            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+            let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, now: TestClock.system)
+            var reports: [ReconcileReport] = []
+            try simulator.startMutations(rate: 400)
+            for _ in 0..<3 {
+                _ = try await runner.runDue(force: true, logger: logger)
+                reports.append(try await reconciler.runOnce(logger: logger))
+            }
+            simulator.stopMutations()
+            _ = try await runner.runDue(force: true, logger: logger)
+            reports.append(try await reconciler.runOnce(logger: logger))
+            var mismatches: [String] = []
+            var mirrored: [String: MirrorRecord] = [:]
+            for record in try await store.records(connection: "sim1", limit: 1_000_000) { mirrored["\(record.recordType)/\(record.recordId)"] = record }
+            for truth in simulator.records() {
+                guard let mirror = mirrored.removeValue(forKey: "\(truth.type)/\(truth.id)") else {
+                    mismatches.append("missing \(truth.type)/\(truth.id)")
+                    continue
+                }
+                if mirror.version != Int64(truth.version) || mirror.deleted != truth.deleted {
+                    mismatches.append("\(truth.type)/\(truth.id): mirror v\(mirror.version ?? -1) deleted=\(mirror.deleted), provider v\(truth.version) deleted=\(truth.deleted)")
+                } else if !truth.deleted, mirror.data.flatMap({ JSONValue(parsing: $0) }) != truth.json {
+                    mismatches.append("\(truth.type)/\(truth.id): data differs")
+                }
+            }
+            mismatches += mirrored.keys.sorted().map { "extra \($0)" }
+            return (mismatches, simulator.counters(), reports)
+        }
+        let applied = reports.map(\.applied).reduce(0, +)
+        let superseded = reports.map(\.superseded).reduce(0, +)
+        print("mirror from polling: \(counters.changes) changes (\(counters.deleted) deletes), applied \(applied), superseded \(superseded), mismatches \(mismatches.count)")
+        #expect(counters.deleted > 0, "no deletion happened: the test proved nothing about tombstones")
+        #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
+        #expect(reports.allSatisfy { $0.needFetch == 0 }, "polled observations carry full state and versions")
     }
 }

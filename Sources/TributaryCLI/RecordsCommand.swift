@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TributaryCore
+import TributaryReconcile
+import TributaryStore
+
+/// `tributary reconcile`: apply pending events to the mirror and exit — for cron.
+struct Reconcile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending events to the mirror and exit.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this connection.") var connection: String?
+
+    func run() async throws {
+        let store = try global.openStore()
+        let reconciler = Reconciler(store: store, catalog: try global.loadCatalog(), now: nowMicros)
+        let report: ReconcileReport
+        do {
+            report = try await reconciler.runOnce(connection: connection, logger: Logger(label: "tributary"))
+        } catch {
+            throw CLIError.failure("cannot reconcile: \(error.message)")
+        }
+        if global.json {
+            Output.json(.object([
+                ("applied", .number(String(report.applied))), ("superseded", .number(String(report.superseded))),
+                ("unchanged", .number(String(report.unchanged))), ("needs_fetch", .number(String(report.needFetch))),
+            ]))
+        } else {
+            Output.line("applied \(report.applied), superseded \(report.superseded), unchanged \(report.unchanged), needs fetch \(report.needFetch)")
+        }
+    }
+}
+
+/// `tributary records list|get`: read the mirror.
+struct Records: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "records",
+        abstract: "Read the mirror of third-party records.",
+        subcommands: [List.self, Get.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a connection's records in a stable order.")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Connection id.") var connection: String
+        @Option(help: "Only this record type.") var type: String?
+        @Option(name: .customLong("updated-after"), help: "Only records the mirror changed after this RFC 3339 time.") var updatedAfter: String?
+        @Option(help: "At most this many records.") var limit = 1000
+
+        func validate() throws {
+            if let updatedAfter, Timestamp.microseconds(rfc3339: updatedAfter) == nil {
+                throw ValidationError("--updated-after must be an RFC 3339 time such as 2026-11-20T10:00:00Z, not \"\(updatedAfter)\"")
+            }
+            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+        }
+
+        func run() async throws {
+            let store = try global.openStore()
+            let records: [MirrorRecord]
+            do {
+                records = try await store.records(connection: connection, type: type, updatedAfter: updatedAfter.flatMap(Timestamp.microseconds(rfc3339:)), limit: limit)
+            } catch {
+                throw CLIError.failure(error.message)
+            }
+            if global.json {
+                Output.json(.array(records.map(\.json)))
+            } else {
+                for r in records {
+                    Output.line("\(r.recordType)\t\(r.recordId)\tversion=\(r.version.map(String.init) ?? "-")\t\(r.deleted ? "deleted" : "live")")
+                }
+            }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one record.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Connection id.") var connection: String
+        @Argument(help: "Record type.") var type: String
+        @Argument(help: "Record id.") var id: String
+
+        func run() async throws {
+            let store = try global.openStore()
+            guard let record = try await store.record(connection: connection, type: type, id: id) else {
+                throw CLIError.failure("no \(type) \(id) in the mirror of \(connection)")
+            }
+            Output.json(record.json)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import GRDB
+public import TributaryCore
+
+/// One record of the mirror, as `records list/get` and the API show it.
+public struct MirrorRecord: Sendable, Equatable {
+    public var connection: String
+    public var tenant: String
+    public var provider: String
+    public var recordType: String
+    public var recordId: String
+    public var version: Int64?
+    public var deleted: Bool
+    public var data: [UInt8]?
+    public var updatedAt: Int64
+    public var sourceSeq: Int64
+
+    /// The public record shape (DESIGN.md §5).
+    public var json: JSONValue {
+        .object([
+            ("connection", .string(connection)), ("tenant", .string(tenant)), ("provider", .string(provider)),
+            ("record_type", .string(recordType)), ("record_id", .string(recordId)),
+            ("version", version.map { .number(String($0)) } ?? .null), ("deleted", .bool(deleted)),
+            ("data", data.flatMap { JSONValue(parsing: $0) } ?? .null),
+            ("updated_at", .string(Timestamp.rfc3339(microseconds: updatedAt))), ("source_seq", .number(String(sourceSeq))),
+        ])
+    }
+}
+
+/// What the reconciler did with the events of one pass.
+public struct ReconcileReport: Sendable, Equatable {
+    public var applied = 0
+    public var superseded = 0
+    public var unchanged = 0
+    /// Events whose decision needs the provider's current state (left pending for a fetch).
+    public var needFetch = 0
+
+    public init() {}
+}
+
+extension Store {
+    /// Applies pending events to the mirror in log order, each decision made by ``ReconcileDecision``
+    /// and written with the event's new status in **one** transaction per batch.
+    ///
+    /// Compare-and-set by construction: the record is read and written inside the same write
+    /// transaction that marks the event, so an event is applied at most once even if the process
+    /// dies mid-batch (the batch rolls back and its events are still pending).
+    /// Events that need a fetch stay `pending` with a reason; events about no record are `applied`.
+    /// - Parameter state: the record state an event carries (the caller knows the manifest's `state` pointer);
+    ///   `nil` when the event carries none.
+    public func applyPendingEvents(
+        limit: Int = 500, connection: String? = nil, now: Int64, state: @escaping @Sendable (StoredEvent) -> [UInt8]?
+    ) async throws(StoreError) -> ReconcileReport {
+        try await writeValue { db in
+            var report = ReconcileReport()
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM events WHERE status = 'pending' AND (?1 IS NULL OR connection = ?1)
+                  AND (reason IS NULL OR reason NOT LIKE 'needs fetch%') ORDER BY seq LIMIT ?2
+                """, arguments: [connection, limit])
+            for row in rows {
+                let event = EventLog.event(row)
+                guard let recordType = event.recordType, let recordId = event.recordId else {
+                    try Self.mark(db, seq: event.seq, status: .applied, reason: "no mirror record")
+                    report.applied += 1
+                    continue
+                }
+                let current = try Row.fetchOne(db, sql: """
+                    SELECT version, deleted, content_hash, version_trusted, pending_regression FROM records
+                    WHERE connection = ? AND record_type = ? AND record_id = ?
+                    """, arguments: [event.connection, recordType, recordId]).map { r in
+                    MirrorVersion(version: r["version"], deleted: r["deleted"], contentHash: r["content_hash"],
+                                  versionTrusted: r["version_trusted"], pendingRegression: r["pending_regression"])
+                }
+                let state = event.fullState ? state(event) : nil
+                let observation = Observation(
+                    version: event.version, deleted: event.deleted, fullState: event.fullState,
+                    contentHash: state.map(Self.hash), authoritative: event.source == .fetch
+                )
+                switch ReconcileDecision.decide(current: current, observation: observation) {
+                case .apply, .tombstone, .acceptRegression:
+                    let trusted = ReconcileDecision.decide(current: current, observation: observation) != .acceptRegression && (current?.versionTrusted ?? true)
+                    try db.execute(sql: """
+                        INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
+                                             version_trusted, pending_regression, updated_at, source_seq)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                        ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
+                            version = excluded.version, deleted = excluded.deleted,
+                            data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
+                            content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
+                            pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq
+                        """, arguments: [
+                            event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
+                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
+                        ])
+                    try Self.mark(db, seq: event.seq, status: .applied, reason: nil)
+                    report.applied += 1
+                case .supersede:
+                    try Self.mark(db, seq: event.seq, status: .superseded, reason: "older than the mirror's version")
+                    report.superseded += 1
+                case .unchanged:
+                    try Self.mark(db, seq: event.seq, status: .applied, reason: "same version and content as the mirror")
+                    report.unchanged += 1
+                case .fetch(let why):
+                    try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ?", arguments: ["needs fetch: \(why)", event.seq])
+                    report.needFetch += 1
+                }
+            }
+            return report
+        }
+    }
+
+    static func mark(_ db: Database, seq: Int64, status: EventStatus, reason: String?) throws {
+        try db.execute(sql: "UPDATE events SET status = ?, reason = ? WHERE seq = ?", arguments: [status.rawValue, reason, seq])
+    }
+
+    static func hash(_ bytes: [UInt8]) -> String {
+        // FNV-1a 64: a content fingerprint for "same version, same content", not a security boundary.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return String(h, radix: 16)
+    }
+
+    /// Records of a connection, in a stable order.
+    public func records(connection: String, type: String? = nil, updatedAfter: Int64? = nil, limit: Int = 1000) async throws(StoreError) -> [MirrorRecord] {
+        try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM records WHERE connection = ?1 AND (?2 IS NULL OR record_type = ?2) AND (?3 IS NULL OR updated_at > ?3)
+                ORDER BY record_type, record_id LIMIT ?4
+                """, arguments: [connection, type, updatedAfter, limit]).map(Self.record)
+        }
+    }
+
+    public func record(connection: String, type: String, id: String) async throws(StoreError) -> MirrorRecord? {
+        try await readValue { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM records WHERE connection = ? AND record_type = ? AND record_id = ?", arguments: [connection, type, id])
+                .map(Self.record)
+        }
+    }
+
+    static func record(_ row: Row) -> MirrorRecord {
+        let data: Data? = row["data"]
+        return MirrorRecord(
+            connection: row["connection"], tenant: row["tenant"], provider: row["provider"], recordType: row["record_type"],
+            recordId: row["record_id"], version: row["version"], deleted: row["deleted"], data: data.map { Array($0) },
+            updatedAt: row["updated_at"], sourceSeq: row["source_seq"]
+        )
+    }
+}
