@@ -85,6 +85,8 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryUpstream",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import TributaryCore
+import TributaryPolling
 import TributaryReconcile
+import TributaryRuntime
 import TributaryStore
 
 /// `tributary reconcile`: apply pending events to the mirror and exit — for cron.
@@ -13,8 +15,8 @@ struct Reconcile: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
 
     func run() async throws {
-        let store = try global.openStore()
-        let reconciler = Reconciler(store: store, catalog: try global.loadCatalog(), now: nowMicros)
+        let engine = try global.openEngine()
+        let reconciler = Reconciler(store: engine.store, catalog: engine.catalog, clients: engine.pollRunner.clients, now: nowMicros)
         let report: ReconcileReport
         do {
             report = try await reconciler.runOnce(connection: connection, logger: Logger(label: "tributary"))
@@ -25,9 +27,10 @@ struct Reconcile: AsyncParsableCommand {
             Output.json(.object([
                 ("applied", .number(String(report.applied))), ("superseded", .number(String(report.superseded))),
                 ("unchanged", .number(String(report.unchanged))), ("needs_fetch", .number(String(report.needFetch))),
+                ("fetches", .number(String(report.fetches))), ("fetch_failures", .number(String(report.fetchFailures))),
             ]))
         } else {
-            Output.line("applied \(report.applied), superseded \(report.superseded), unchanged \(report.unchanged), needs fetch \(report.needFetch)")
+            Output.line("applied \(report.applied), superseded \(report.superseded), unchanged \(report.unchanged), fetches \(report.fetches) (\(report.fetchFailures) failed), still needing a fetch \(report.needFetch)")
         }
     }
 }

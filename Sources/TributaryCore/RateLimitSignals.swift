@@ -40,7 +40,7 @@ public struct RateLimitSignals: Sendable, Equatable {
         }
         if let text = header("RateLimit"), let limit = StructuredParameters.first(text) {
             signals.remaining = limit["r"].flatMap { Int($0) }
-            signals.resetAt = limit["t"].flatMap { Int64($0) }.map { now + $0 * 1_000_000 }
+            signals.resetAt = limit["t"].flatMap { Int64($0) }.map { now + min(max(0, $0), maxWaitSeconds) * 1_000_000 }
         }
         if let name = names.remaining, let text = header(name), let value = Int(text.trimmingSpaces) {
             signals.remaining = value
@@ -50,8 +50,8 @@ public struct RateLimitSignals: Sendable, Equatable {
         }
         if let name = names.callLimit, let text = header(name) {
             let parts = text.split(separator: "/")
-            if parts.count == 2, let used = Int(parts[0].trimmingSpaces), let limit = Int(parts[1].trimmingSpaces) {
-                signals.remaining = max(0, limit - used)
+            if parts.count == 2, let used = Int(parts[0].trimmingSpaces), let limit = Int(parts[1].trimmingSpaces), used >= 0, limit > 0 {
+                signals.remaining = used < limit ? limit - used : 0
                 signals.quota = limit
             }
         }
@@ -82,17 +82,22 @@ public struct RateLimitSignals: Sendable, Equatable {
     /// `Retry-After` as delay-seconds or an HTTP-date (IMF-fixdate), as an instant in µs.
     public static func retryAfter(_ text: String, now: Int64) -> Int64? {
         let trimmed = text.trimmingSpaces
-        if let seconds = Int64(trimmed) { return now + max(0, seconds) * 1_000_000 }
-        return HTTPDate.microseconds(trimmed)
+        if let seconds = Int64(trimmed) { return now + min(max(0, seconds), maxWaitSeconds) * 1_000_000 }
+        return HTTPDate.microseconds(trimmed).map { min($0, now + maxWaitSeconds * 1_000_000) }
     }
+
+    /// No provider-given wait is taken as longer than a day: larger values are read as a day, so a
+    /// hostile or broken header can neither overflow the arithmetic nor park a connection for years.
+    public static let maxWaitSeconds: Int64 = 86_400
 
     /// A reset value as an instant: epoch milliseconds, epoch seconds, or delta seconds.
     ///
     /// GitHub sends epoch seconds, the IETF drafts delta seconds. No delta is anywhere near
     /// 10^9 s (31 years) and no epoch is below it, so the magnitude decides.
     public static func resetInstant(_ value: Int64, now: Int64) -> Int64 {
-        if value >= 1_000_000_000_000 { return value * 1000 }
-        if value >= 1_000_000_000 { return value * 1_000_000 }
+        let cap = now + maxWaitSeconds * 1_000_000
+        if value >= 1_000_000_000_000 { return min(value / 1000, cap / 1_000_000) * 1_000_000 }
+        if value >= 1_000_000_000 { return min(value, cap / 1_000_000) * 1_000_000 }
         return now + max(0, value) * 1_000_000
     }
 }
@@ -117,10 +122,10 @@ public enum HTTPDate {
 
     public static func microseconds(_ text: String) -> Int64? {
         let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let day = Int64(parts[1]),
-              let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int64(parts[3]) else { return nil }
+        guard parts.count == 6, parts[5] == "GMT", let day = Int64(parts[1]), (1...31).contains(day),
+              let monthIndex = months.firstIndex(of: String(parts[2])), let year = Int64(parts[3]), (1970...9999).contains(year) else { return nil }
         let time = parts[4].split(separator: ":")
-        guard time.count == 3, let h = Int64(time[0]), let m = Int64(time[1]), let s = Int64(time[2]) else { return nil }
+        guard time.count == 3, let h = Int64(time[0]), let m = Int64(time[1]), let s = Int64(time[2]), h < 24, m < 60, s < 61 else { return nil }
         let days = Timestamp.daysFromCivil(year: year, month: Int64(monthIndex + 1), day: day)
         return (days * 86_400 + h * 3600 + m * 60 + s) * 1_000_000
     }

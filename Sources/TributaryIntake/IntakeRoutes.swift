@@ -125,13 +125,20 @@ public struct IntakeRoutes: Sendable {
             logger.warning("verified webhook unreadable", metadata: ["reason": "\(failure)"])
             return Self.plain(.badRequest, failure.reason)
         }
-        let draft = EventDraft(
+        var draft = EventDraft(
             connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
             eventId: extracted.eventId, type: extracted.type, record: extracted.record,
             occurredAt: extracted.occurredAt, receivedAt: nowMicros,
             headers: keptHeaders(webhookRequest.headers, scheme: webhooks.verification), body: webhookRequest.body,
             url: webhookRequest.url
         )
+        if let expected = connection.account, let account = extracted.account, account != expected {
+            // One app secret often signs every install (Slack, HubSpot, Shopify): a valid signature does not
+            // make another account's event this tenant's. Keep it visible and replayable, never routed.
+            draft.status = .quarantined
+            draft.reason = "account \(account) does not match the connection's account \(expected)"
+            logger.warning("webhook quarantined: account mismatch", metadata: ["account": "\(account)"])
+        }
         do {
             let result = try await store.append(draft)
             logger.debug("webhook stored", metadata: ["event.seq": "\(result.seq)", "duplicate": "\(result.duplicate)"])

@@ -14,8 +14,7 @@ public final class PollRunner: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
     let resources: [String: [PollResource]]
-    let transport: any UpstreamTransport
-    let limiters = Mutex([String: RateLimiter]())
+    public let clients: UpstreamClients
     /// This process's lease holder name.
     public let holder: String
     /// At most this many resources poll at once.
@@ -25,31 +24,20 @@ public final class PollRunner: Sendable {
 
     public init(
         store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, concurrency: Int = 4,
-        holder: String? = nil, now: @escaping @Sendable () -> Int64
+        holder: String? = nil, clients: UpstreamClients? = nil, now: @escaping @Sendable () -> Int64
     ) {
         self.store = store
         self.catalog = catalog
         resources = catalog.providers.mapValues(\.pollResources)
-        self.transport = transport
+        self.clients = clients ?? UpstreamClients(transport: transport, now: now)
         self.concurrency = max(1, concurrency)
         self.holder = holder ?? LeaseHolder.current()
         self.now = now
     }
 
-    /// The connection's shared limiter, created from the manifest's default budget on first use.
+    /// The connection's shared limiter (the same one the reconciler's fetches use).
     public func limiter(for connection: Connection, api: ProviderManifest.API) -> RateLimiter {
-        limiters.withLock { limiters in
-            if let existing = limiters[connection.id] { return existing }
-            let rate = api.rateLimit
-            let requests = Double(rate?.requests ?? 10)
-            let per = Double(rate?.per ?? 1)
-            let limiter = RateLimiter(
-                budget: RateLimitBudget(capacity: Double(rate?.burst ?? rate?.requests ?? 10), refillPerSecond: requests / per, now: now()),
-                now: now
-            )
-            limiters[connection.id] = limiter
-            return limiter
-        }
+        clients.limiter(for: connection.id, api: api)
     }
 
     /// The pollers for every polled resource, optionally narrowed to one connection or resource.
@@ -62,10 +50,7 @@ public final class PollRunner: Sendable {
             guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
             let credentials = try await store.apiCredentials(connection: connection.id)
             guard credentials.token != nil || credentials.baseURL != nil else { continue }
-            let client = UpstreamClient(
-                transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: credentials.baseURL,
-                token: credentials.token, account: connection.account, now: now
-            )
+            let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
             for polled in resources[provider.id] ?? [] where resource == nil || polled.name == resource {
                 pollers.append(Poller(store: store, resource: polled, client: client, connection: connection, holder: holder, now: now))
             }

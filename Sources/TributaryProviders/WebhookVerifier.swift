@@ -221,12 +221,17 @@ public struct WebhookVerifier: Sendable {
         return .success((text, seconds))
     }
 
+    /// A signed timestamp in Unix seconds; `nil` when unreadable or outside years 1970–5138, so that
+    /// no arithmetic on an attacker's value can overflow (this runs before the signature is checked).
     static func seconds(_ text: String, unit: ProviderManifest.TimestampSpec.Unit) -> Int64? {
+        let value: Int64?
         switch unit {
-        case .seconds: return Int64(text)
-        case .milliseconds: return Int64(text).map { $0 / 1000 }
-        case .rfc3339: return Timestamp.microseconds(rfc3339: text).map { $0 / 1_000_000 }
+        case .seconds: value = Int64(text)
+        case .milliseconds: value = Int64(text).map { $0 / 1000 }
+        case .rfc3339: value = Timestamp.microseconds(rfc3339: text).map { $0 / 1_000_000 }
         }
+        guard let value, (0...100_000_000_000).contains(value) else { return nil }
+        return value
     }
 
     // MARK: named schemes
@@ -294,7 +299,7 @@ public struct WebhookVerifier: Sendable {
         else { return .failure(.missingSignature) }
         let spec = verification.timestamp
         guard let timestamp = request.firstHeader(spec?.headers ?? ["X-HubSpot-Request-Timestamp"])?.value else { return .failure(.missingTimestamp) }
-        guard let millis = Int64(timestamp) else { return .failure(.malformedTimestamp) }
+        guard let millis = Int64(timestamp), (0...100_000_000_000_000).contains(millis) else { return .failure(.malformedTimestamp) }
         let skew = now - millis / 1000
         guard abs(skew) <= Int64(tolerance ?? spec?.tolerance ?? Self.defaultTolerance) else { return .failure(.staleTimestamp(skewSeconds: skew)) }
         let data = Array((request.method.uppercased() + request.url).utf8) + request.body + Array(timestamp.utf8)

@@ -1,33 +1,61 @@
+import Crypto
+import Foundation
 public import Logging
 import TributaryCore
 public import TributaryProviders
 public import TributaryStore
+public import TributaryUpstream
 
 /// Applies the event log to the mirror: what `tributary reconcile` runs, one pass at a time.
 ///
-/// This first cut applies what events decide on their own (newer, older, duplicate, tombstone).
-/// Events whose decision needs the provider's current state — no version, a thin payload, a
-/// conflict at one version, a regression to confirm — stay `pending` with the reason
-/// `needs fetch: …`; fetching them through the connection's rate limiter is the next step (issue 4).
+/// A pass applies what events decide on their own (newer, older, duplicate, tombstone). Events
+/// whose decision needs the provider's current state — no version, a thin payload, a conflict at
+/// one version, a regression to confirm — are answered by one fetch per record through the
+/// connection's shared rate limiter (priority: webhook follow-up); the fetched state is logged as
+/// a `fetch` event that supersedes them, and applied like any other. A 404/410 is a tombstone.
 public struct Reconciler: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
+    public let clients: UpstreamClients?
     let now: @Sendable () -> Int64
 
-    public init(store: Store, catalog: ManifestCatalog, now: @escaping @Sendable () -> Int64) {
+    /// - Parameter clients: the process's shared upstream clients; `nil` applies events without fetching.
+    public init(store: Store, catalog: ManifestCatalog, clients: UpstreamClients?, now: @escaping @Sendable () -> Int64) {
         self.store = store
         self.catalog = catalog
+        self.clients = clients
         self.now = now
     }
 
-    /// Applies every pending event it can, batch by batch, and reports the totals.
+    /// Applies every pending event it can, fetching where events cannot decide, and reports the totals.
     public func runOnce(connection: String? = nil, batch: Int = 500, logger: Logger) async throws(StoreError) -> ReconcileReport {
+        var total = try await applyAll(connection: connection, batch: batch)
+        if clients != nil {
+            let fetched = try await fetchPending(connection: connection, logger: logger)
+            total.fetches = fetched.fetches
+            total.fetchFailures = fetched.failures
+            if fetched.fetches > 0 {
+                let second = try await applyAll(connection: connection, batch: batch)
+                total.applied += second.applied
+                total.superseded += second.superseded
+                total.unchanged += second.unchanged
+                total.needFetch = second.needFetch
+            }
+        }
+        logger.info("reconcile pass", metadata: [
+            "applied": "\(total.applied)", "superseded": "\(total.superseded)", "unchanged": "\(total.unchanged)",
+            "needs_fetch": "\(total.needFetch)", "fetches": "\(total.fetches)", "fetch_failures": "\(total.fetchFailures)",
+        ])
+        return total
+    }
+
+    func applyAll(connection: String?, batch: Int) async throws(StoreError) -> ReconcileReport {
         var total = ReconcileReport()
         let catalog = self.catalog
         while true {
             let report = try await store.applyPendingEvents(limit: batch, connection: connection, now: now()) { event in
-                // Polled observations are stored as the record itself; webhook deliveries through their rule's state pointer.
-                event.source == .poll ? event.body : catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body)
+                // Polled and fetched observations are stored as the record itself; webhook deliveries go through their rule's state pointer.
+                event.source == .webhook ? catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body) : event.body
             }
             total.applied += report.applied
             total.superseded += report.superseded
@@ -35,9 +63,61 @@ public struct Reconciler: Sendable {
             total.needFetch += report.needFetch
             if report.applied + report.superseded + report.unchanged + report.needFetch < batch { break }
         }
-        logger.info("reconcile pass", metadata: [
-            "applied": "\(total.applied)", "superseded": "\(total.superseded)", "unchanged": "\(total.unchanged)", "needs_fetch": "\(total.needFetch)",
-        ])
         return total
+    }
+
+    /// One fetch per record waiting on one; each result logged in the same transaction that settles the events it answers.
+    func fetchPending(connection only: String?, logger: Logger) async throws(StoreError) -> (fetches: Int, failures: Int) {
+        guard let clients else { return (0, 0) }
+        var fetches = 0
+        var failures = 0
+        for pending in try await store.pendingFetches(connection: only, limit: 1000) {
+            guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
+                  let connection = try await store.connection(id: pending.connection) else {
+                try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest")
+                failures += 1
+                continue
+            }
+            let credentials = try await store.apiCredentials(connection: connection.id)
+            let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
+            let path = fetch.path
+                .replacingOccurrences(of: "{type}", with: pending.recordType)
+                .replacingOccurrences(of: "{id}", with: UpstreamClient.encode(pending.recordId))
+                .replacingOccurrences(of: "{account}", with: connection.account ?? "")
+            fetches += 1
+            let response: UpstreamResponse
+            do {
+                response = try await client.send(UpstreamRequest(url: client.url(path), headers: [("Accept", "application/json")]), priority: .webhookFollowUp, logger: logger)
+            } catch {
+                try await store.noteFetchFailure(pending.seqs, reason: "\(error)")
+                failures += 1
+                continue
+            }
+            let receivedAt = now()
+            var draft = EventDraft(
+                connection: connection.id, tenant: connection.tenant, provider: pending.provider, source: .fetch,
+                eventId: "", type: "\(pending.recordType).fetched", record: nil, occurredAt: nil, receivedAt: receivedAt,
+                headers: [], body: [], url: nil
+            )
+            if (fetch.gone ?? [404, 410]).contains(response.status) {
+                draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):gone:\(receivedAt)"
+                draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
+            } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
+                let state = (fetch.state.flatMap(JSONPointer.init) ?? JSONPointer("")!).resolve(in: document) ?? document
+                let body = Array(state.jsonText.utf8)
+                let version = fetch.version.flatMap { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.flatMap(spec.format.microseconds) }
+                let deleted = fetch.deleted.map { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.map(spec.equals.contains) ?? false } ?? false
+                let tag = version.map(String.init) ?? "h" + Array(SHA256.hash(data: body)).prefix(8).hexString
+                draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):\(tag):\(receivedAt)"
+                draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
+                draft.body = body
+            } else {
+                try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)")
+                failures += 1
+                continue
+            }
+            _ = try await store.resolveByFetch(draft, resolving: pending.seqs)
+        }
+        return (fetches, failures)
     }
 }

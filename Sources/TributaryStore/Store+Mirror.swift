@@ -27,6 +27,16 @@ public struct MirrorRecord: Sendable, Equatable {
     }
 }
 
+/// A record whose pending events wait for the provider's current state.
+public struct PendingFetch: Sendable, Equatable {
+    public var connection: String
+    public var tenant: String
+    public var provider: String
+    public var recordType: String
+    public var recordId: String
+    public var seqs: [Int64]
+}
+
 /// What the reconciler did with the events of one pass.
 public struct ReconcileReport: Sendable, Equatable {
     public var applied = 0
@@ -34,6 +44,9 @@ public struct ReconcileReport: Sendable, Equatable {
     public var unchanged = 0
     /// Events whose decision needs the provider's current state (left pending for a fetch).
     public var needFetch = 0
+    /// Fetches made (one per record, however many events waited on it) and how many failed.
+    public var fetches = 0
+    public var fetchFailures = 0
 
     public init() {}
 }
@@ -84,7 +97,8 @@ extension Store {
                                              version_trusted, pending_regression, updated_at, source_seq)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
                         ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
-                            version = excluded.version, deleted = excluded.deleted,
+                            version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
+                            deleted = excluded.deleted,
                             data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
                             content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
                             pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq
@@ -101,11 +115,53 @@ extension Store {
                     try Self.mark(db, seq: event.seq, status: .applied, reason: "same version and content as the mirror")
                     report.unchanged += 1
                 case .fetch(let why):
+                    if case .confirmRegression(let lower) = why {
+                        try db.execute(sql: "UPDATE records SET pending_regression = ? WHERE connection = ? AND record_type = ? AND record_id = ?",
+                                       arguments: [lower, event.connection, recordType, recordId])
+                    }
                     try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ?", arguments: ["needs fetch: \(why)", event.seq])
                     report.needFetch += 1
                 }
             }
             return report
+        }
+    }
+
+    /// Records whose pending events wait for a fetch, one entry per record (a burst of events costs one fetch).
+    public func pendingFetches(connection: String? = nil, limit: Int = 100) async throws(StoreError) -> [PendingFetch] {
+        try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs FROM events
+                WHERE status = 'pending' AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
+                GROUP BY connection, record_type, record_id ORDER BY min(seq) LIMIT ?2
+                """, arguments: [connection, limit]).map { row in
+                let seqs: String = row["seqs"]
+                return PendingFetch(
+                    connection: row["connection"], tenant: row["tenant"], provider: row["provider"], recordType: row["record_type"],
+                    recordId: row["record_id"], seqs: seqs.split(separator: ",").compactMap { Int64($0) }
+                )
+            }
+        }
+    }
+
+    /// Appends what a fetch found and marks the events it answers `superseded`, in one transaction.
+    public func resolveByFetch(_ draft: EventDraft, resolving seqs: [Int64]) async throws(StoreError) -> AppendResult {
+        try await writeValue { db in
+            let result = try EventLog.insert(draft, db: db)
+            for seq in seqs {
+                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'",
+                               arguments: ["resolved by fetch (event \(result.seq))", seq])
+            }
+            return result
+        }
+    }
+
+    /// A fetch for these events failed: say why on each (they stay pending for the next pass).
+    public func noteFetchFailure(_ seqs: [Int64], reason: String) async throws(StoreError) {
+        try await writeValue { db in
+            for seq in seqs {
+                try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ? AND status = 'pending'", arguments: ["needs fetch: last attempt failed: \(reason)", seq])
+            }
         }
     }
 

@@ -27,7 +27,7 @@ extension Store {
     public func pollState(connection: String, resource: String) async throws(StoreError) -> PollState {
         try await readValue { db in
             try Row.fetchOne(db, sql: "SELECT * FROM poll_cursors WHERE connection = ? AND resource = ?", arguments: [connection, resource])
-                .map(Self.pollState) ?? PollState(connection: connection, resource: resource, cursor: PollCursor(), pages: 0, observations: 0)
+                .map { try Self.pollState($0) } ?? PollState(connection: connection, resource: resource, cursor: PollCursor(), pages: 0, observations: 0)
         }
     }
 
@@ -35,13 +35,20 @@ extension Store {
     public func pollStates(connection: String? = nil) async throws(StoreError) -> [PollState] {
         try await readValue { db in
             try Row.fetchAll(db, sql: "SELECT * FROM poll_cursors WHERE (?1 IS NULL OR connection = ?1) ORDER BY connection, resource", arguments: [connection])
-                .map(Self.pollState)
+                .map { try Self.pollState($0) }
         }
     }
 
-    static func pollState(_ row: Row) -> PollState {
+    /// - Throws: when the stored cursor does not decode: resetting it would silently start a full backfill
+    ///   and then overwrite the row, so the run fails and says why instead.
+    static func pollState(_ row: Row) throws -> PollState {
         let text: String = row["cursor"]
-        let cursor = (try? JSONDecoder().decode(PollCursor.self, from: Data(text.utf8))) ?? PollCursor()
+        let cursor: PollCursor
+        do {
+            cursor = try JSONDecoder().decode(PollCursor.self, from: Data(text.utf8))
+        } catch {
+            throw StoreError(.internal, "the stored cursor of \(row["connection"] as String)/\(row["resource"] as String) does not decode (\(error)); it was left as it is")
+        }
         return PollState(
             connection: row["connection"], resource: row["resource"], cursor: cursor,
             lastRunStartedAt: row["last_run_started_at"], lastRunFinishedAt: row["last_run_finished_at"],
@@ -63,7 +70,8 @@ extension Store {
     ) async throws(StoreError) -> [AppendResult] {
         let cursorText = String(decoding: try JSONEncoder().encodeOrThrow(cursor), as: UTF8.self)
         return try await writeValue { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ? AND expires_at > ?", arguments: [lease, holder, now]) == true else {
+            // Fenced by holder: a takeover changes the holder; an expired lease nobody took is still ours.
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
                 throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
             }
             let results = try drafts.map { try EventLog.insert($0, db: db) }

@@ -237,11 +237,16 @@ public final class Store: Sendable {
         defer { forgetCachedConnections() }
         let fingerprint = box.fingerprint(secret)
         try await write { db in
+            let active = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM connection_secrets WHERE connection = ? AND purpose = 'webhook' AND retired_at IS NULL
+                """, arguments: [id]) ?? 0
             try db.execute(sql: """
                 UPDATE connection_secrets SET retired_at = ?
                 WHERE connection = ? AND purpose = 'webhook' AND fingerprint = ? AND retired_at IS NULL
                 """, arguments: [now, id, fingerprint])
             guard db.changesCount > 0 else { throw StoreError(.notFound, "connection \(id) has no active secret with that value") }
+            // With no active secret a connection would accept a secret-delivering handshake from anyone.
+            guard active > 1 else { throw StoreError(.conflict, "connection \(id) would be left without a webhook secret; add the new one first") }
         }
     }
 

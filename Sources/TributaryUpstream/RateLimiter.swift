@@ -19,7 +19,6 @@ public actor RateLimiter {
     private let now: @Sendable () -> Int64
     public let maxInFlight: Int
     private var inFlight = 0
-    private var slotWaiter: CheckedContinuation<Void, Never>?
 
     private struct Waiter {
         var id: Int
@@ -36,6 +35,9 @@ public actor RateLimiter {
     /// The current budget (for `status`).
     public var snapshot: RateLimitBudget { budget }
 
+    /// Callers waiting for a slot or a token (for `status` and tests).
+    public var waiting: Int { waiters.count }
+
     /// Waits until a request of `priority` may be sent.
     public func acquire(_ priority: RequestPriority) async throws {
         let id = nextID
@@ -45,7 +47,8 @@ public actor RateLimiter {
         while true {
             if waiters.first?.id == id {
                 if inFlight >= maxInFlight {
-                    await withCheckedContinuation { slotWaiter = $0 }
+                    // Park in this waiter's own slot: `complete` wakes whoever is head then.
+                    await park(id)
                     continue
                 }
                 let current = now()
@@ -63,13 +66,7 @@ public actor RateLimiter {
                 wakeHead()
                 return
             }
-            await withCheckedContinuation { continuation in
-                if let index = waiters.firstIndex(where: { $0.id == id }) {
-                    waiters[index].continuation = continuation
-                } else {
-                    continuation.resume()
-                }
-            }
+            await park(id)
             if Task.isCancelled {
                 remove(id)
                 throw CancellationError()
@@ -82,9 +79,17 @@ public actor RateLimiter {
     public func complete(status: Int?, signals: RateLimitSignals) {
         if let status { budget.observe(status: status, signals: signals, now: now(), random: random.nextUnit()) }
         inFlight -= 1
-        if let waiter = slotWaiter {
-            slotWaiter = nil
-            waiter.resume()
+        wakeHead()
+    }
+
+    /// Suspends waiter `id` until `wakeHead` resumes it (when it is, or becomes, head and may proceed).
+    private func park(_ id: Int) async {
+        await withCheckedContinuation { continuation in
+            if let index = waiters.firstIndex(where: { $0.id == id }) {
+                waiters[index].continuation = continuation
+            } else {
+                continuation.resume()
+            }
         }
     }
 

@@ -134,6 +134,11 @@ public struct UpstreamClient: Sendable {
     public func send(_ request: UpstreamRequest, priority: RequestPriority, logger: Logger) async throws -> UpstreamResponse {
         var outgoing = request
         for (name, value) in staticHeaders { outgoing.headers.append((name, value)) }
+        // Credentials go only to the API's own origin: a Link or @odata.nextLink the provider returns
+        // could name another host, and must not receive the token.
+        guard Self.origin(outgoing.url) == Self.origin(baseURL) else {
+            throw UpstreamError("refusing to send credentials to \(Self.origin(outgoing.url) ?? outgoing.url), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)")
+        }
         if let token {
             switch auth.style {
             case .bearer: outgoing.headers.append(("Authorization", "Bearer " + token))
@@ -174,7 +179,15 @@ public struct UpstreamClient: Sendable {
         throw UpstreamError("gave up after \(maxAttempts) attempts: \(lastFailure)")
     }
 
-    static func encode(_ text: String) -> String {
+    /// `scheme://host:port` of a URL (default ports made explicit), for same-origin checks.
+    static func origin(_ url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else { return nil }
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        return "\(scheme)://\(host):\(port)"
+    }
+
+    /// Percent-encodes `text` for a query value or one path segment (RFC 3986 unreserved characters stay).
+    public static func encode(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text

@@ -212,7 +212,7 @@ struct MirrorFromPollingTests {
             let store = try await PollSimulatorTests.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
             let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
-            let reconciler = Reconciler(store: store, catalog: catalog, now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             var reports: [ReconcileReport] = []
             try simulator.startMutations(rate: 400)
             for _ in 0..<3 {
@@ -245,5 +245,66 @@ struct MirrorFromPollingTests {
         #expect(counters.deleted > 0, "no deletion happened: the test proved nothing about tombstones")
         #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
         #expect(reports.allSatisfy { $0.needFetch == 0 }, "polled observations carry full state and versions")
+    }
+}
+
+
+/// Events that cannot decide on their own are answered by one fetch per record.
+@Suite("Reconcile fetches", .serialized)
+struct ReconcileFetchTests {
+    @Test("thin events and events without a version are resolved by one fetch per record; a 404 is a tombstone that keeps its version")
+    func thinEventsAreFetched() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.seed = 5
+        configuration.types = ["customer"]
+        configuration.initialRecordsPerType = 20
+        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let token = configuration.tokens[0]
+        let directory = try TestPaths.temporaryDirectory("fetch")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let logger = PollSimulatorTests.quietLogger
+
+        let outcome = try await PollSimulatorTests.withSimulator(simulator) { port in
+            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+            let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
+            _ = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: logger)
+            _ = try await reconciler.runOnce(logger: logger)
+
+            let records = simulator.records()
+            let updated = records[0], deleted = records[1]
+            _ = try simulator.update(type: "customer", id: updated.id)
+            _ = try simulator.update(type: "customer", id: updated.id)
+            _ = try simulator.delete(type: "customer", id: deleted.id)
+            // A burst of thin webhook-like events for the updated record, and one without a version for the deleted one.
+            for n in 0..<3 {
+                _ = try await store.append(EventDraft(
+                    connection: "sim1", tenant: "acme", provider: "simulator", source: .webhook, eventId: "thin-\(n)", type: "customer.updated",
+                    record: RecordRef(recordType: "customer", recordId: updated.id, version: Int64(updated.version + 1), deleted: false, fullState: false),
+                    occurredAt: nil, receivedAt: 0, headers: [], body: Array("{}".utf8), url: nil
+                ))
+            }
+            _ = try await store.append(EventDraft(
+                connection: "sim1", tenant: "acme", provider: "simulator", source: .webhook, eventId: "noversion", type: "customer.updated",
+                record: RecordRef(recordType: "customer", recordId: deleted.id, version: nil, deleted: false, fullState: true),
+                occurredAt: nil, receivedAt: 0, headers: [], body: Array("{}".utf8), url: nil
+            ))
+            let report = try await reconciler.runOnce(logger: logger)
+            let mirroredUpdated = try await store.record(connection: "sim1", type: "customer", id: updated.id)
+            let mirroredDeleted = try await store.record(connection: "sim1", type: "customer", id: deleted.id)
+            let truth = simulator.record(type: "customer", id: updated.id)
+            let pending = try await store.events(EventFilter(status: .pending))
+            return (report, mirroredUpdated, mirroredDeleted, truth, deleted.version, pending.count)
+        }
+        let (report, mirroredUpdated, mirroredDeleted, truth, deletedVersion, pending) = outcome
+        #expect(report.fetches == 2, "one fetch per record, not per event: \(report)")
+        #expect(report.fetchFailures == 0)
+        #expect(mirroredUpdated?.version == truth.map { Int64($0.version) })
+        #expect(mirroredUpdated?.data.flatMap { JSONValue(parsing: $0) } == truth?.json)
+        #expect(mirroredDeleted?.deleted == true)
+        #expect(mirroredDeleted?.version == Int64(deletedVersion), "a 404 tombstone keeps the last known version")
+        #expect(pending == 0, "every event settled")
     }
 }
