@@ -16,7 +16,7 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try global.openEngine()
-        let reconciler = Reconciler(store: engine.store, catalog: engine.catalog, clients: engine.pollRunner.clients, now: nowMicros)
+        let reconciler = engine.reconciler
         let report: ReconcileReport
         do {
             report = try await reconciler.runOnce(connection: connection, logger: Logger(label: "tributary"))

@@ -19,8 +19,10 @@ struct Serve: AsyncParsableCommand {
     var maxBody: Int?
     @Option(name: .customLong("body-timeout"), help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
     var bodyTimeout: Int?
-    @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process (intake only).")
+    @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process.")
     var noPoll = false
+    @Flag(name: .customLong("no-reconcile"), help: "Do not run the reconciler in this process.")
+    var noReconcile = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -52,6 +54,7 @@ struct Serve: AsyncParsableCommand {
             logger: Logger(label: "tributary")
         )
         configuration.polling = !noPoll
+        configuration.reconciling = !noReconcile
         let engine: Engine
         do {
             engine = try Engine(configuration: configuration)

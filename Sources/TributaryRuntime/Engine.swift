@@ -5,6 +5,7 @@ import ServiceLifecycle
 import NIOCore
 import TributaryIntake
 public import TributaryPolling
+public import TributaryReconcile
 public import TributaryProviders
 public import TributaryStore
 import TributaryUpstream
@@ -19,6 +20,8 @@ public struct Engine: Sendable {
     public let configuration: EngineConfiguration
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
     public let pollRunner: PollRunner
+    /// Applies the log to the mirror; `serve` ticks it, `tributary reconcile` calls it once.
+    public let reconciler: Reconciler
 
     /// Opens the store and loads the manifests; fails with one clear error before anything listens.
     public init(configuration: EngineConfiguration) throws {
@@ -29,6 +32,7 @@ public struct Engine: Sendable {
             logger: configuration.logger
         )
         pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: configuration.now)
+        reconciler = Reconciler(store: store, catalog: catalog, clients: pollRunner.clients, now: configuration.now)
     }
 
     /// The router with every route the service answers.
@@ -52,6 +56,9 @@ public struct Engine: Sendable {
         var services: [any Service] = []
         if configuration.polling {
             services.append(PollScheduler(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
+        }
+        if configuration.reconciling {
+            services.append(ReconcileService(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))
         }
         return Application(
             router: router(),

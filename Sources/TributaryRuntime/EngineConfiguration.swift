@@ -23,7 +23,9 @@ public struct EngineConfiguration: Sendable {
     public var groupCommit: Bool = true
     /// Run the poll scheduler inside `serve` (`--no-poll` turns it off).
     public var polling: Bool = true
-    /// How often the scheduler looks for due polls.
+    /// Run the reconciler inside `serve` (`--no-reconcile` turns it off).
+    public var reconciling: Bool = true
+    /// How often the scheduler looks for due polls (and the reconciler for pending events).
     public var pollTick: Duration = .seconds(1)
     public var logger: Logger
     /// Microseconds since the epoch. Tests inject a fixed clock to exercise replay windows.

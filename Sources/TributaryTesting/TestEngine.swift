@@ -18,13 +18,17 @@ public enum TestEngine {
         if let now { clock = { now } } else { clock = EngineConfiguration.systemNow }
         var logger = Logger(label: "tributary-test")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return EngineConfiguration(
+        var configuration = EngineConfiguration(
             host: "127.0.0.1", port: 0, databasePath: directory.appendingPathComponent("tributary.db").path,
             providersDirectory: TestPaths.providers,
             masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             intake: intake, idleTimeoutSeconds: 30, logger: logger,
             now: clock
         )
+        // Intake tests look at events as intake stored them; tests of the workers turn these on.
+        configuration.polling = false
+        configuration.reconciling = false
+        return configuration
     }
 
     /// Runs `body` against a live server for `engine`, then shuts the server down.

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import ProviderSimulator
+import ServiceLifecycle
+import Testing
+import TributaryCore
+import TributaryPolling
+import TributaryProviders
+import TributaryReconcile
+import TributaryRuntime
+import TributaryStore
+import TributaryTesting
+
+/// The whole engine (intake, poll scheduler, reconciler) against the simulator under chaos.
+@Suite("Convergence", .serialized)
+struct ConvergenceTests {
+    static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+    /// Runs `services` until `body` returns; the first service's bound port comes from `port`.
+    static func running<T: Sendable>(
+        _ services: [any Service], ports: AsyncStream<Int>, _ body: @escaping @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: PollSimulatorTests.quietLogger))
+        return try await withThrowingTaskGroup(of: T?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw PollError("service did not start") }
+            do {
+                let result = try await body(port)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                throw error
+            }
+        }
+    }
+
+    @Test("webhooks (20% dropped, 20% duplicated, reordered within 50) plus polling (10% 429s) converge to the provider's state", arguments: 1...10)
+    func converges(seed: Int) async throws {
+        let directory = try TestPaths.temporaryDirectory("converge")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = TestEngine.configuration(directory: directory)
+        // The test drives polling itself (so the last poll is known to have run); the reconciler runs as in serve.
+        configuration.polling = false
+        configuration.reconciling = true
+        configuration.pollTick = .milliseconds(200)
+        let engine = try Engine(configuration: configuration)
+        _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [Self.secret], now: 0)
+        let logger = PollSimulatorTests.quietLogger
+
+        let (enginePorts, enginePort) = AsyncStream.makeStream(of: Int.self)
+        let result = try await Self.running([engine.application { enginePort.yield($0) }], ports: enginePorts) { tributaryPort in
+            var sim = SimulatorConfiguration()
+            sim.port = 0
+            sim.seed = UInt64(seed)
+            sim.initialRecordsPerType = 100
+            sim.granularity = .seconds
+            sim.chaos.rateLimitFraction = 0.1
+            sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
+            sim.webhooks = WebhookConfiguration(
+                url: "http://127.0.0.1:\(tributaryPort)/webhooks/simulator/sim1", secret: Self.secret,
+                dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
+            )
+            let simulator = try ProviderSimulator(configuration: sim, logger: logger)
+            let token = sim.tokens[0]
+            let (simPorts, simPort) = AsyncStream.makeStream(of: Int.self)
+            return try await Self.running([simulator.application { simPort.yield($0) }], ports: simPorts) { port in
+                try await engine.store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
+                let initial = simulator.counters().changes
+                try simulator.startMutations(rate: 300)
+                // Poll while the mutations and webhooks run, and until at least one 429 has been lived through.
+                var rounds = 0
+                while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
+                    let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
+                    #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
+                    rounds += 1
+                    if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
+                }
+                simulator.stopMutations()
+                let stopped = ContinuousClock.now
+                // Idle: the last webhooks delivered, one more poll, one more reconcile pass.
+                _ = await simulator.webhookEmitter?.deliverPending()
+                _ = try await engine.pollRunner.runDue(force: true, logger: logger)
+                _ = try await engine.reconciler.runOnce(logger: logger)
+                let converged = ContinuousClock.now - stopped
+                let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
+                return (Self.mismatches(mirror, simulator.records()), converged, simulator.counters())
+            }
+        }
+        let (mismatches, converged, counters) = result
+        print("convergence seed \(seed): \(counters.changes) changes, \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s, converged in \(converged) after mutations stopped, mismatches \(mismatches.count)")
+        #expect(counters.webhooksDropped > 0 && counters.webhooksDuplicated > 0 && counters.rateLimited > 0, "the chaos did not happen")
+        #expect(counters.violations == 0)
+        #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
+        if !mismatches.isEmpty { print("mismatches: \(mismatches.prefix(5))") }
+    }
+
+    /// Differences between the mirror and the provider: ids, versions, deletions, data.
+    static func mismatches(_ mirror: [MirrorRecord], _ truth: [SimulatorRecord]) -> [String] {
+        var mirrored = Dictionary(uniqueKeysWithValues: mirror.map { ("\($0.recordType)/\($0.recordId)", $0) })
+        var out: [String] = []
+        for record in truth {
+            guard let m = mirrored.removeValue(forKey: "\(record.type)/\(record.id)") else {
+                out.append("missing \(record.type)/\(record.id)")
+                continue
+            }
+            if m.version != Int64(record.version) || m.deleted != record.deleted {
+                out.append("\(record.type)/\(record.id): mirror v\(m.version ?? -1) deleted=\(m.deleted), provider v\(record.version) deleted=\(record.deleted)")
+            } else if !record.deleted, m.data.flatMap({ JSONValue(parsing: $0) }) != record.json {
+                out.append("\(record.type)/\(record.id): data differs")
+            }
+        }
+        return out + mirrored.keys.sorted().map { "extra \($0)" }
+    }
+}
