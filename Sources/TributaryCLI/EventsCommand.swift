@@ -8,7 +8,7 @@ struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Read the event log.",
-        subcommands: [List.self, Show.self]
+        subcommands: [List.self, Show.self, Replay.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -44,6 +44,26 @@ struct Events: AsyncParsableCommand {
                     let record = e.recordType.map { "\($0)/\(e.recordId ?? "")" } ?? "-"
                     Output.line("\(e.seq)\t\(e.connection)\t\(e.status.rawValue)\t\(e.type ?? "-")\t\(record)\t\(e.eventId)")
                 }
+            }
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put events back to pending (dead, failed, quarantined or settled) for the reconciler.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Sequence numbers.") var seqs: [Int64]
+
+        func validate() throws {
+            guard !seqs.isEmpty else { throw ValidationError("give at least one sequence number") }
+        }
+
+        func run() async throws {
+            let store = try global.openStore()
+            do {
+                let replayed = try await store.replayEvents(seqs)
+                Output.line("\(replayed) event(s) back to pending")
+            } catch {
+                throw error.code == .notFound ? CLIError.usage(error.message) : CLIError.failure(error.message)
             }
         }
     }

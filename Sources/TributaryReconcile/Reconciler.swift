@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 public import Logging
-import TributaryCore
+public import TributaryCore
 public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
@@ -17,6 +17,9 @@ public struct Reconciler: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
     public let clients: UpstreamClients?
+    /// Failed fetches retry with full-jitter backoff; after this many attempts their events are `dead`.
+    public var maxAttempts = 8
+    public var fetchBackoff = Backoff(base: .seconds(1), cap: .seconds(600))
     let now: @Sendable () -> Int64
 
     /// - Parameter clients: the process's shared upstream clients; `nil` applies events without fetching.
@@ -71,10 +74,15 @@ public struct Reconciler: Sendable {
         guard let clients else { return (0, 0) }
         var fetches = 0
         var failures = 0
-        for pending in try await store.pendingFetches(connection: only, limit: 1000) {
+        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: now()))
+        func retryAt(_ attempt: Int) -> Int64 {
+            let delay = fetchBackoff.delay(attempt: attempt, random: random.nextUnit())
+            return now() + delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
+        }
+        for pending in try await store.pendingFetches(connection: only, limit: 1000, now: now()) {
             guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
                   let connection = try await store.connection(id: pending.connection) else {
-                try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest")
+                try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest", maxAttempts: maxAttempts)
                 failures += 1
                 continue
             }
@@ -89,7 +97,7 @@ public struct Reconciler: Sendable {
             do {
                 response = try await client.send(UpstreamRequest(url: client.url(path), headers: [("Accept", "application/json")]), priority: .webhookFollowUp, logger: logger)
             } catch {
-                try await store.noteFetchFailure(pending.seqs, reason: "\(error)")
+                try await store.noteFetchFailure(pending.seqs, reason: "\(error)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
                 failures += 1
                 continue
             }
@@ -112,7 +120,7 @@ public struct Reconciler: Sendable {
                 draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
                 draft.body = body
             } else {
-                try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)")
+                try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
                 failures += 1
                 continue
             }

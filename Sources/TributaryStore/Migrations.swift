@@ -107,6 +107,13 @@ enum Migrations {
                 CREATE INDEX records_by_update ON records(connection, record_type, updated_at);
                 """)
         }
+        migrator.registerMigration("v4-retries") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN applications INTEGER NOT NULL DEFAULT 0 CHECK (applications >= 0);
+                ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+                ALTER TABLE events ADD COLUMN next_attempt_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -35,6 +35,8 @@ public struct PendingFetch: Sendable, Equatable {
     public var recordType: String
     public var recordId: String
     public var seqs: [Int64]
+    /// Failed attempts so far (the most any of the events has had).
+    public var attempts: Int
 }
 
 /// What the reconciler did with the events of one pass.
@@ -106,7 +108,8 @@ extension Store {
                             event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
                             state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
                         ])
-                    try Self.mark(db, seq: event.seq, status: .applied, reason: nil)
+                    // Counted in the same transaction as the write: a crash can never apply an event twice unseen.
+                    try db.execute(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?", arguments: [event.seq])
                     report.applied += 1
                 case .supersede:
                     try Self.mark(db, seq: event.seq, status: .superseded, reason: "older than the mirror's version")
@@ -128,17 +131,18 @@ extension Store {
     }
 
     /// Records whose pending events wait for a fetch, one entry per record (a burst of events costs one fetch).
-    public func pendingFetches(connection: String? = nil, limit: Int = 100) async throws(StoreError) -> [PendingFetch] {
+    public func pendingFetches(connection: String? = nil, limit: Int = 100, now: Int64 = .max) async throws(StoreError) -> [PendingFetch] {
         try await readValue { db in
             try Row.fetchAll(db, sql: """
-                SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs FROM events
+                SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs, max(attempts) AS attempts FROM events
                 WHERE status = 'pending' AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
                 GROUP BY connection, record_type, record_id ORDER BY min(seq) LIMIT ?2
-                """, arguments: [connection, limit]).map { row in
+                """, arguments: [connection, limit, now]).map { row in
                 let seqs: String = row["seqs"]
                 return PendingFetch(
                     connection: row["connection"], tenant: row["tenant"], provider: row["provider"], recordType: row["record_type"],
-                    recordId: row["record_id"], seqs: seqs.split(separator: ",").compactMap { Int64($0) }
+                    recordId: row["record_id"], seqs: seqs.split(separator: ",").compactMap { Int64($0) }, attempts: row["attempts"]
                 )
             }
         }
@@ -157,11 +161,52 @@ extension Store {
     }
 
     /// A fetch for these events failed: say why on each (they stay pending for the next pass).
-    public func noteFetchFailure(_ seqs: [Int64], reason: String) async throws(StoreError) {
+    /// - Parameters:
+    ///   - retryAt: when the next attempt may be made (the caller's backoff with jitter).
+    ///   - maxAttempts: after this many failed attempts the events become `dead` (listed and replayable).
+    /// - Returns: how many events became `dead`.
+    @discardableResult
+    public func noteFetchFailure(_ seqs: [Int64], reason: String, retryAt: Int64? = nil, maxAttempts: Int = 8) async throws(StoreError) -> Int {
         try await writeValue { db in
+            var dead = 0
             for seq in seqs {
-                try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ? AND status = 'pending'", arguments: ["needs fetch: last attempt failed: \(reason)", seq])
+                try db.execute(sql: """
+                    UPDATE events SET attempts = attempts + 1, next_attempt_at = ?,
+                        status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE status END,
+                        reason = CASE WHEN attempts + 1 >= ? THEN ? ELSE ? END
+                    WHERE seq = ? AND status = 'pending'
+                    """, arguments: [retryAt, maxAttempts, maxAttempts, "fetch failed \(maxAttempts) times; last: \(reason)", "needs fetch: last attempt failed: \(reason)", seq])
+                dead += try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE seq = ? AND status = 'dead'", arguments: [seq]) ?? 0
             }
+            return dead
+        }
+    }
+
+    /// Puts events back to `pending` (dead, failed, quarantined or already settled ones) so the reconciler sees them again.
+    /// - Throws: `.notFound` naming the first sequence number that is not in the log.
+    public func replayEvents(_ seqs: [Int64]) async throws(StoreError) -> Int {
+        try await writeValue { db in
+            var replayed = 0
+            for seq in seqs {
+                guard try Bool.fetchOne(db, sql: "SELECT 1 FROM events WHERE seq = ?", arguments: [seq]) == true else {
+                    throw StoreError(.notFound, "no event with seq \(seq)")
+                }
+                try db.execute(sql: """
+                    UPDATE events SET status = 'pending', reason = NULL, attempts = 0, next_attempt_at = NULL WHERE seq = ? AND status != 'pending'
+                    """, arguments: [seq])
+                replayed += db.changesCount
+            }
+            return replayed
+        }
+    }
+
+    /// How many times each event was applied to the mirror (at most once, unless replayed).
+    public func applications(seqs: [Int64]? = nil) async throws(StoreError) -> [Int64: Int] {
+        try await readValue { db in
+            var counts: [Int64: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT seq, applications FROM events") { counts[row["seq"]] = row["applications"] }
+            if let seqs { return counts.filter { seqs.contains($0.key) } }
+            return counts
         }
     }
 

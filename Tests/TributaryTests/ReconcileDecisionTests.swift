@@ -1,5 +1,12 @@
+import Foundation
+import Logging
 import Testing
 import TributaryCore
+import TributaryProviders
+import TributaryReconcile
+import TributaryStore
+import TributaryTesting
+import TributaryUpstream
 
 /// The reconcile decision as a pure function (issue 4's table of cases).
 @Suite("Reconcile decision")
@@ -56,5 +63,35 @@ struct ReconcileDecisionTests {
         let untrusted = MirrorVersion(version: 7, deleted: false, contentHash: "f", versionTrusted: false)
         #expect(ReconcileDecision.decide(current: untrusted, observation: Self.event(8)) == .fetch(.untrustedVersion))
         #expect(ReconcileDecision.decide(current: untrusted, observation: Self.fetched(5)) == .apply)
+    }
+}
+
+/// Events the reconciler cannot settle are retried, then dead-lettered, listed, and replayable.
+@Suite("Dead letters")
+struct DeadLetterTests {
+    @Test("a fetch that can never succeed ends dead with a reason after its attempts; replay puts it back")
+    func deadLetterAndReplay() async throws {
+        let directory = try TestPaths.temporaryDirectory("dead")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("d.db").path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+        _ = try await store.addConnection(id: "gh1", provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
+        // An issues event without a version: it needs a fetch, and github's manifest has no api.fetch.
+        let appended = try await store.append(EventDraft(
+            connection: "gh1", tenant: "acme", provider: "github", source: .webhook, eventId: "d1", type: "issues",
+            record: RecordRef(recordType: "issue", recordId: "1", version: nil, deleted: false, fullState: true),
+            occurredAt: nil, receivedAt: 0, headers: [], body: Array("{}".utf8), url: nil
+        ))
+        var reconciler = Reconciler(store: store, catalog: catalog, clients: UpstreamClients(transport: FixtureTransport(), now: { 0 }), now: { 0 })
+        reconciler.maxAttempts = 3
+        for _ in 0..<3 { _ = try await reconciler.runOnce(logger: Logger(label: "t")) }
+        let dead = try #require(try await store.event(seq: appended.seq))
+        #expect(dead.status == .dead)
+        #expect(dead.reason?.contains("no api.fetch") == true, "\(dead.reason ?? "")")
+        #expect(try await store.events(EventFilter(status: .dead)).map(\.seq) == [appended.seq])
+
+        #expect(try await store.replayEvents([appended.seq]) == 1)
+        #expect(try await store.event(seq: appended.seq)?.status == .pending)
+        await #expect(throws: StoreError.self) { _ = try await store.replayEvents([999]) }
     }
 }
