@@ -229,6 +229,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "tributary-bench-reconcile",
+            dependencies: [
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
+                "TributaryPolling",
+                "TributaryReconcile",
+                "TributaryRuntime",
+                "TributaryTesting",
+                "ProviderSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/reconcile",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "tributary-bench-intake",
             dependencies: [
                 "TributaryCore",
