@@ -1,5 +1,5 @@
 // Reconcile benchmark: events/s the reconciler applies to the mirror against the raw SQLite upsert
-// rate of the same rows, in one run (target >= 0.5); then mirror lag p50/p99 under webhook chaos.
+// rate of the same rows, in one run (target >= 0.5).
 //
 // Phase 1: N pending polled observations (distinct records, full state) on a temp SQLite file;
 // `Reconciler.runOnce` applies them (decision, CAS read, upsert, event status, one transaction per
