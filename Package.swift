@@ -55,6 +55,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TributaryScheduling",
+            dependencies: [
+                "TributaryCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TributaryUpstream",
             dependencies: [
                 "TributaryCore",
@@ -72,6 +81,7 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryScheduling",
                 "TributaryUpstream",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,6 +96,7 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryScheduling",
                 "TributaryUpstream",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -182,6 +193,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict

@@ -55,10 +55,10 @@ public struct Engine: Sendable {
         let idleTimeoutSeconds = min(configuration.idleTimeoutSeconds, bodyTimeoutSeconds)
         var services: [any Service] = []
         if configuration.polling {
-            services.append(PollScheduler(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
+            services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
         }
         if configuration.reconciling {
-            services.append(ReconcileService(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))
+            services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))
         }
         return Application(
             router: router(),

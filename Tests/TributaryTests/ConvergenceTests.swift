@@ -17,28 +17,10 @@ import TributaryUpstream
 struct ConvergenceTests {
     static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-    /// Runs `services` until `body` returns; the first service's bound port comes from `port`.
     static func running<T: Sendable>(
         _ services: [any Service], ports: AsyncStream<Int>, _ body: @escaping @Sendable (Int) async throws -> T
     ) async throws -> T {
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [], logger: PollSimulatorTests.quietLogger))
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw PollError("service did not start") }
-            do {
-                let result = try await body(port)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
+        try await RunningServices.run(services, ports: ports, logger: PollSimulatorTests.quietLogger, body)
     }
 
     @Test("webhooks (20% dropped, 20% duplicated, reordered within 50) plus polling (10% 429s) converge to the provider's state", arguments: 1...10)

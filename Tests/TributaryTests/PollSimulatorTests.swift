@@ -21,24 +21,7 @@ struct PollSimulatorTests {
     /// Runs `simulator` live on 127.0.0.1 while `body` runs, handing it the port.
     static func withSimulator<T: Sendable>(_ simulator: ProviderSimulator, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let group = ServiceGroup(configuration: .init(services: [simulator.application { continuation.yield($0) }], gracefulShutdownSignals: [], logger: quietLogger))
-        return try await withThrowingTaskGroup(of: T?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw PollError("simulator did not start") }
-            do {
-                let result = try await body(port)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                throw error
-            }
-        }
+        return try await RunningServices.run([simulator.application { continuation.yield($0) }], ports: ports, logger: quietLogger, body)
     }
 
     static func store(_ directory: URL, port: Int, token: String) async throws -> Store {
