@@ -39,9 +39,7 @@ public struct Reconciler: Sendable {
             total.fetchFailures = fetched.failures
             if fetched.fetches > 0 {
                 let second = try await applyAll(connection: connection, batch: batch)
-                total.applied += second.applied
-                total.superseded += second.superseded
-                total.unchanged += second.unchanged
+                total.addSettled(second)
                 total.needFetch = second.needFetch
             }
         }
@@ -60,9 +58,7 @@ public struct Reconciler: Sendable {
                 // Polled and fetched observations are stored as the record itself; webhook deliveries go through their rule's state pointer.
                 event.source == .webhook ? catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body) : event.body
             }
-            total.applied += report.applied
-            total.superseded += report.superseded
-            total.unchanged += report.unchanged
+            total.addSettled(report)
             total.needFetch += report.needFetch
             if report.applied + report.superseded + report.unchanged + report.needFetch < batch { break }
         }

@@ -50,6 +50,13 @@ public struct ReconcileReport: Sendable, Equatable {
     public var fetches = 0
     public var fetchFailures = 0
 
+    /// Adds another pass's settled counts (applied, superseded, unchanged) to this one.
+    public mutating func addSettled(_ other: ReconcileReport) {
+        applied += other.applied
+        superseded += other.superseded
+        unchanged += other.unchanged
+    }
+
     public init() {}
 }
 
@@ -91,9 +98,10 @@ extension Store {
                     version: event.version, deleted: event.deleted, fullState: event.fullState,
                     contentHash: state.map(Self.hash), authoritative: event.source == .fetch
                 )
-                switch ReconcileDecision.decide(current: current, observation: observation) {
+                let decision = ReconcileDecision.decide(current: current, observation: observation)
+                switch decision {
                 case .apply, .tombstone, .acceptRegression:
-                    let trusted = ReconcileDecision.decide(current: current, observation: observation) != .acceptRegression && (current?.versionTrusted ?? true)
+                    let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
                     try db.execute(sql: """
                         INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
                                              version_trusted, pending_regression, updated_at, source_seq)

@@ -160,7 +160,7 @@ extension Store {
                     """, arguments: [connection, blob, fingerprint, now])
             }
         }
-        forgetCachedConnectionsAfterChange()
+        forgetCachedConnections()
     }
 
     /// The connection's API base URL override and opened API token.

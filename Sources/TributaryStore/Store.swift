@@ -155,11 +155,7 @@ public final class Store: Sendable {
         return loaded
     }
 
-    func forgetCachedConnectionsAfterChange() {
-        forgetCachedConnections()
-    }
-
-    private func forgetCachedConnections() {
+    func forgetCachedConnections() {
         connectionCache.withLock { $0.removeAll() }
     }
 

@@ -16,13 +16,7 @@ public final class ServeProcess: Sendable {
     /// Starts `tributary serve --port 0` on `database` and waits for the line announcing its port.
     /// - Throws: if the process exits, or prints no port within `timeout`.
     public static func start(database: String, masterKey: String, timeout: Duration = .seconds(60)) async throws -> ServeProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-        process.arguments = ["serve", "--port", "0", "--db", database, "--providers", TestPaths.providers]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TRIBUTARY_MASTER_KEY"] = masterKey
-        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"
-        process.environment = environment
+        let process = TestPaths.tributaryProcess(["serve", "--port", "0", "--db", database, "--providers", TestPaths.providers], masterKey: masterKey)
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

@@ -22,6 +22,19 @@ public enum TestPaths {
         return repositoryRoot.appendingPathComponent(".build/debug/tributary").path
     }
 
+    /// A `tributary` child process (not yet started) with `arguments`, the master key, and logs at
+    /// `error` unless `LOG_LEVEL` says otherwise.
+    public static func tributaryProcess(_ arguments: [String], masterKey: String) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tributaryBinary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["TRIBUTARY_MASTER_KEY"] = masterKey
+        environment["LOG_LEVEL"] = environment["LOG_LEVEL"] ?? "error"
+        process.environment = environment
+        return process
+    }
+
     /// A new empty directory under the system temp dir; the caller removes it.
     public static func temporaryDirectory(_ label: String = "tributary") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")

@@ -151,10 +151,7 @@ struct ReconcileCrashTests {
     }
 
     static func reconcile(_ database: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-        process.arguments = ["reconcile", "--db", database, "--providers", TestPaths.providers]
-        process.environment = ProcessInfo.processInfo.environment.merging(["TRIBUTARY_MASTER_KEY": PollSimulatorTests.masterKey, "LOG_LEVEL": "error"]) { $1 }
+        let process = TestPaths.tributaryProcess(["reconcile", "--db", database, "--providers", TestPaths.providers], masterKey: PollSimulatorTests.masterKey)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -100,10 +100,7 @@ struct CrashRecoveryTests {
 
     /// `tributary events list --json` on `database`, as delivery ids.
     static func listEventIDs(database: String) throws -> Set<String> {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-        process.arguments = ["events", "list", "--json", "--limit", "1000", "--db", database, "--providers", TestPaths.providers]
-        process.environment = ProcessInfo.processInfo.environment.merging(["TRIBUTARY_MASTER_KEY": masterKey]) { $1 }
+        let process = TestPaths.tributaryProcess(["events", "list", "--json", "--limit", "1000", "--db", database, "--providers", TestPaths.providers], masterKey: masterKey)
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()

@@ -125,10 +125,7 @@ struct PollCrashTests {
     }
 
     static func startPoll(database: String, json: Bool = false) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-        process.arguments = ["poll", "--once", "--connection", "sim1", "--resource", "customers", "--db", database, "--providers", TestPaths.providers] + (json ? ["--json"] : [])
-        process.environment = ProcessInfo.processInfo.environment.merging(["TRIBUTARY_MASTER_KEY": PollSimulatorTests.masterKey, "LOG_LEVEL": "error"]) { $1 }
+        let process = TestPaths.tributaryProcess(["poll", "--once", "--connection", "sim1", "--resource", "customers", "--db", database, "--providers", TestPaths.providers] + (json ? ["--json"] : []), masterKey: PollSimulatorTests.masterKey)
         process.standardOutput = Pipe()
         process.standardError = FileHandle.nullDevice
         try process.run()
