@@ -47,6 +47,11 @@ public struct EventDraft: Sendable, Equatable {
     public var body: [UInt8]
     /// The externally visible URL the provider called, for URL-covering schemes.
     public var url: String?
+    /// When the read that produced this observation was issued (a poll page's or a fetch's request
+    /// time); `nil` uses `receivedAt`. Observations without versions are ordered by it.
+    public var readFence: Int64?
+    /// The sweep generation that made this observation, if a sweep did.
+    public var generation: Int64?
 
     public init(
         connection: String, tenant: String, provider: String, source: EventSource, eventId: String,

@@ -12,12 +12,14 @@ enum EventLog {
             draft.record?.recordType, draft.record?.recordId, draft.record?.version,
             draft.record?.deleted ?? false, draft.record?.fullState ?? false,
             draft.occurredAt, draft.receivedAt, draft.status.rawValue, draft.reason, headers, Data(draft.body), draft.url,
+            draft.readFence, draft.generation,
         ]
         // Cached statements: the log's two statements are compiled once per connection, not per event.
         if let seq = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO events (connection, tenant, provider, source, event_id, type, record_type, record_id, version,
-                                deleted, full_state, occurred_at, received_at, status, reason, headers, body, url)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                deleted, full_state, occurred_at, received_at, status, reason, headers, body, url,
+                                read_fence, generation)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq
             """), arguments: arguments) {
@@ -58,7 +60,8 @@ enum EventLog {
             recordType: row["record_type"], recordId: row["record_id"], version: row["version"],
             deleted: row["deleted"], fullState: row["full_state"], occurredAt: row["occurred_at"],
             receivedAt: row["received_at"], status: EventStatus(rawValue: row["status"]) ?? .pending,
-            reason: row["reason"], headers: headers, body: Array(body), url: row["url"]
+            reason: row["reason"], headers: headers, body: Array(body), url: row["url"],
+            readFence: row["read_fence"], generation: row["generation"]
         )
     }
 }

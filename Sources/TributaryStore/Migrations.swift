@@ -114,6 +114,47 @@ enum Migrations {
                 ALTER TABLE events ADD COLUMN next_attempt_at INTEGER;
                 """)
         }
+        migrator.registerMigration("v5-sweeps-fences-changes") { db in
+            try db.execute(sql: """
+                -- The sweep generation an event belongs to, and when the read that produced it was
+                -- issued (a poll page's or a fetch's request time; a webhook's arrival).
+                ALTER TABLE events ADD COLUMN generation INTEGER;
+                ALTER TABLE events ADD COLUMN read_fence INTEGER;
+
+                -- The last sweep that saw the record, the read fence of what the mirror holds, and
+                -- the mirror's change sequence (commit order, for /v1/changes).
+                ALTER TABLE records ADD COLUMN generation INTEGER;
+                ALTER TABLE records ADD COLUMN read_fence INTEGER;
+                ALTER TABLE records ADD COLUMN change_seq INTEGER;
+                UPDATE records SET change_seq = rowid;
+                CREATE UNIQUE INDEX records_by_change ON records(change_seq);
+
+                CREATE TABLE sweeps (
+                    generation INTEGER PRIMARY KEY AUTOINCREMENT,
+                    connection TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    resource TEXT NOT NULL,
+                    record_type TEXT NOT NULL,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER,
+                    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'complete', 'incomplete', 'failed')),
+                    error TEXT,
+                    cursor TEXT NOT NULL DEFAULT '{}',
+                    pages INTEGER NOT NULL DEFAULT 0,
+                    seen INTEGER NOT NULL DEFAULT 0,
+                    missing INTEGER NOT NULL DEFAULT 0,
+                    stale INTEGER NOT NULL DEFAULT 0,
+                    extra INTEGER NOT NULL DEFAULT 0,
+                    confirmed_deleted INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX sweeps_by_resource ON sweeps(connection, resource, generation);
+
+                -- Service-wide settings, e.g. the admin token's hash.
+                CREATE TABLE settings (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -40,6 +40,9 @@ public struct StoredEvent: Sendable, Equatable {
     public var headers: [[String]]
     public var body: [UInt8]
     public var url: String?
+    /// When the read behind this observation was issued (``EventDraft/readFence``).
+    public var readFence: Int64?
+    public var generation: Int64?
 }
 
 /// Which events to list.

@@ -104,17 +104,18 @@ extension Store {
                     let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
                     try db.execute(sql: """
                         INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
-                                             version_trusted, pending_regression, updated_at, source_seq)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                                             version_trusted, pending_regression, updated_at, source_seq, read_fence, change_seq)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, (SELECT coalesce(max(change_seq), 0) + 1 FROM records))
                         ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
                             version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
                             deleted = excluded.deleted,
                             data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
                             content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
-                            pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq
+                            pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
+                            read_fence = excluded.read_fence, change_seq = excluded.change_seq
                         """, arguments: [
                             event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
+                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq, event.readFence ?? event.receivedAt,
                         ])
                     // Counted in the same transaction as the write: a crash can never apply an event twice unseen.
                     try db.execute(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?", arguments: [event.seq])
