@@ -5,10 +5,13 @@
 // `Reconciler.runOnce` applies them (decision, CAS read, upsert, event status, one transaction per
 // batch of 500). The ceiling: the same rows upserted by plain GRDB into a table of the same shape,
 // 500 per transaction, same synchronous=FULL.
-// Not yet measured here (issue 4): mirror lag p50/p99 under webhook chaos — the engine fed by the simulator's webhooks (20% dropped, 20%
-// duplicated, reordered within 50) with polling every 200 ms (10% 429s); lag = when the mirror
-// wrote a record's final version minus when the simulator made it.
-// Usage: tributary-bench-reconcile [--events N]
+// Phase 2: convergence lag under chaos. The engine as `serve` runs it (intake, poll scheduler and
+// reconciler ticking every 200 ms) fed by the simulator's webhooks (20% dropped, 20% duplicated,
+// reordered within 50) and polled with 10% 429s, while the simulator makes `--rate` changes/s for
+// `--seconds`. Lag of a record = when the mirror wrote its final version minus when the simulator
+// made that version (both on this machine's clock, millisecond granularity); p50/p99 over every
+// record changed during the run.
+// Usage: tributary-bench-reconcile [--events N] [--rate R] [--seconds S]
 import Foundation
 import GRDB
 import Logging
@@ -23,10 +26,13 @@ import TributaryStore
 import TributaryTesting
 
 let arguments = CommandLine.arguments
-let eventCount: Int = {
-    guard let i = arguments.firstIndex(of: "--events"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) else { return 50_000 }
+func option(_ name: String, default value: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 else { return value }
     return n
-}()
+}
+let eventCount = option("--events", default: 50_000)
+let mutationRate = option("--rate", default: 100)
+let mutationSeconds = option("--seconds", default: 10)
 let logger: Logger = {
     var logger = Logger(label: "bench-reconcile")
     logger.logLevel = .error
@@ -101,3 +107,69 @@ let rawRate = try await rawUpsertRate()
 print("raw SQLite upsert:         \(eventCount) rows at \(String(format: "%.0f", rawRate)) rows/s (same rows, 500 per transaction)")
 let ratio = reconcileRate / rawRate
 print("ratio reconciler / raw:    \(String(format: "%.2f", ratio))  (target >= 0.50: \(ratio >= 0.5 ? "met" : "missed"))")
+
+// Phase 2: lag under chaos.
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+}
+
+func lagUnderChaos() async throws -> (lags: [Double], unconverged: Int, counters: SimulatorCounters) {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    let lagDirectory = try TestPaths.temporaryDirectory("bench-reconcile-lag")
+    defer { try? FileManager.default.removeItem(at: lagDirectory) }
+    var configuration = TestEngine.configuration(directory: lagDirectory)
+    configuration.polling = true
+    configuration.reconciling = true
+    configuration.pollTick = .milliseconds(200)
+    let engine = try Engine(configuration: configuration)
+    _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [secret], now: 0)
+    let (enginePorts, enginePort) = AsyncStream.makeStream(of: Int.self)
+    return try await RunningServices.run([engine.application { enginePort.yield($0) }], ports: enginePorts, logger: logger) { tributaryPort in
+        var sim = SimulatorConfiguration()
+        sim.port = 0
+        sim.seed = 99
+        sim.initialRecordsPerType = 500
+        sim.granularity = .milliseconds
+        sim.chaos.rateLimitFraction = 0.1
+        sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
+        sim.webhooks = WebhookConfiguration(
+            url: "http://127.0.0.1:\(tributaryPort)/webhooks/simulator/sim1", secret: secret, dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
+        )
+        let simulator = try ProviderSimulator(configuration: sim, logger: logger)
+        let (simPorts, simPort) = AsyncStream.makeStream(of: Int.self)
+        let token = sim.tokens[0]
+        let initial = sim.initialRecordsPerType
+        return try await RunningServices.run([simulator.application { simPort.yield($0) }], ports: simPorts, logger: logger) { port in
+            try await engine.store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
+            // The backfill first, so the lag measured is of changes, not of the initial copy.
+            while try await engine.store.records(connection: "sim1", limit: 10_000).count < 2 * initial {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let began = clock()
+            try simulator.startMutations(rate: Double(mutationRate))
+            try await Task.sleep(for: .seconds(mutationSeconds))
+            simulator.stopMutations()
+            // Converged when every record changed during the run is in the mirror at its final version (or 60 s pass).
+            let deadline = ContinuousClock.now + .seconds(60)
+            var lags: [Double] = []
+            var unconverged = 0
+            repeat {
+                try await Task.sleep(for: .milliseconds(250))
+                let mirror = Dictionary(uniqueKeysWithValues: try await engine.store.records(connection: "sim1", limit: 1_000_000).map { ("\($0.recordType)/\($0.recordId)", $0) })
+                lags = []
+                unconverged = 0
+                for record in simulator.records() where record.updatedAt >= began {
+                    guard let m = mirror["\(record.type)/\(record.id)"], m.version == Int64(record.version), m.deleted == record.deleted else {
+                        unconverged += 1
+                        continue
+                    }
+                    lags.append(Double(m.updatedAt - record.updatedAt) / 1000)
+                }
+            } while unconverged > 0 && ContinuousClock.now < deadline
+            return (lags.sorted(), unconverged, simulator.counters())
+        }
+    }
+}
+let (lags, unconverged, counters) = try await lagUnderChaos()
+print("lag under chaos:           \(mutationRate) changes/s for \(mutationSeconds) s; \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s")
+print("convergence lag:           p50 \(String(format: "%.0f", percentile(lags, 0.5))) ms, p99 \(String(format: "%.0f", percentile(lags, 0.99))) ms, max \(String(format: "%.0f", lags.last ?? .nan)) ms over \(lags.count) records; \(unconverged) not converged within 60 s")

@@ -16,9 +16,12 @@ struct RecordTable: Sendable {
     private(set) var live: [String] = []
     private var liveIndex: [String: Int] = [:]
     private var nextNumber = 1
+    /// Whether a deleted record stays in the timestamp list as a tombstone (`false`: it vanishes, a hard delete).
+    let listsTombstones: Bool
 
-    init(type: String) {
+    init(type: String, listsTombstones: Bool = true) {
         self.type = type
+        self.listsTombstones = listsTombstones
         prefix = SimulatorConfiguration.idPrefix(for: type)
     }
 
@@ -51,7 +54,7 @@ struct RecordTable: Sendable {
             }
         }
         let key = record.updateKey
-        byUpdate.insert(key, at: byUpdate.lowerBound { $0 < key })
+        if listsTombstones || !record.deleted { byUpdate.insert(key, at: byUpdate.lowerBound { $0 < key }) }
         records[record.id] = record
     }
 }

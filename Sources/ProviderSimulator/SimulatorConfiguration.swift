@@ -26,6 +26,7 @@
 ///     older events are pruned; a `starting_after` whose successors were pruned answers 400 `{"error":"event_expired"}`
 ///     rather than an empty page, which a client could not tell from "nothing new".
 ///   - `deletedFetchStatus` (`--deleted-status`, default 404): what fetching a deleted record answers.
+///   - `hardDeletes` (`--hard-deletes`): deleted records vanish from the timestamp lists (no tombstone is listed).
 ///   - `webhooks` (`--webhook-url`, `--webhook-secret`, `--drop`, `--duplicate`, `--reorder-window`, default none).
 public struct SimulatorConfiguration: Sendable {
     /// The resolution of `updated_at` as stored, listed and compared.
@@ -129,6 +130,9 @@ public struct SimulatorConfiguration: Sendable {
     public var eventRetentionSeconds: Int64 = 30 * 86_400
     public var maxRetainedEvents = 200_000
     public var deletedFetchStatus = DeletedFetchStatus.notFound
+    /// Deleted records vanish from the timestamp lists instead of staying as tombstones, as with a
+    /// provider that hard-deletes: only webhooks, the event feed, delta lists and a 404/410 on fetch tell.
+    public var hardDeletes = false
     public var webhooks: WebhookConfiguration?
 
     public init() {}

@@ -36,7 +36,9 @@ struct SimulatorState: Sendable {
         granularity = configuration.granularity
         types = configuration.types
         weights = configuration.mutationWeights
-        tables = Dictionary(uniqueKeysWithValues: configuration.types.map { ($0, RecordTable(type: $0)) })
+        tables = Dictionary(uniqueKeysWithValues: configuration.types.map {
+            ($0, RecordTable(type: $0, listsTombstones: !configuration.hardDeletes))
+        })
         events = EventLog(retentionSeconds: configuration.eventRetentionSeconds, maxRetained: configuration.maxRetainedEvents)
         self.random = random
         queuesWebhooks = false

@@ -7,29 +7,45 @@ import TributaryReconcile
 import TributaryRuntime
 import TributaryStore
 
-/// `tributary reconcile`: apply pending events to the mirror and exit — for cron.
+/// `tributary reconcile [--full]`: apply pending events to the mirror (after a full sweep) and exit — for cron.
 struct Reconcile: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending events to the mirror and exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Apply pending events to the mirror and exit; with --full, sweep every polled resource against the provider first."
+    )
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this connection.") var connection: String?
+    @Flag(help: "Enumerate every record of every sweepable resource, report drift (missing, stale, extra) and confirm suspected deletions by fetch.")
+    var full = false
 
     func run() async throws {
         let engine = try global.openEngine()
-        let reconciler = engine.reconciler
+        if let connection, try await engine.store.connection(id: connection) == nil {
+            throw CLIError.failure("no connection \"\(connection)\"")
+        }
+        let logger = Logger(label: "tributary")
+        var sweeps: [Sweep] = []
         let report: ReconcileReport
         do {
-            report = try await reconciler.runOnce(connection: connection, logger: Logger(label: "tributary"))
+            if full { sweeps = try await engine.pollRunner.runDueSweeps(force: true, connection: connection, logger: logger) }
+            report = try await engine.reconciler.runOnce(connection: connection, logger: logger)
         } catch {
-            throw CLIError.failure("cannot reconcile: \(error.message)")
+            throw CLIError.failure("cannot reconcile: \((error as? StoreError)?.message ?? "\(error)")")
         }
+        // The sweeps' confirmed deletions are known once the pass above fetched the suspects.
+        let ended = try await engine.store.sweeps(connection: connection).filter { sweep in sweeps.contains { $0.generation == sweep.generation } }
         if global.json {
-            Output.json(.object([
+            var fields: [(String, JSONValue)] = [
                 ("applied", .number(String(report.applied))), ("superseded", .number(String(report.superseded))),
                 ("unchanged", .number(String(report.unchanged))), ("needs_fetch", .number(String(report.needFetch))),
                 ("fetches", .number(String(report.fetches))), ("fetch_failures", .number(String(report.fetchFailures))),
-            ]))
+            ]
+            if full { fields.append(("sweeps", .array(ended.map(\.json)))) }
+            Output.json(.object(fields))
         } else {
+            for s in ended {
+                Output.line("sweep \(s.generation) \(s.connection)/\(s.resource): \(s.status.rawValue), seen \(s.seen), drift: missing \(s.missing), stale \(s.stale), extra \(s.extra); confirmed deleted \(s.confirmedDeleted)\(s.error.map { " (\($0))" } ?? "")")
+            }
             Output.line("applied \(report.applied), superseded \(report.superseded), unchanged \(report.unchanged), fetches \(report.fetches) (\(report.fetchFailures) failed), still needing a fetch \(report.needFetch)")
         }
     }

@@ -57,7 +57,7 @@ public struct EventDraft: Sendable, Equatable {
         connection: String, tenant: String, provider: String, source: EventSource, eventId: String,
         type: String?, record: RecordRef?, occurredAt: Int64?, receivedAt: Int64,
         status: EventStatus = .pending, reason: String? = nil,
-        headers: [(name: String, value: String)], body: [UInt8], url: String?
+        headers: [(name: String, value: String)], body: [UInt8], url: String?, readFence: Int64? = nil, generation: Int64? = nil
     ) {
         self.connection = connection
         self.tenant = tenant
@@ -73,6 +73,8 @@ public struct EventDraft: Sendable, Equatable {
         self.headers = headers
         self.body = body
         self.url = url
+        self.readFence = readFence
+        self.generation = generation
     }
 
     public static func == (lhs: EventDraft, rhs: EventDraft) -> Bool {
@@ -80,6 +82,7 @@ public struct EventDraft: Sendable, Equatable {
             && lhs.headers.map { "\($0.name):\($0.value)" } == rhs.headers.map { "\($0.name):\($0.value)" }
             && lhs.type == rhs.type && lhs.record == rhs.record && lhs.occurredAt == rhs.occurredAt
             && lhs.receivedAt == rhs.receivedAt && lhs.status == rhs.status && lhs.url == rhs.url
+            && lhs.readFence == rhs.readFence && lhs.generation == rhs.generation
     }
 }
 

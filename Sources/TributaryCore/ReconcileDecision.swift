@@ -8,13 +8,19 @@ public struct MirrorVersion: Sendable, Equatable {
     public var versionTrusted: Bool
     /// A lower version one authoritative fetch reported, awaiting a second to confirm it.
     public var pendingRegression: Int64?
+    /// When the read behind the held state was issued: what orders observations that carry no version.
+    public var readFence: Int64?
 
-    public init(version: Int64?, deleted: Bool, contentHash: String?, versionTrusted: Bool = true, pendingRegression: Int64? = nil) {
+    public init(
+        version: Int64?, deleted: Bool, contentHash: String?, versionTrusted: Bool = true, pendingRegression: Int64? = nil,
+        readFence: Int64? = nil
+    ) {
         self.version = version
         self.deleted = deleted
         self.contentHash = contentHash
         self.versionTrusted = versionTrusted
         self.pendingRegression = pendingRegression
+        self.readFence = readFence
     }
 }
 
@@ -27,13 +33,19 @@ public struct Observation: Sendable, Equatable {
     public var contentHash: String?
     /// A fetch of the provider's current state: the truth at the moment it was read.
     public var authoritative: Bool
+    /// When the read that saw this state was issued, for a read of the provider (a poll or sweep page,
+    /// a fetch); `nil` for a delivery the provider pushed. Without versions, reads are ordered by it.
+    public var readFence: Int64?
 
-    public init(version: Int64?, deleted: Bool, fullState: Bool, contentHash: String?, authoritative: Bool = false) {
+    public init(
+        version: Int64?, deleted: Bool, fullState: Bool, contentHash: String?, authoritative: Bool = false, readFence: Int64? = nil
+    ) {
         self.version = version
         self.deleted = deleted
         self.fullState = fullState
         self.contentHash = contentHash
         self.authoritative = authoritative
+        self.readFence = readFence
     }
 }
 
@@ -54,22 +66,20 @@ public enum ReconcileDecision: Sendable, Equatable {
 
     public enum FetchReason: Sendable, Equatable {
         case noVersion, thinPayload, conflictingContent, untrustedVersion
+        /// A page read before the state the mirror holds was read: skipped, and verified by a low-priority fetch.
+        case fenced
         /// One authoritative fetch reported a lower version; a second must agree before it is believed.
         case confirmRegression(Int64)
     }
 
     /// Decides what to do with `observation` given what the mirror holds (`nil`: never seen).
     public static func decide(current: MirrorVersion?, observation: Observation) -> ReconcileDecision {
-        guard let observed = observation.version else {
-            return observation.authoritative ? (observation.deleted ? .tombstone : .apply) : .fetch(.noVersion)
-        }
+        guard let observed = observation.version else { return byReadFence(current: current, observation: observation) ?? .fetch(.noVersion) }
         guard let current, let held = current.version else {
             if observation.deleted { return .tombstone }
             return observation.fullState || observation.authoritative ? .apply : .fetch(.thinPayload)
         }
-        if !current.versionTrusted {
-            return observation.authoritative ? (observation.deleted ? .tombstone : .apply) : .fetch(.untrustedVersion)
-        }
+        if !current.versionTrusted { return byReadFence(current: current, observation: observation) ?? .fetch(.untrustedVersion) }
         if observed > held {
             if observation.deleted { return .tombstone }
             return observation.fullState || observation.authoritative ? .apply : .fetch(.thinPayload)
@@ -85,5 +95,16 @@ public enum ReconcileDecision: Sendable, Equatable {
             return observation.authoritative ? .apply : .fetch(.conflictingContent)
         }
         return .unchanged
+    }
+
+    /// Without a version to compare, a read of the provider (a fetch, or a full-state page) is ordered
+    /// by when it was issued: it applies unless the mirror holds the result of a later read. A stale
+    /// fetch is superseded; a stale page asks for a verification fetch. `nil`: not a read, so no fence decides.
+    static func byReadFence(current: MirrorVersion?, observation: Observation) -> ReconcileDecision? {
+        guard let fence = observation.readFence, observation.authoritative || observation.fullState else {
+            return observation.authoritative ? (observation.deleted ? .tombstone : .apply) : nil
+        }
+        if let held = current?.readFence, held > fence { return observation.authoritative ? .supersede : .fetch(.fenced) }
+        return observation.deleted ? .tombstone : .apply
     }
 }

@@ -57,9 +57,10 @@ extension PollResource {
     }
 
     /// Reads a response into page items and event drafts.
+    /// - Parameter requestedAt: when the page's request was issued: each draft's read fence.
     /// - Throws: ``PollError`` when the body is not what the manifest says.
     func parse(
-        _ response: UpstreamResponse, connection: String, tenant: String, receivedAt: Int64
+        _ response: UpstreamResponse, connection: String, tenant: String, requestedAt: Int64, receivedAt: Int64
     ) throws(PollError) -> ParsedPage {
         guard let document = JSONValue(parsing: response.body) else { throw PollError("response of \(name) is not JSON") }
         guard case .array(let elements)? = items.resolve(in: document) else {
@@ -76,6 +77,7 @@ extension PollResource {
                 drafts.append(EventDraft(
                     connection: connection, tenant: tenant, provider: provider, source: .poll, eventId: event.eventId,
                     type: event.type, record: event.record, occurredAt: event.occurredAt, receivedAt: receivedAt,
+                    // An item of an event feed is a delivery read late, not a read of the record: no fence.
                     headers: [], body: text, url: nil
                 ))
                 continue
@@ -93,7 +95,7 @@ extension PollResource {
                 eventId: "poll:\(spec.recordType):\(recordID):\(versionTag)",
                 type: "\(spec.recordType).\(isDeleted ? "deleted" : "observed")",
                 record: RecordRef(recordType: spec.recordType, recordId: recordID, version: itemVersion, deleted: isDeleted, fullState: true),
-                occurredAt: updated, receivedAt: receivedAt, headers: [], body: body, url: nil
+                occurredAt: updated, receivedAt: receivedAt, headers: [], body: body, url: nil, readFence: requestedAt
             ))
         }
         if machine.kind == .eventId, spec.cursor.order == "descending" {

@@ -113,3 +113,33 @@ public final class PollRunner: Sendable {
         return report
     }
 }
+
+extension PollRunner {
+    /// Sweeps each sweepable resource whose sweep is due (or every one with `force`: `reconcile --full`),
+    /// one at a time: sweeps draw on the lowest priority of each connection's budget.
+    /// - Returns: the sweeps as they ended.
+    public func runDueSweeps(force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger) async throws -> [Sweep] {
+        var ended: [Sweep] = []
+        for poller in try await pollers(connection: connection, resource: resource) where poller.sweepable {
+            if !force {
+                let base = try await store.lastSweepStart(connection: poller.connection.id, resource: poller.resource.name) ?? poller.connection.createdAt
+                guard now() >= base + Self.jittered(poller.resource.sweepInterval.microseconds, key: poller.sweepLeaseName) else { continue }
+            }
+            let confirmable = catalog.providers[poller.connection.provider]?.manifest.api?.fetch != nil
+            if let sweep = await poller.sweepOnce(confirmable: confirmable, logger: logger) { ended.append(sweep) }
+        }
+        return ended
+    }
+
+    /// `interval` moved by up to ±10%, the same for a given key every time, so sweeps of many
+    /// connections spread out instead of all starting at once.
+    static func jittered(_ interval: Int64, key: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let unit = Double(hash % 10_000) / 10_000  // 0 ..< 1
+        return interval + Int64((Double(interval) * 0.2 * (unit - 0.5)).rounded())
+    }
+}

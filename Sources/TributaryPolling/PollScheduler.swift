@@ -11,4 +11,12 @@ public enum PollScheduler {
             _ = try await runner.runDue(logger: logger)
         }
     }
+
+    /// The periodic service that runs due full sweeps inside `serve`, apart from the polls so a
+    /// long sweep never holds them up.
+    public static func sweepService(runner: PollRunner, tick: Duration = .seconds(60), logger: Logger) -> PeriodicService {
+        PeriodicService(name: "sweep-scheduler", tick: tick, logger: logger) {
+            _ = try await runner.runDueSweeps(logger: logger)
+        }
+    }
 }

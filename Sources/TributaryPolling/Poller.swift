@@ -75,6 +75,7 @@ public struct Poller: Sendable {
         var cursor = start
         var pages = 0
         while pages < maxPages {
+            let requestedAt = now()
             let response = try await client.send(resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger)
             let receivedAt = now()
             if response.status == 304 { return .notModified }
@@ -85,7 +86,7 @@ public struct Poller: Sendable {
             guard (200..<300).contains(response.status) else {
                 throw PollError("\(resource.name): provider answered HTTP \(response.status)")
             }
-            let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, receivedAt: receivedAt)
+            let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, requestedAt: requestedAt, receivedAt: receivedAt)
             var step = resource.machine.advance(cursor, page: page.outcome)
             if pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
             cursor = step.cursor
@@ -94,6 +95,39 @@ public struct Poller: Sendable {
             if step.done || queue.isAbandoned { break }
         }
         return nil
+    }
+
+    /// Fetches pages from `start` ahead of their commits and hands whatever has queued to `commit`
+    /// in one call (one transaction), renewing `lease` after each.
+    ///
+    /// The next page depends only on the cursor, not on the commit of this one: the fetching side
+    /// runs ahead (up to 8 pages) while the committing side writes.
+    func pipeline(
+        from start: PollCursor, maxPages: Int, priority: RequestPriority, lease: String, logger: Logger,
+        commit: ([PageQueue.Page]) async throws -> Void
+    ) async throws -> RunEnding? {
+        let queue = PageQueue(limit: 8)
+        return try await withThrowingTaskGroup(of: RunEnding?.self) { group in
+            group.addTask {
+                defer { queue.finish() }
+                return try await self.fetchPages(from: start, maxPages: maxPages, priority: priority, queue: queue, logger: logger)
+            }
+            while true {
+                let pages = await queue.takeAll()
+                guard !pages.isEmpty else { break }
+                do {
+                    try await commit(pages)
+                    _ = try await store.acquireLease(lease, holder: holder, ttl: leaseTTL, now: now())
+                } catch {
+                    queue.abandon()
+                    throw error
+                }
+                queue.committed(pages.count)
+            }
+            var ending: RunEnding?
+            for try await result in group where result != nil { ending = result }
+            return ending
+        }
     }
 
     /// Runs the resource until its cursor says the run is over (or `maxPages`).
@@ -118,41 +152,17 @@ public struct Poller: Sendable {
             let state = try await store.pollState(connection: connection.id, resource: resource.name)
             let priority: RequestPriority = state.cursor.isEmpty || state.cursor.run != nil && state.cursor.watermark == nil ? .backfill : .incrementalPoll
             cursor = resource.machine.begin(state.cursor, now: startedAt)
-            let start = cursor
-            let queue = PageQueue(limit: 8)
-            let runLogger = logger
-            // The next page depends only on the cursor, not on the commit of this one: the fetching
-            // side runs ahead while the committing side writes whatever has queued in one transaction.
-            let ending = try await withThrowingTaskGroup(of: RunEnding?.self) { group in
-                group.addTask {
-                    defer { queue.finish() }
-                    return try await self.fetchPages(from: start, maxPages: maxPages, priority: priority, queue: queue, logger: runLogger)
-                }
-                while true {
-                    let pages = await queue.takeAll()
-                    guard let last = pages.last else { break }
-                    let drafts = pages.flatMap(\.drafts)
-                    let results: [AppendResult]
-                    do {
-                        results = try await store.commitPage(
-                            drafts, connection: connection.id, resource: resource.name, cursor: last.cursor,
-                            lease: leaseName, holder: holder, now: last.receivedAt, pages: pages.count
-                        )
-                        _ = try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now())
-                    } catch {
-                        queue.abandon()
-                        throw error
-                    }
-                    queue.committed(pages.count)
-                    cursor = last.cursor
-                    report.pages += pages.count
-                    report.observations += drafts.count
-                    report.newEvents += results.filter { !$0.duplicate }.count
-                    report.anomalies += pages.flatMap(\.anomalies)
-                }
-                var ending: RunEnding?
-                for try await result in group where result != nil { ending = result }
-                return ending
+            let ending = try await pipeline(from: cursor, maxPages: maxPages, priority: priority, lease: leaseName, logger: logger) { pages in
+                let drafts = pages.flatMap(\.drafts)
+                let results = try await store.commitPage(
+                    drafts, connection: connection.id, resource: resource.name, cursor: pages.last!.cursor,
+                    lease: leaseName, holder: holder, now: pages.last!.receivedAt, pages: pages.count
+                )
+                cursor = pages.last!.cursor
+                report.pages += pages.count
+                report.observations += drafts.count
+                report.newEvents += results.filter { !$0.duplicate }.count
+                report.anomalies += pages.flatMap(\.anomalies)
             }
             switch ending {
             case .notModified?:
@@ -187,5 +197,78 @@ public struct Poller: Sendable {
             "anomalies": "\(report.anomalies.count)",
         ])
         return report
+    }
+}
+
+extension Poller {
+    public var sweepLeaseName: String { "sweep:\(connection.id):\(resource.name)" }
+
+    /// Whether a sweep can enumerate this resource: an event feed lists changes, not records.
+    public var sweepable: Bool { resource.machine.kind != .eventId && resource.spec.sweep?.enabled != false }
+
+    /// One full sweep (DESIGN.md; `reconcile --full`): enumerates every record of the resource from
+    /// an empty cursor at the lowest priority, tags each with the sweep's generation, logs the drift,
+    /// and — only when the enumeration completed without an error or anomaly — proposes the live
+    /// mirror records it did not see, untouched since it began, for a fetch that confirms 404/410.
+    ///
+    /// Checkpointed like a backfill: a sweep interrupted by a crash resumes from its cursor, with
+    /// its generation and start time, under its own lease (so it never runs twice at once).
+    /// - Returns: the sweep as stored when it ended (or was left running), or `nil` when another
+    ///   process holds its lease or the store failed (logged).
+    public func sweepOnce(maxPages: Int = 1_000_000, confirmable: Bool, logger: Logger) async -> Sweep? {
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(connection.id)"
+        logger[metadataKey: "sweep.resource"] = "\(resource.name)"
+        let lease = sweepLeaseName
+        do {
+            guard try await store.acquireLease(lease, holder: holder, ttl: leaseTTL, now: now()) else {
+                logger.debug("sweep skipped: another process holds the lease")
+                return nil
+            }
+        } catch {
+            logger.warning("cannot take the sweep lease", metadata: ["error": "\(error)"])
+            return nil
+        }
+        defer { Task { [store, holder] in try? await store.releaseLease(lease, holder: holder) } }
+        do {
+            let sweep = try await store.beginSweep(connection: connection.id, resource: resource.name, recordType: resource.spec.recordType, now: now())
+            logger[metadataKey: "sweep.generation"] = "\(sweep.generation)"
+            var anomalies: [CursorAnomaly] = []
+            let start = sweep.cursor.isEmpty ? resource.machine.begin(PollCursor(), now: sweep.startedAt) : sweep.cursor
+            var status = Sweep.Status.complete
+            var failure: String?
+            var reached = start
+            do {
+                let ending = try await pipeline(from: start, maxPages: maxPages, priority: .sweep, lease: lease, logger: logger) { pages in
+                    try await store.commitSweepPage(pages.flatMap(\.drafts), sweep: sweep.generation, cursor: pages.last!.cursor,
+                                                    lease: lease, holder: holder, pages: pages.count)
+                    reached = pages.last!.cursor
+                    // Items repeated behind the cursor are read twice, not skipped: they leave the enumeration whole.
+                    anomalies += pages.flatMap(\.anomalies).filter { if case .itemsBehindCursor = $0 { false } else { true } }
+                }
+                if ending == nil, reached.run != nil {
+                    // Stopped at maxPages: checkpointed, to be resumed; an unfinished enumeration proposes nothing.
+                    return try await store.sweep(generation: sweep.generation)
+                }
+                if case .expired(_, let anomaly)? = ending { anomalies.append(anomaly) }
+                if !anomalies.isEmpty || ending == .notModified {
+                    status = .incomplete
+                    failure = "enumeration not trustworthy: " + (ending == .notModified ? ["not modified"] : anomalies.map { "\($0)" }).joined(separator: ", ")
+                }
+            } catch {
+                status = .failed
+                failure = "\(error)"
+            }
+            let suspects = try await store.finishSweep(sweep.generation, status: status, error: failure, confirmable: confirmable, now: now())
+            let ended = try await store.sweep(generation: sweep.generation)
+            logger.info("sweep", metadata: [
+                "status": "\(status.rawValue)", "seen": "\(ended?.seen ?? 0)", "missing": "\(ended?.missing ?? 0)",
+                "stale": "\(ended?.stale ?? 0)", "suspected_deleted": "\(suspects)", "error": "\(failure ?? "")",
+            ])
+            return ended
+        } catch {
+            logger.warning("sweep failed in the store", metadata: ["error": "\(error)"])
+            return nil
+        }
     }
 }

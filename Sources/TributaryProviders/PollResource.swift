@@ -25,6 +25,8 @@ public struct PollResource: Sendable {
 
     public var name: String { spec.name }
     public var interval: Duration { .seconds(spec.interval ?? 300) }
+    /// How often the resource is swept (manifest `sweep.interval`, default daily).
+    public var sweepInterval: Duration { .seconds(spec.sweep?.interval ?? 86_400) }
 
     /// Compiles `spec` of `provider`.
     /// - Throws: ``ManifestError`` with the path inside the manifest of what is wrong.

@@ -69,6 +69,12 @@ extension ProviderManifest {
         public var next: Next
         public var conditional: String?
         public var interval: Int?
+        public var sweep: SweepSpec?
+
+        public struct SweepSpec: Sendable, Decodable {
+            public var interval: Int?
+            public var enabled: Bool?
+        }
 
         public struct PageSize: Sendable, Decodable {
             public var param: String?

@@ -35,10 +35,6 @@ enum ProviderSchema {
     "poll": {
       "$ref": "#/$defs/poll",
       "description": "Cursor-based polling of resources."
-    },
-    "sweep": {
-      "type": "object",
-      "description": "sweep: defined by issue 3/4 (placeholder; contents not yet checked)."
     }
   },
   "required": [
@@ -1273,6 +1269,22 @@ enum ProviderSchema {
           "type": "integer",
           "description": "Seconds between runs (jittered).",
           "minimum": 1
+        },
+        "sweep": {
+          "type": "object",
+          "description": "The full sweep: an enumeration of every record from an empty cursor that finds drift and proposes deletions (each confirmed by api.fetch). On by default, daily; never for an event feed.",
+          "properties": {
+            "interval": {
+              "type": "integer",
+              "description": "Seconds between sweeps (jittered by up to 10% per connection). Default 86400.",
+              "minimum": 60
+            },
+            "enabled": {
+              "type": "boolean",
+              "description": "false when an empty cursor does not list every record (so a sweep would propose false deletions)."
+            }
+          },
+          "additionalProperties": false
         }
       },
       "additionalProperties": false,

@@ -20,6 +20,8 @@ public struct Reconciler: Sendable {
     /// Failed fetches retry with full-jitter backoff; after this many attempts their events are `dead`.
     public var maxAttempts = 8
     public var fetchBackoff = Backoff(base: .seconds(1), cap: .seconds(600))
+    /// Records fetched at once (across connections; each connection's limiter paces its own requests).
+    public var fetchConcurrency = 8
     let now: @Sendable () -> Int64
 
     /// - Parameter clients: the process's shared upstream clients; `nil` applies events without fetching.
@@ -65,63 +67,91 @@ public struct Reconciler: Sendable {
         return total
     }
 
-    /// One fetch per record waiting on one; each result logged in the same transaction that settles the events it answers.
+    /// One fetch per record waiting on one, `fetchConcurrency` records at a time (each connection's
+    /// limiter still paces its own); each result logged in the same transaction that settles the
+    /// events it answers.
     func fetchPending(connection only: String?, logger: Logger) async throws(StoreError) -> (fetches: Int, failures: Int) {
-        guard let clients else { return (0, 0) }
-        var fetches = 0
+        guard clients != nil else { return (0, 0) }
+        let pending = try await store.pendingFetches(connection: only, limit: 1000, now: now())
+        let outcomes: [Result<Bool, StoreError>] = await withTaskGroup(of: Result<Bool, StoreError>.self) { group in
+            var outcomes: [Result<Bool, StoreError>] = []
+            var iterator = pending.makeIterator()
+            for _ in 0..<fetchConcurrency {
+                guard let next = iterator.next() else { break }
+                group.addTask { await self.attempt(next, logger: logger) }
+            }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                if let next = iterator.next() {
+                    group.addTask { await self.attempt(next, logger: logger) }
+                }
+            }
+            return outcomes
+        }
         var failures = 0
-        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: now()))
+        for outcome in outcomes {
+            if try !outcome.get() { failures += 1 }
+        }
+        return (pending.count, failures)
+    }
+
+    func attempt(_ pending: PendingFetch, logger: Logger) async -> Result<Bool, StoreError> {
+        do { return .success(try await fetch(pending, logger: logger)) } catch { return .failure(error) }
+    }
+
+    /// Fetches one record's current state and settles the events waiting on it.
+    /// - Returns: whether the fetch succeeded (a failure is noted on the events, with their next attempt).
+    func fetch(_ pending: PendingFetch, logger: Logger) async throws(StoreError) -> Bool {
+        guard let clients else { return false }
         func retryAt(_ attempt: Int) -> Int64 {
+            var random = SplitMix64(seed: UInt64(truncatingIfNeeded: now() ^ pending.seqs[0]))
             let delay = fetchBackoff.delay(attempt: attempt, random: random.nextUnit())
             return now() + delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
         }
-        for pending in try await store.pendingFetches(connection: only, limit: 1000, now: now()) {
-            guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
-                  let connection = try await store.connection(id: pending.connection) else {
-                try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest", maxAttempts: maxAttempts)
-                failures += 1
-                continue
-            }
-            let credentials = try await store.apiCredentials(connection: connection.id)
-            let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
-            let path = fetch.path
-                .replacingOccurrences(of: "{type}", with: pending.recordType)
-                .replacingOccurrences(of: "{id}", with: UpstreamClient.encode(pending.recordId))
-                .replacingOccurrences(of: "{account}", with: connection.account ?? "")
-            fetches += 1
-            let response: UpstreamResponse
-            do {
-                response = try await client.send(UpstreamRequest(url: client.url(path), headers: [("Accept", "application/json")]), priority: .webhookFollowUp, logger: logger)
-            } catch {
-                try await store.noteFetchFailure(pending.seqs, reason: "\(error)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
-                failures += 1
-                continue
-            }
-            let receivedAt = now()
-            var draft = EventDraft(
-                connection: connection.id, tenant: connection.tenant, provider: pending.provider, source: .fetch,
-                eventId: "", type: "\(pending.recordType).fetched", record: nil, occurredAt: nil, receivedAt: receivedAt,
-                headers: [], body: [], url: nil
-            )
-            if (fetch.gone ?? [404, 410]).contains(response.status) {
-                draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):gone:\(receivedAt)"
-                draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
-            } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
-                let state = (fetch.state.flatMap(JSONPointer.init) ?? JSONPointer("")!).resolve(in: document) ?? document
-                let body = Array(state.jsonText.utf8)
-                let version = fetch.version.flatMap { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.flatMap(spec.format.microseconds) }
-                let deleted = fetch.deleted.map { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.map(spec.equals.contains) ?? false } ?? false
-                let tag = version.map(String.init) ?? "h" + Array(SHA256.hash(data: body)).prefix(8).hexString
-                draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):\(tag):\(receivedAt)"
-                draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
-                draft.body = body
-            } else {
-                try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
-                failures += 1
-                continue
-            }
-            _ = try await store.resolveByFetch(draft, resolving: pending.seqs)
+        guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
+              let connection = try await store.connection(id: pending.connection) else {
+            try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest", maxAttempts: maxAttempts)
+            return false
         }
-        return (fetches, failures)
+        let credentials = try await store.apiCredentials(connection: connection.id)
+        let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
+        let path = fetch.path
+            .replacingOccurrences(of: "{type}", with: pending.recordType)
+            .replacingOccurrences(of: "{id}", with: UpstreamClient.encode(pending.recordId))
+            .replacingOccurrences(of: "{account}", with: connection.account ?? "")
+        // Sweep suspicions and fence verifications wait behind everything else on the connection's budget.
+        let priority: RequestPriority = pending.background ? .sweep : .webhookFollowUp
+        let issuedAt = now()
+        let response: UpstreamResponse
+        do {
+            response = try await client.send(UpstreamRequest(url: client.url(path), headers: [("Accept", "application/json")]), priority: priority, logger: logger)
+        } catch {
+            try await store.noteFetchFailure(pending.seqs, reason: "\(error)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
+            return false
+        }
+        let receivedAt = now()
+        var draft = EventDraft(
+            connection: connection.id, tenant: connection.tenant, provider: pending.provider, source: .fetch,
+            eventId: "", type: "\(pending.recordType).fetched", record: nil, occurredAt: nil, receivedAt: receivedAt,
+            headers: [], body: [], url: nil, readFence: issuedAt
+        )
+        if (fetch.gone ?? [404, 410]).contains(response.status) {
+            draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):gone:\(receivedAt)"
+            draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
+        } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
+            let state = (fetch.state.flatMap(JSONPointer.init) ?? JSONPointer("")!).resolve(in: document) ?? document
+            let body = Array(state.jsonText.utf8)
+            let version = fetch.version.flatMap { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.flatMap(spec.format.microseconds) }
+            let deleted = fetch.deleted.map { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.map(spec.equals.contains) ?? false } ?? false
+            let tag = version.map(String.init) ?? "h" + Array(SHA256.hash(data: body)).prefix(8).hexString
+            draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):\(tag):\(receivedAt)"
+            draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
+            draft.body = body
+        } else {
+            try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
+            return false
+        }
+        _ = try await store.resolveByFetch(draft, resolving: pending.seqs)
+        return true
     }
 }

@@ -56,6 +56,7 @@ public struct Engine: Sendable {
         var services: [any Service] = []
         if configuration.polling {
             services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
+            services.append(PollScheduler.sweepService(runner: pollRunner, logger: configuration.logger))
         }
         if configuration.reconciling {
             services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))

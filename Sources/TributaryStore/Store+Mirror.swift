@@ -37,6 +37,8 @@ public struct PendingFetch: Sendable, Equatable {
     public var seqs: [Int64]
     /// Failed attempts so far (the most any of the events has had).
     public var attempts: Int
+    /// Whether only a sweep or a verification waits on it (fetched at the lowest priority), not a delivery.
+    public var background: Bool
 }
 
 /// What the reconciler did with the events of one pass.
@@ -86,39 +88,46 @@ extension Store {
                     report.applied += 1
                     continue
                 }
-                let current = try Row.fetchOne(db, sql: """
-                    SELECT version, deleted, content_hash, version_trusted, pending_regression FROM records
+                let current = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT version, deleted, content_hash, version_trusted, pending_regression, read_fence FROM records
                     WHERE connection = ? AND record_type = ? AND record_id = ?
-                    """, arguments: [event.connection, recordType, recordId]).map { r in
+                    """), arguments: [event.connection, recordType, recordId]).map { r in
                     MirrorVersion(version: r["version"], deleted: r["deleted"], contentHash: r["content_hash"],
-                                  versionTrusted: r["version_trusted"], pendingRegression: r["pending_regression"])
+                                  versionTrusted: r["version_trusted"], pendingRegression: r["pending_regression"], readFence: r["read_fence"])
                 }
                 let state = event.fullState ? state(event) : nil
+                let readFence = event.readFence ?? event.receivedAt
                 let observation = Observation(
                     version: event.version, deleted: event.deleted, fullState: event.fullState,
-                    contentHash: state.map(Self.hash), authoritative: event.source == .fetch
+                    contentHash: state.map(Self.hash), authoritative: event.source == .fetch,
+                    // A delivery is pushed, not read: only reads of the provider are ordered by their fence.
+                    readFence: event.source == .webhook ? nil : event.readFence
                 )
                 let decision = ReconcileDecision.decide(current: current, observation: observation)
                 switch decision {
                 case .apply, .tombstone, .acceptRegression:
                     let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
-                                             version_trusted, pending_regression, updated_at, source_seq, read_fence, change_seq)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, (SELECT coalesce(max(change_seq), 0) + 1 FROM records))
+                                             version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, (SELECT coalesce(max(change_seq), 0) + 1 FROM records))
                         ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
                             version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
                             deleted = excluded.deleted,
                             data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
                             content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
                             pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
-                            read_fence = excluded.read_fence, change_seq = excluded.change_seq
-                        """, arguments: [
+                            read_fence = coalesce(excluded.read_fence, records.read_fence), change_seq = excluded.change_seq,
+                            generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
+                        """).execute(arguments: [
                             event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq, event.readFence ?? event.receivedAt,
+                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
+                            // A delivery reports a state from some time before it arrived: it moves no read fence.
+                            event.source == .webhook ? nil : readFence, event.generation,
                         ])
                     // Counted in the same transaction as the write: a crash can never apply an event twice unseen.
-                    try db.execute(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?", arguments: [event.seq])
+                    try db.cachedStatement(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?")
+                        .execute(arguments: [event.seq])
                     report.applied += 1
                 case .supersede:
                     try Self.mark(db, seq: event.seq, status: .superseded, reason: "older than the mirror's version")
@@ -143,7 +152,8 @@ extension Store {
     public func pendingFetches(connection: String? = nil, limit: Int = 100, now: Int64 = .max) async throws(StoreError) -> [PendingFetch] {
         try await readValue { db in
             try Row.fetchAll(db, sql: """
-                SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs, max(attempts) AS attempts FROM events
+                SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs, max(attempts) AS attempts,
+                       min(source = 'sweep' OR reason LIKE 'needs fetch: fenced%') AS background FROM events
                 WHERE status = 'pending' AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
                 GROUP BY connection, record_type, record_id ORDER BY min(seq) LIMIT ?2
@@ -151,7 +161,8 @@ extension Store {
                 let seqs: String = row["seqs"]
                 return PendingFetch(
                     connection: row["connection"], tenant: row["tenant"], provider: row["provider"], recordType: row["record_type"],
-                    recordId: row["record_id"], seqs: seqs.split(separator: ",").compactMap { Int64($0) }, attempts: row["attempts"]
+                    recordId: row["record_id"], seqs: seqs.split(separator: ",").compactMap { Int64($0) }, attempts: row["attempts"],
+                    background: row["background"]
                 )
             }
         }
@@ -164,6 +175,14 @@ extension Store {
             for seq in seqs {
                 try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'",
                                arguments: ["resolved by fetch (event \(result.seq))", seq])
+            }
+            if draft.record?.deleted == true {
+                // A sweep's suspicion the provider confirmed: count it on the sweep that raised it.
+                let list = seqs.map(String.init).joined(separator: ",")
+                try db.execute(sql: """
+                    UPDATE sweeps SET confirmed_deleted = confirmed_deleted + 1
+                    WHERE generation IN (SELECT generation FROM events WHERE seq IN (\(list)) AND source = 'sweep' AND generation IS NOT NULL)
+                    """)
             }
             return result
         }
@@ -220,7 +239,7 @@ extension Store {
     }
 
     static func mark(_ db: Database, seq: Int64, status: EventStatus, reason: String?) throws {
-        try db.execute(sql: "UPDATE events SET status = ?, reason = ? WHERE seq = ?", arguments: [status.rawValue, reason, seq])
+        try db.cachedStatement(sql: "UPDATE events SET status = ?, reason = ? WHERE seq = ?").execute(arguments: [status.rawValue, reason, seq])
     }
 
     static func hash(_ bytes: [UInt8]) -> String {

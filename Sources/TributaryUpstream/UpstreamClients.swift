@@ -11,10 +11,13 @@ public final class UpstreamClients: Sendable {
     let transport: any UpstreamTransport
     let limiters = Mutex([String: RateLimiter]())
     let now: @Sendable () -> Int64
+    /// Attempts per request (throttles and server or transport errors retry).
+    let maxAttempts: Int
 
-    public init(transport: any UpstreamTransport, now: @escaping @Sendable () -> Int64) {
+    public init(transport: any UpstreamTransport, now: @escaping @Sendable () -> Int64, maxAttempts: Int = 8) {
         self.transport = transport
         self.now = now
+        self.maxAttempts = maxAttempts
     }
 
     /// The connection's shared limiter, created from the manifest's default budget on first use.
@@ -37,7 +40,7 @@ public final class UpstreamClients: Sendable {
     public func client(connection: String, account: String?, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
         UpstreamClient(
             transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: baseURL,
-            token: token, account: account, now: now
+            token: token, account: account, maxAttempts: maxAttempts, now: now
         )
     }
 }

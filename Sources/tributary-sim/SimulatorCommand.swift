@@ -44,6 +44,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("sync-token-max-changes"), help: "Changes after which a sync token expires.") var syncTokenMaxChanges: Int64?
     @Option(name: .customLong("event-retention"), help: "Seconds events are kept in /v1/events.") var eventRetention: Int64 = 30 * 86_400
     @Option(name: .customLong("deleted-status"), help: "Status of fetching a deleted record: 404 or 410.") var deletedStatus = 404
+    @Flag(name: .customLong("hard-deletes"), help: "Deleted records vanish from the timestamp lists instead of staying as tombstones.") var hardDeletes = false
     @Option(name: .customLong("page-size"), help: "Default page size.") var pageSize = 100
     @Option(name: .customLong("max-page-size"), help: "Largest page size; larger limits are clamped.") var maxPageSize = 1000
 
@@ -124,6 +125,7 @@ struct SimulatorCommand: AsyncParsableCommand {
             throw SimulatorError(.invalidConfiguration, "--deleted-status must be 404 or 410, not \(deletedStatus)")
         }
         configuration.deletedFetchStatus = status
+        configuration.hardDeletes = hardDeletes
         configuration.defaultPageSize = pageSize
         configuration.maxPageSize = maxPageSize
         switch (webhookURL, webhookSecret) {

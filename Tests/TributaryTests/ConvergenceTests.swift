@@ -23,8 +23,19 @@ struct ConvergenceTests {
         try await RunningServices.run(services, ports: ports, logger: PollSimulatorTests.quietLogger, body)
     }
 
-    @Test("webhooks (20% dropped, 20% duplicated, reordered within 50) plus polling (10% 429s) converge to the provider's state", arguments: 1...10)
+    @Test("webhooks (20% dropped, 20% duplicated, reordered within 50) plus polling (10% 429s) and one sweep converge to the provider's state", arguments: 1...10)
     func converges(seed: Int) async throws {
+        try await converge(seed: seed, hardDeletes: false)
+    }
+
+    /// A provider whose lists drop deleted records: polling never sees a deletion, so every delete
+    /// webhook that was dropped leaves a live record only the sweep (and its confirming fetch) can fix.
+    @Test("with hard deletes, only the sweep finds the deletions whose webhooks were dropped", arguments: 11...13)
+    func convergesWithHardDeletes(seed: Int) async throws {
+        try await converge(seed: seed, hardDeletes: true)
+    }
+
+    func converge(seed: Int, hardDeletes: Bool) async throws {
         let directory = try TestPaths.temporaryDirectory("converge")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = TestEngine.configuration(directory: directory)
@@ -43,6 +54,7 @@ struct ConvergenceTests {
             sim.seed = UInt64(seed)
             sim.initialRecordsPerType = 100
             sim.granularity = .seconds
+            sim.hardDeletes = hardDeletes
             sim.chaos.rateLimitFraction = 0.1
             sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
             sim.webhooks = WebhookConfiguration(
@@ -66,32 +78,47 @@ struct ConvergenceTests {
                 }
                 simulator.stopMutations()
                 let stopped = ContinuousClock.now
-                // Idle: the last webhooks delivered, one more poll, one more reconcile pass.
+                // Idle: the last webhooks delivered, one more poll, one more reconcile pass, one full sweep
+                // (its drift applied and its suspected deletions confirmed by the reconciler's fetches).
                 _ = await simulator.webhookEmitter?.deliverPending()
                 _ = try await engine.pollRunner.runDue(force: true, logger: logger)
                 _ = try await engine.reconciler.runOnce(logger: logger)
+                let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
+                let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger)
+                _ = try await engine.reconciler.runOnce(logger: logger)
                 let converged = ContinuousClock.now - stopped
                 let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
-                return (Self.mismatches(mirror, simulator.records()), converged, simulator.counters())
+                let ended = try await engine.store.sweeps(connection: "sim1").filter { s in sweeps.contains { $0.generation == s.generation } }
+                return (Self.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep.count, ended)
             }
         }
-        let (mismatches, converged, counters) = result
-        print("convergence seed \(seed): \(counters.changes) changes, \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s, converged in \(converged) after mutations stopped, mismatches \(mismatches.count)")
+        let (mismatches, converged, counters, beforeSweep, sweeps) = result
+        let drift = sweeps.map { "\($0.recordType): missing \($0.missing), stale \($0.stale), extra \($0.extra), confirmed deleted \($0.confirmedDeleted)" }
+        print("convergence seed \(seed)\(hardDeletes ? " (hard deletes)" : ""): \(counters.changes) changes, \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s, converged in \(converged) after mutations stopped (sweep included), mismatches before the sweep \(beforeSweep), after \(mismatches.count); sweep drift \(drift.joined(separator: "; "))")
         #expect(counters.webhooksDropped > 0 && counters.webhooksDuplicated > 0 && counters.rateLimited > 0, "the chaos did not happen")
+        #expect(sweeps.count == 2 && sweeps.allSatisfy { $0.status == .complete }, "\(sweeps.map(\.json.jsonText))")
+        if hardDeletes {
+            #expect(sweeps.map(\.confirmedDeleted).reduce(0, +) > 0 || beforeSweep == 0, "the sweep confirmed no deletion though the mirror differed")
+        }
         #expect(counters.violations == 0)
         #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
         if !mismatches.isEmpty { print("mismatches: \(mismatches.prefix(5))") }
     }
 
     /// Differences between the mirror and the provider: ids, versions, deletions, data.
-    static func mismatches(_ mirror: [MirrorRecord], _ truth: [SimulatorRecord]) -> [String] {
+    ///
+    /// With `hardDeletes` the provider answers a deleted record with a bare 404, so the version of
+    /// its deletion is unknowable unless a webhook told it: a tombstone must match a deletion (at
+    /// any version), and a record created and deleted unseen may be absent.
+    static func mismatches(_ mirror: [MirrorRecord], _ truth: [SimulatorRecord], hardDeletes: Bool = false) -> [String] {
         var mirrored = Dictionary(uniqueKeysWithValues: mirror.map { ("\($0.recordType)/\($0.recordId)", $0) })
         var out: [String] = []
         for record in truth {
             guard let m = mirrored.removeValue(forKey: "\(record.type)/\(record.id)") else {
-                out.append("missing \(record.type)/\(record.id)")
+                if !(hardDeletes && record.deleted) { out.append("missing \(record.type)/\(record.id)") }
                 continue
             }
+            if hardDeletes, record.deleted, m.deleted { continue }
             if m.version != Int64(record.version) || m.deleted != record.deleted {
                 out.append("\(record.type)/\(record.id): mirror v\(m.version ?? -1) deleted=\(m.deleted), provider v\(record.version) deleted=\(record.deleted)")
             } else if !record.deleted, m.data.flatMap({ JSONValue(parsing: $0) }) != record.json {

@@ -64,6 +64,30 @@ struct ReconcileDecisionTests {
         #expect(ReconcileDecision.decide(current: untrusted, observation: Self.event(8)) == .fetch(.untrustedVersion))
         #expect(ReconcileDecision.decide(current: untrusted, observation: Self.fetched(5)) == .apply)
     }
+
+    @Test("without versions, a page read before the mirror's state was read is skipped and verified; a later read applies")
+    func readFences() {
+        // The mirror holds what a read issued at t=100 saw.
+        let held = MirrorVersion(version: nil, deleted: false, contentHash: "a", readFence: 100)
+        func page(_ fence: Int64, deleted: Bool = false) -> Observation {
+            Observation(version: nil, deleted: deleted, fullState: true, contentHash: "p", readFence: fence)
+        }
+        func fetch(_ fence: Int64, deleted: Bool = false) -> Observation {
+            Observation(version: nil, deleted: deleted, fullState: true, contentHash: "f", authoritative: true, readFence: fence)
+        }
+        #expect(ReconcileDecision.decide(current: held, observation: page(90)) == .fetch(.fenced), "a page in flight while a fresher read landed")
+        #expect(ReconcileDecision.decide(current: held, observation: page(110)) == .apply)
+        #expect(ReconcileDecision.decide(current: held, observation: page(110, deleted: true)) == .tombstone)
+        #expect(ReconcileDecision.decide(current: nil, observation: page(5)) == .apply, "nothing held: nothing to protect")
+        #expect(ReconcileDecision.decide(current: held, observation: fetch(90)) == .supersede, "a fetch issued before the held read")
+        #expect(ReconcileDecision.decide(current: held, observation: fetch(100, deleted: true)) == .tombstone)
+        // A delivery is not a read: without a version it always asks the provider.
+        #expect(ReconcileDecision.decide(current: held, observation: Self.event(nil)) == .fetch(.noVersion))
+        // Once a record's version is untrusted, pages fall back to their fences.
+        let untrusted = MirrorVersion(version: 7, deleted: false, contentHash: "f", versionTrusted: false, readFence: 100)
+        #expect(ReconcileDecision.decide(current: untrusted, observation: Observation(version: 9, deleted: false, fullState: true, contentHash: "p", readFence: 90)) == .fetch(.fenced))
+        #expect(ReconcileDecision.decide(current: untrusted, observation: Observation(version: 9, deleted: false, fullState: true, contentHash: "p", readFence: 120)) == .apply)
+    }
 }
 
 /// Events the reconciler cannot settle are retried, then dead-lettered, listed, and replayable.

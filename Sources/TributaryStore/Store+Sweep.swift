@@ -1,0 +1,194 @@
+import Foundation
+import GRDB
+public import TributaryCore
+
+/// One full sweep of one polled resource: an enumeration of every record, compared with the mirror.
+public struct Sweep: Sendable, Equatable {
+    public enum Status: String, Sendable {
+        /// Enumerating (or interrupted: the next sweep of the resource resumes it).
+        case running
+        /// Enumerated every record without an error; deletions were proposed.
+        case complete
+        /// Ended with an anomaly (a result cap, a cursor going backwards): what it saw is kept, no deletion proposed.
+        case incomplete
+        /// Ended with an error: what it saw is kept, no deletion proposed.
+        case failed
+    }
+
+    public var generation: Int64
+    public var connection: String
+    public var resource: String
+    public var recordType: String
+    public var startedAt: Int64
+    public var finishedAt: Int64?
+    public var status: Status
+    public var error: String?
+    public var cursor: PollCursor
+    public var pages: Int
+    /// Records the enumeration returned.
+    public var seen: Int
+    /// Drift: records the provider has that the mirror lacked.
+    public var missing: Int
+    /// Drift: records the mirror held at an older version (or with other content, or live when deleted).
+    public var stale: Int
+    /// Drift: live mirror records the enumeration did not return (suspected deleted, each confirmed by a fetch).
+    public var extra: Int
+    /// Suspected deletions the provider confirmed (404/410 on fetch), now tombstones.
+    public var confirmedDeleted: Int
+
+    public var json: JSONValue {
+        func n(_ v: Int) -> JSONValue { .number(String(v)) }
+        return .object([
+            ("generation", .number(String(generation))), ("connection", .string(connection)), ("resource", .string(resource)),
+            ("record_type", .string(recordType)), ("status", .string(status.rawValue)),
+            ("started_at", .string(Timestamp.rfc3339(microseconds: startedAt))),
+            ("finished_at", finishedAt.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null),
+            ("error", error.map(JSONValue.string) ?? .null), ("pages", n(pages)), ("seen", n(seen)),
+            ("drift", .object([("missing", n(missing)), ("stale", n(stale)), ("extra", n(extra))])),
+            ("confirmed_deleted", n(confirmedDeleted)),
+        ])
+    }
+}
+
+extension Store {
+    /// The resource's sweep in progress (an interrupted one is resumed, not restarted), or a new generation.
+    public func beginSweep(connection: String, resource: String, recordType: String, now: Int64) async throws(StoreError) -> Sweep {
+        try await writeValue { db in
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT * FROM sweeps WHERE connection = ? AND resource = ? AND status = 'running' ORDER BY generation DESC LIMIT 1
+                """, arguments: [connection, resource]) {
+                return try Self.sweep(row)
+            }
+            try db.execute(sql: "INSERT INTO sweeps (connection, resource, record_type, started_at) VALUES (?, ?, ?, ?)",
+                           arguments: [connection, resource, recordType, now])
+            return try Self.sweep(Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [db.lastInsertedRowID])!)
+        }
+    }
+
+    /// Commits one or more pages of a sweep with its cursor, fenced by the sweep's lease.
+    ///
+    /// Every record seen is tagged with the sweep's generation. Only drift is logged (as `sweep`
+    /// events the reconciler applies like any other): a record the mirror lacks, holds at an older
+    /// version, or holds with other content or deletion state. A record the mirror holds at a newer
+    /// version was changed after the page was read and is left alone.
+    public func commitSweepPage(
+        _ drafts: [EventDraft], sweep generation: Int64, cursor: PollCursor, lease: String, holder: String, pages: Int = 1
+    ) async throws(StoreError) {
+        let cursorText = String(decoding: try JSONEncoder().encodeOrThrow(cursor), as: UTF8.self)
+        try await writeValue { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
+                throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
+            }
+            var missing = 0
+            var stale = 0
+            for var draft in drafts {
+                guard let ref = draft.record else { continue }
+                let held = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT version, deleted, content_hash, version_trusted FROM records WHERE connection = ? AND record_type = ? AND record_id = ?
+                    """), arguments: [draft.connection, ref.recordType, ref.recordId])
+                if let held {
+                    try db.cachedStatement(sql: """
+                        UPDATE records SET generation = max(coalesce(generation, 0), ?) WHERE connection = ? AND record_type = ? AND record_id = ?
+                        """).execute(arguments: [generation, draft.connection, ref.recordType, ref.recordId])
+                    let version: Int64? = held["version"]
+                    let trusted: Bool = held["version_trusted"]
+                    let drifted: Bool
+                    if let version, let seen = ref.version, trusted {
+                        drifted = seen > version || (seen == version && ref.deleted != held["deleted"])
+                    } else {
+                        drifted = ref.deleted != held["deleted"] || (!ref.deleted && held["content_hash"] != Self.hash(draft.body))
+                    }
+                    guard drifted else { continue }
+                    stale += 1
+                } else {
+                    // A tombstone the mirror never knew is no drift: the mirror has nothing to correct.
+                    if ref.deleted { continue }
+                    missing += 1
+                }
+                draft.source = .sweep
+                draft.generation = generation
+                draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId)"
+                _ = try EventLog.insert(draft, db: db)
+            }
+            try db.execute(sql: """
+                UPDATE sweeps SET cursor = ?, pages = pages + ?, seen = seen + ?, missing = missing + ?, stale = stale + ? WHERE generation = ?
+                """, arguments: [cursorText, pages, drafts.count, missing, stale, generation])
+        }
+    }
+
+    /// Ends a sweep. A complete one proposes deletions in the same transaction: every live mirror
+    /// record of its type that it did not see and that nothing wrote since it began becomes a
+    /// `sweep` event waiting for a fetch, which tombstones the record only on a 404/410.
+    /// - Parameter confirmable: whether the provider can be asked (the manifest has `api.fetch`);
+    ///   when not, suspects are only counted as `extra`: a sweep alone never deletes.
+    /// - Returns: how many records are suspected deleted.
+    @discardableResult
+    public func finishSweep(
+        _ generation: Int64, status: Sweep.Status, error: String? = nil, confirmable: Bool, now: Int64
+    ) async throws(StoreError) -> Int {
+        try await writeValue { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]) else {
+                throw StoreError(.notFound, "no sweep with generation \(generation)")
+            }
+            let sweep = try Self.sweep(row)
+            var suspects = 0
+            if status == .complete {
+                let candidates = try Row.fetchAll(db, sql: """
+                    SELECT connection, tenant, provider, record_type, record_id FROM records
+                    WHERE connection = ? AND record_type = ? AND deleted = 0 AND coalesce(generation, 0) < ? AND updated_at < ?
+                    ORDER BY record_id
+                    """, arguments: [sweep.connection, sweep.recordType, generation, sweep.startedAt])
+                suspects = candidates.count
+                if confirmable {
+                    for candidate in candidates {
+                        let recordId: String = candidate["record_id"]
+                        _ = try EventLog.insert(EventDraft(
+                            connection: candidate["connection"], tenant: candidate["tenant"], provider: candidate["provider"],
+                            source: .sweep, eventId: "sweep:\(generation):suspect:\(sweep.recordType):\(recordId)",
+                            type: "\(sweep.recordType).suspected_deleted",
+                            record: RecordRef(recordType: sweep.recordType, recordId: recordId, version: nil, deleted: false, fullState: false),
+                            occurredAt: nil, receivedAt: now, reason: "needs fetch: suspected deleted by sweep \(generation)",
+                            headers: [], body: [], url: nil, generation: generation
+                        ), db: db)
+                    }
+                }
+            }
+            let note = status == .complete && !confirmable && suspects > 0
+                ? "\(suspects) suspected deletions not confirmed: the manifest has no api.fetch" : error
+            try db.execute(sql: "UPDATE sweeps SET status = ?, error = ?, finished_at = ?, extra = ? WHERE generation = ?",
+                           arguments: [status.rawValue, note, now, suspects, generation])
+            return suspects
+        }
+    }
+
+    /// Sweeps, newest first.
+    public func sweeps(connection: String? = nil, limit: Int = 100) async throws(StoreError) -> [Sweep] {
+        try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM sweeps WHERE ?1 IS NULL OR connection = ?1 ORDER BY generation DESC LIMIT ?2
+                """, arguments: [connection, limit]).map(Self.sweep)
+        }
+    }
+
+    public func sweep(generation: Int64) async throws(StoreError) -> Sweep? {
+        try await readValue { db in try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]).map(Self.sweep) }
+    }
+
+    /// When the resource's last sweep began, if it ever had one.
+    public func lastSweepStart(connection: String, resource: String) async throws(StoreError) -> Int64? {
+        try await readValue { db in
+            try Int64.fetchOne(db, sql: "SELECT max(started_at) FROM sweeps WHERE connection = ? AND resource = ?", arguments: [connection, resource])
+        }
+    }
+
+    static func sweep(_ row: Row) throws -> Sweep {
+        let cursorText: String = row["cursor"]
+        return Sweep(
+            generation: row["generation"], connection: row["connection"], resource: row["resource"], recordType: row["record_type"],
+            startedAt: row["started_at"], finishedAt: row["finished_at"], status: Sweep.Status(rawValue: row["status"]) ?? .failed,
+            error: row["error"], cursor: try JSONDecoder().decode(PollCursor.self, from: Data(cursorText.utf8)),
+            pages: row["pages"], seen: row["seen"], missing: row["missing"], stale: row["stale"], extra: row["extra"],
+            confirmedDeleted: row["confirmed_deleted"]
+        )
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import ProviderSimulator
+import Testing
+import TributaryCore
+import TributaryPolling
+import TributaryProviders
+import TributaryReconcile
+import TributaryStore
+import TributaryTesting
+import TributaryUpstream
+
+/// The full sweep: enumeration by generation, drift counts, deletions only after a complete
+/// enumeration and a confirming 404, resumption after an interruption.
+@Suite("Sweep", .serialized)
+struct SweepTests {
+    static let logger = PollSimulatorTests.quietLogger
+
+    /// A simulator whose deletions vanish from its lists (so polling cannot see them), synced once.
+    static func synced(
+        _ directory: URL, records: Int, _ body: @escaping @Sendable (ProviderSimulator, Store, PollRunner, Reconciler) async throws -> Void
+    ) async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.seed = 7
+        configuration.initialRecordsPerType = records
+        configuration.hardDeletes = true
+        let simulator = try ProviderSimulator(configuration: configuration, logger: logger)
+        let token = configuration.tokens[0]
+        try await PollSimulatorTests.withSimulator(simulator) { port in
+            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+            let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
+            _ = try await runner.runDue(force: true, logger: logger)
+            _ = try await reconciler.runOnce(logger: logger)
+            #expect(try await store.records(connection: "sim1", limit: 10_000).count == 2 * records)
+            try await body(simulator, store, runner, reconciler)
+        }
+    }
+
+    @Test("a sweep counts missing, stale and extra records; a deletion polls could not see is tombstoned only after the provider's 404")
+    func driftAndConfirmedDeletions() async throws {
+        let directory = try TestPaths.temporaryDirectory("sweep")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Self.synced(directory, records: 40) { simulator, store, runner, reconciler in
+            let customers = simulator.records().filter { $0.type == "customer" }.map(\.id)
+            let tickets = simulator.records().filter { $0.type == "ticket" }.map(\.id)
+            for id in customers.prefix(3) { _ = try simulator.delete(type: "customer", id: id) }
+            for id in tickets.prefix(2) { _ = try simulator.update(type: "ticket", id: id) }
+            _ = try simulator.create(type: "customer")
+            // No poll in between: the incremental cursor would see the update and the create, never the deletions.
+
+            let sweeps = try await runner.runDueSweeps(force: true, logger: Self.logger)
+            let byType = Dictionary(uniqueKeysWithValues: sweeps.map { ($0.recordType, $0) })
+            let customerSweep = try #require(byType["customer"])
+            let ticketSweep = try #require(byType["ticket"])
+            print("sweep: customer \(customerSweep.json.jsonText); ticket \(ticketSweep.json.jsonText)")
+            #expect(customerSweep.status == .complete && ticketSweep.status == .complete)
+            #expect(customerSweep.seen == 38 && ticketSweep.seen == 40)
+            #expect((customerSweep.missing, customerSweep.stale, customerSweep.extra) == (1, 0, 3))
+            #expect((ticketSweep.missing, ticketSweep.stale, ticketSweep.extra) == (0, 2, 0))
+
+            // A sweep alone never deletes: the suspects are still live until the provider confirms.
+            for id in customers.prefix(3) {
+                #expect(try await store.record(connection: "sim1", type: "customer", id: id)?.deleted == false)
+            }
+            let report = try await reconciler.runOnce(logger: Self.logger)
+            #expect(report.fetches == 3, "one fetch per suspected deletion")
+            for id in customers.prefix(3) {
+                #expect(try await store.record(connection: "sim1", type: "customer", id: id)?.deleted == true)
+            }
+            let confirmed = try await store.sweeps(connection: "sim1").first { $0.generation == customerSweep.generation }
+            #expect(confirmed?.confirmedDeleted == 3)
+            let mirror = try await store.records(connection: "sim1", limit: 10_000)
+            #expect(ConvergenceTests.mismatches(mirror, simulator.records(), hardDeletes: true) == [])
+
+            // Converged: the next sweep finds no drift.
+            let again = try await runner.runDueSweeps(force: true, logger: Self.logger)
+            #expect(again.map { $0.missing + $0.stale + $0.extra } == [0, 0])
+        }
+    }
+
+    @Test("a sweep cut short proposes nothing and resumes with its generation; a failed one proposes nothing")
+    func onlyCompleteSweepsProposeDeletions() async throws {
+        let directory = try TestPaths.temporaryDirectory("sweep-partial")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await Self.synced(directory, records: 250) { simulator, store, runner, _ in
+            let gone = simulator.records().filter { $0.type == "customer" }.map(\.id).suffix(2)
+            for id in gone { _ = try simulator.delete(type: "customer", id: id) }
+            let poller = try #require(try await runner.pollers(resource: "customers").first)
+
+            let first = try #require(await poller.sweepOnce(maxPages: 1, confirmable: true, logger: Self.logger))
+            #expect(first.status == .running && first.pages == 1 && first.extra == 0)
+            #expect(try await Self.suspects(store) == 0, "an unfinished enumeration proposed deletions")
+
+            let resumed = try #require(await poller.sweepOnce(confirmable: true, logger: Self.logger))
+            #expect(resumed.generation == first.generation && resumed.startedAt == first.startedAt, "the sweep started over instead of resuming")
+            #expect(resumed.status == .complete && resumed.pages == 3 && resumed.seen == 248 && resumed.extra == 2)
+            #expect(try await Self.suspects(store) == 2)
+
+            // The provider goes away mid-life: the next sweep fails, and proposes nothing more.
+            _ = try simulator.delete(type: "customer", id: simulator.records().first { $0.type == "customer" && !$0.deleted }!.id)
+            try await store.setAPICredentials(connection: "sim1", token: simulator.configuration.tokens[0], baseURL: "http://127.0.0.1:1", now: 0)
+            // (The HTTP client retries a refused connection until the request's deadline: keep it short.)
+            let refused = HTTPTransport(timeoutSeconds: 2)
+            let failingRunner = PollRunner(
+                store: store, catalog: runner.catalog, transport: refused,
+                clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
+            )
+            let failing = try #require(try await failingRunner.pollers(resource: "customers").first)
+            let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger))
+            #expect(failed.status == .failed && failed.error != nil && failed.extra == 0)
+            #expect(try await Self.suspects(store) == 2)
+        }
+    }
+
+    @Test("a record written after the sweep began is never a suspect")
+    func untouchedSinceTheSweepBegan() async throws {
+        let directory = try TestPaths.temporaryDirectory("sweep-fence")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: StoreTests.key, logger: Self.logger)
+        _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        func observe(_ id: String, at time: Int64) async throws {
+            _ = try await store.append(EventDraft(
+                connection: "sim1", tenant: "acme", provider: "simulator", source: .poll, eventId: "poll:customer:\(id):1", type: "customer.observed",
+                record: RecordRef(recordType: "customer", recordId: id, version: 1, deleted: false, fullState: true),
+                occurredAt: nil, receivedAt: time, headers: [], body: Array(#"{"id":"\#(id)"}"#.utf8), url: nil
+            ))
+            _ = try await store.applyPendingEvents(now: time) { $0.body }
+        }
+        try await observe("before", at: 500)
+        let sweep = try await store.beginSweep(connection: "sim1", resource: "customers", recordType: "customer", now: 1000)
+        try await observe("during", at: 2000)
+        #expect(try await store.acquireLease("sweep:sim1:customers", holder: "me", ttl: .seconds(60), now: 1000))
+        try await store.commitSweepPage([], sweep: sweep.generation, cursor: PollCursor(), lease: "sweep:sim1:customers", holder: "me")
+        #expect(try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, now: 3000) == 1)
+        let suspects = try await store.events(EventFilter(type: "customer.suspected_deleted"))
+        #expect(suspects.map(\.recordId) == ["before"])
+        #expect(suspects.first?.reason?.hasPrefix("needs fetch") == true)
+
+        // Without api.fetch nothing can confirm a deletion: the suspects are counted, not proposed.
+        let blind = try await store.beginSweep(connection: "sim1", resource: "customers", recordType: "customer", now: 4000)
+        #expect(try await store.finishSweep(blind.generation, status: .complete, confirmable: false, now: 5000) == 2)
+        #expect(try await store.events(EventFilter(type: "customer.suspected_deleted")).count == 1)
+        let counted = try await store.sweeps(connection: "sim1").first
+        #expect(counted?.extra == 2 && counted?.error?.contains("api.fetch") == true)
+    }
+
+    static func suspects(_ store: Store) async throws -> Int {
+        try await store.events(EventFilter(type: "customer.suspected_deleted", limit: 10_000)).count
+    }
+}
