@@ -172,17 +172,18 @@ extension Store {
     public func resolveByFetch(_ draft: EventDraft, resolving seqs: [Int64]) async throws(StoreError) -> AppendResult {
         try await writeValue { db in
             let result = try EventLog.insert(draft, db: db)
-            for seq in seqs {
-                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'",
-                               arguments: ["resolved by fetch (event \(result.seq))", seq])
-            }
             if draft.record?.deleted == true {
-                // A sweep's suspicion the provider confirmed: count it on the sweep that raised it.
+                // A sweep's suspicion the provider confirmed: counted on the sweep that raised it, once
+                // (only while the suspicion is still pending: a second fetch of it settles nothing).
                 let list = seqs.map(String.init).joined(separator: ",")
                 try db.execute(sql: """
                     UPDATE sweeps SET confirmed_deleted = confirmed_deleted + 1
-                    WHERE generation IN (SELECT generation FROM events WHERE seq IN (\(list)) AND source = 'sweep' AND generation IS NOT NULL)
+                    WHERE generation IN (SELECT generation FROM events WHERE seq IN (\(list)) AND source = 'sweep' AND status = 'pending')
                     """)
+            }
+            for seq in seqs {
+                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'",
+                               arguments: ["resolved by fetch (event \(result.seq))", seq])
             }
             return result
         }

@@ -97,6 +97,7 @@ struct ConvergenceTests {
         print("convergence seed \(seed)\(hardDeletes ? " (hard deletes)" : ""): \(counters.changes) changes, \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s, converged in \(converged) after mutations stopped (sweep included), mismatches before the sweep \(beforeSweep), after \(mismatches.count); sweep drift \(drift.joined(separator: "; "))")
         #expect(counters.webhooksDropped > 0 && counters.webhooksDuplicated > 0 && counters.rateLimited > 0, "the chaos did not happen")
         #expect(sweeps.count == 2 && sweeps.allSatisfy { $0.status == .complete }, "\(sweeps.map(\.json.jsonText))")
+        #expect(sweeps.allSatisfy { $0.confirmedDeleted <= $0.extra }, "a deletion confirmed that no sweep suspected")
         if hardDeletes {
             #expect(sweeps.map(\.confirmedDeleted).reduce(0, +) > 0 || beforeSweep == 0, "the sweep confirmed no deletion though the mirror differed")
         }
