@@ -26,6 +26,18 @@ extension ProviderManifest {
 
         public struct Fetch: Sendable, Decodable {
             public var path: String
+            /// Path templates for record types the provider's URL names differently (`company` → `/companies/`).
+            public var paths: [TypePath]?
+
+            public struct TypePath: Sendable, Decodable {
+                public var recordType: String
+                public var path: String
+            }
+
+            /// The path template for `recordType`.
+            public func path(for recordType: String) -> String {
+                paths?.first { $0.recordType == recordType }?.path ?? path
+            }
             public var state: String?
             public var version: ItemValue?
             public var deleted: Deleted?

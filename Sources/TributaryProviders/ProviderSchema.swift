@@ -1000,6 +1000,26 @@ enum ProviderSchema {
               "type": "string",
               "description": "Path template of one record: {type} and {id} are filled in; may contain {account}."
             },
+            "paths": {
+              "type": "array",
+              "items": {
+                "type": "object",
+                "properties": {
+                  "recordType": {
+                    "type": "string"
+                  },
+                  "path": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "recordType",
+                  "path"
+                ],
+                "additionalProperties": false
+              },
+              "description": "Path templates for record types whose URL names them differently, overriding path for those types."
+            },
             "state": {
               "$ref": "#/$defs/pointerOrRoot",
               "description": "Pointer to the record state in the response; \"\" = the whole body."

@@ -115,7 +115,7 @@ public struct Reconciler: Sendable {
         }
         let credentials = try await store.apiCredentials(connection: connection.id)
         let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
-        let path = fetch.path
+        let path = fetch.path(for: pending.recordType)
             .replacingOccurrences(of: "{type}", with: pending.recordType)
             .replacingOccurrences(of: "{id}", with: UpstreamClient.encode(pending.recordId))
             .replacingOccurrences(of: "{account}", with: connection.account ?? "")

@@ -5,6 +5,7 @@ import Testing
 import TributaryCore
 import TributaryPolling
 import TributaryProviders
+import TributaryReconcile
 import TributaryStore
 import TributaryTesting
 import TributaryUpstream
@@ -312,6 +313,65 @@ struct RealAPIManifestTests {
             #expect(second.pages == 2 && second.observations == 3 && second.newEvents == 1)
             #expect(try await h.events().last?.recordId == "104")
             #expect(try await h.cursor("contacts") == PollCursor(watermark: Self.t("2024-11-20T12:05:00.789Z")))
+        }
+    }
+
+    // MARK: Fetch one record (api.fetch)
+
+    /// A thin webhook event, as intake would store it: the reconciler must read the record.
+    static func thinEvent(_ h: Harness, id: String, type: String, recordType: String, recordId: String, version: Int64? = nil, deleted: Bool = false) async throws {
+        _ = try await h.store.append(EventDraft(
+            connection: h.connection.id, tenant: "acme", provider: h.connection.provider, source: .webhook, eventId: id, type: type,
+            record: RecordRef(recordType: recordType, recordId: recordId, version: version, deleted: deleted, fullState: false),
+            occurredAt: nil, receivedAt: h.clock.now(), headers: [], body: Array("{}".utf8), url: nil
+        ))
+    }
+
+    static func reconcile(_ h: Harness) async throws -> ReconcileReport {
+        var reconciler = Reconciler(store: h.store, catalog: h.runner.catalog, clients: h.runner.clients, now: { h.clock.now() })
+        reconciler.fetchConcurrency = 1  // the script answers in order
+        let report = try await reconciler.runOnce(logger: h.logger)
+        #expect(h.transport.mismatches.isEmpty, "\(h.transport.mismatches)")
+        #expect(h.transport.unanswered == 0)
+        return report
+    }
+
+    @Test("HubSpot: thin webhook events are answered by reading the object (companies by their own path); 404 is a tombstone")
+    func hubspotFetch() async throws {
+        let token = "pat-na1-11111111-2222-3333-4444-555555555555"
+        let auth: [(name: String, value: String)] = [("Authorization", "Bearer \(token)")]
+        try await Self.withHarness(provider: "hubspot", account: "62515", token: token) { h in
+            try await Self.thinEvent(h, id: "hs-1", type: "contact.propertyChange", recordType: "contact", recordId: "512")
+            try await Self.thinEvent(h, id: "hs-2", type: "company.creation", recordType: "company", recordId: "1001")
+            try await Self.thinEvent(h, id: "hs-3", type: "contact.deletion", recordType: "contact", recordId: "513", deleted: true)
+            h.transport.expect(.init("https://api.hubapi.com/crm/v3/objects/contacts/512", headers: auth), respond: try Self.response("hubspot/contact-read"))
+            h.transport.expect(.init("https://api.hubapi.com/crm/v3/objects/companies/1001", headers: auth), respond: try Self.response("hubspot/company-read"))
+            h.transport.expect(.init("https://api.hubapi.com/crm/v3/objects/contacts/513", headers: auth), respond: try Self.response("hubspot/contact-not-found"))
+            let report = try await Self.reconcile(h)
+            #expect(report.fetches == 3 && report.fetchFailures == 0 && report.needFetch == 0)
+            let contact = try #require(try await h.store.record(connection: h.connection.id, type: "contact", id: "512"))
+            #expect(contact.version == Self.t("2024-11-20T11:58:12.345Z") && !contact.deleted)
+            #expect(contact.json.jsonText.contains(#""email":"bcooper@example.com""#))
+            #expect(try await h.store.record(connection: h.connection.id, type: "company", id: "1001")?.version == Self.t("2024-11-20T10:00:00Z"))
+            #expect(try await h.store.record(connection: h.connection.id, type: "contact", id: "513")?.deleted == true)
+            #expect(try await h.store.events(EventFilter(status: .pending)).isEmpty)
+        }
+    }
+
+    @Test("Zendesk: a webhook's ticket summary is answered by Show Ticket; a permanently deleted ticket's 404 is a tombstone")
+    func zendeskFetch() async throws {
+        try await Self.withHarness(provider: "zendesk", account: "acme", token: "agent@example.com/token:6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv") { h in
+            try await Self.thinEvent(h, id: "zd-1", type: "zen:event-type:ticket.status_changed", recordType: "ticket", recordId: "35436",
+                                     version: Self.t("2024-11-20T12:04:31Z"))
+            try await Self.thinEvent(h, id: "zd-2", type: "zen:event-type:ticket.permanently_deleted", recordType: "ticket", recordId: "35437", deleted: true)
+            h.transport.expect(.init("https://acme.zendesk.com/api/v2/tickets/35436"), respond: try Self.response("zendesk/ticket-show"))
+            h.transport.expect(.init("https://acme.zendesk.com/api/v2/tickets/35437"), respond: try Self.response("zendesk/ticket-not-found"))
+            let report = try await Self.reconcile(h)
+            #expect(report.fetches == 2 && report.fetchFailures == 0)
+            let ticket = try #require(try await h.store.record(connection: h.connection.id, type: "ticket", id: "35436"))
+            #expect(ticket.version == Self.t("2024-11-20T12:10:00Z"), "the fetched state is newer than the webhook's summary")
+            #expect(ticket.json.jsonText.contains(#""subject":"Help, my printer is on fire!""#))
+            #expect(try await h.store.record(connection: h.connection.id, type: "ticket", id: "35437")?.deleted == true)
         }
     }
 
