@@ -1,4 +1,4 @@
-public import Hummingbird
+public import HTTPTypes
 
 /// Every route of the `/v1` API: the single table that registration, the handler switch and the
 /// OpenAPI conformance test all read.

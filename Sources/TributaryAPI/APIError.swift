@@ -1,4 +1,4 @@
-public import Hummingbird
+public import HTTPTypes
 
 /// The one error type of the API: the status to answer and one sentence naming what is wrong.
 ///

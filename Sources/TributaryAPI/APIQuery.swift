@@ -29,7 +29,7 @@ struct APIQuery {
     func limit() throws(APIError) -> Int {
         guard let text = string("limit") else { return Self.defaultLimit }
         guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else {
-            throw .badRequest("limit must be a whole number from 1 to \(Self.maxLimit), not \"\(text)\".")
+            throw APIError.badRequest("limit must be a whole number from 1 to \(Self.maxLimit), not \"\(text)\".")
         }
         return limit
     }
@@ -38,7 +38,7 @@ struct APIQuery {
     func timestamp(_ name: String) throws(APIError) -> Int64? {
         guard let text = string(name) else { return nil }
         guard let micros = Timestamp.microseconds(rfc3339: text) else {
-            throw .badRequest("\(name) must be an RFC 3339 time such as 2026-11-20T10:00:00Z, not \"\(text)\".")
+            throw APIError.badRequest("\(name) must be an RFC 3339 time such as 2026-11-20T10:00:00Z, not \"\(text)\".")
         }
         return micros
     }
@@ -48,7 +48,7 @@ struct APIQuery {
         guard let text = string(name) else { return nil }
         guard let status = EventStatus(rawValue: text) else {
             let known = EventStatus.allCases.map(\.rawValue).joined(separator: ", ")
-            throw .badRequest("\(name) must be one of \(known), not \"\(text)\".")
+            throw APIError.badRequest("\(name) must be one of \(known), not \"\(text)\".")
         }
         return status
     }
@@ -57,7 +57,7 @@ struct APIQuery {
     func sequence(_ name: String) throws(APIError) -> Int64? {
         guard let text = string(name) else { return nil }
         guard let value = Int64(text), value >= 0 else {
-            throw .badRequest("\(name) must be a next_cursor this API returned (a non-negative integer), not \"\(text)\".")
+            throw APIError.badRequest("\(name) must be a next_cursor this API returned (a non-negative integer), not \"\(text)\".")
         }
         return value
     }
@@ -66,7 +66,7 @@ struct APIQuery {
     func recordCursor(_ name: String) throws(APIError) -> MirrorKey? {
         guard let text = string(name) else { return nil }
         guard let key = RecordCursor.decode(text) else {
-            throw .badRequest("\(name) \"\(text)\" is not a next_cursor this API returned.")
+            throw APIError.badRequest("\(name) \"\(text)\" is not a next_cursor this API returned.")
         }
         return key
     }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -73,17 +74,16 @@ public struct APIRoutes: Sendable {
         }
         let (connection, type, id) = (decoded("connection"), decoded("type"), decoded("id"))
         let record = try await stored(logger) { () async throws(StoreError) in try await store.record(connection: connection, type: type, id: id) }
-        guard let record else { throw .notFound("no \(type) \(id) in the mirror of connection \(connection).") }
+        guard let record else { throw APIError.notFound("no \(type) \(id) in the mirror of connection \(connection).") }
         return APIResponse.json(record.json)
     }
 
     /// `GET /v1/events`: one page of the log in seq order; the cursor is the last seq seen.
     func events(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
         let limit = try query.limit()
-        let filter = EventFilter(
-            connection: query.string("connection"), status: try query.status("status"), type: query.string("type"),
-            limit: limit + 1, afterSeq: try query.sequence("cursor")
-        )
+        let status = try query.status("status")
+        let after = try query.sequence("cursor")
+        let filter = EventFilter(connection: query.string("connection"), status: status, type: query.string("type"), limit: limit + 1, afterSeq: after)
         let found = try await stored(logger) { () async throws(StoreError) in try await store.events(filter) }
         let page = found.prefix(limit)
         let next = found.count > limit ? page.last.map { String($0.seq) } : nil
