@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import TributaryIntake
 import TributaryRuntime
+import TributaryStore
 
 /// `tributary serve`: intake (and, later, the workers) in one process until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
