@@ -45,7 +45,8 @@ struct Serve: AsyncParsableCommand {
         if let publicURL, URL(string: publicURL)?.host == nil {
             throw CLIError.usage("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
         }
-        let adminToken = environment["TRIBUTARY_ADMIN_TOKEN"]
+        // Empty counts as unset, as for TRIBUTARY_MASTER_KEY: the API then uses the generated token.
+        let adminToken = environment["TRIBUTARY_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let adminToken {
             // A header value cannot carry spaces or control bytes intact, and a short token can be guessed.
             guard adminToken.utf8.count >= 16, adminToken.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
