@@ -117,11 +117,24 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TributaryAPI",
+            dependencies: [
+                "TributaryCore",
+                "TributaryStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TributaryRuntime",
             dependencies: [
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryAPI",
                 "TributaryIntake",
                 "TributaryPolling",
                 "TributaryReconcile",
@@ -209,6 +222,7 @@ let package = Package(
                 "TributaryCLI",
                 "TributaryTesting",
                 "TributaryReconcile",
+                "TributaryAPI",
                 "ProviderSimulator",
                 // The crash test and CLI tests run the real binary; depending on it makes `swift test` build it.
                 "tributary",
@@ -217,6 +231,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The OpenAPI conformance test reads Schemas/openapi.yaml.
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict
         ),

@@ -27,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$WORK"
-unset TRIBUTARY_DB TRIBUTARY_MASTER_KEY TRIBUTARY_PUBLIC_URL TRIBUTARY_MAX_BODY TRIBUTARY_BODY_TIMEOUT
+unset TRIBUTARY_DB TRIBUTARY_MASTER_KEY TRIBUTARY_PUBLIC_URL TRIBUTARY_MAX_BODY TRIBUTARY_BODY_TIMEOUT TRIBUTARY_ADMIN_TOKEN
 export TRIBUTARY_PROVIDERS="$ROOT/Providers"
 
 fail() { echo "e2e: FAIL: $*" >&2; exit 1; }
@@ -124,6 +124,24 @@ for route in healthz readyz; do
   [ "$code" = 200 ] || fail "GET /$route answered $code"
 done
 ok "GET /healthz and /readyz answer 200"
+
+# --- /v1 API ---------------------------------------------------------------
+SCHEMA="$ROOT/Schemas/event.schema.json"
+# No TRIBUTARY_ADMIN_TOKEN: the first serve on this database generated one and printed it once.
+TOKEN=$(sed -n 's/^admin token (shown once): \([A-Za-z0-9_-]\{43\}\)$/\1/p' serve.out)
+[ -n "$TOKEN" ] || { cat serve.out; fail "serve printed no 'admin token (shown once): …' line"; }
+code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$URL/v1/events")
+[ "$code" = 401 ] || fail "GET /v1/events without a token answered $code, expected 401"
+code=$(curl -sS --max-time 10 -o v1events.body -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/v1/events?limit=1")
+[ "$code" = 200 ] || fail "GET /v1/events with the printed token answered $code $(cat v1events.body)"
+python3 - v1events.body <<'EOF' || fail "GET /v1/events?limit=1 is not one event and a next_cursor"
+import json, sys
+page = json.load(open(sys.argv[1]))
+assert [e["seq"] for e in page["items"]] == [1] and page["next_cursor"] == "1", page
+json.dump(page["items"], open("v1items.json", "w"))
+EOF
+python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" v1items.json || fail "GET /v1/events items do not match Schemas/event.schema.json"
+ok "GET /v1/events: 401 without the printed admin token, a page of events with it"
 
 # --- event JSON ------------------------------------------------------------
 SCHEMA="$ROOT/Schemas/event.schema.json"

@@ -59,37 +59,12 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let store = try global.openStore()
-        var items: [JSONValue] = []
+        let items: [JSONValue]
         do {
-            for c in try await store.connections() where connection == nil || c.id == connection {
-                let counts = try await store.eventCounts(connection: c.id)
-                let polls = try await store.pollStates(connection: c.id)
-                let rate = try await store.rateLimitState(connection: c.id).flatMap { JSONValue(parsing: Array($0.utf8)) }
-                func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null }
-                items.append(.object([
-                    ("connection", .string(c.id)), ("provider", .string(c.provider)), ("tenant", .string(c.tenant)),
-                    ("events", .object(EventStatus.allCases.map { ($0.rawValue, JSONValue.number(String(counts[$0] ?? 0))) })),
-                    ("rate_limit", rate ?? .null),
-                    ("resources", .array(polls.map { p in
-                        .object([
-                            ("resource", .string(p.resource)),
-                            ("cursor", .object([
-                                ("watermark", time(p.cursor.watermark)), ("after_id", p.cursor.afterId.map(JSONValue.string) ?? .null),
-                                ("sync_token", .bool(p.cursor.syncToken != nil)), ("last_event_id", p.cursor.lastEventId.map(JSONValue.string) ?? .null),
-                                ("run_in_progress", .bool(p.cursor.run != nil)),
-                            ])),
-                            ("last_run_started_at", time(p.lastRunStartedAt)), ("last_run_finished_at", time(p.lastRunFinishedAt)),
-                            ("next_run_at", time(p.nextRunAt)), ("last_error", p.lastError.map(JSONValue.string) ?? .null),
-                            ("last_anomaly", p.lastAnomaly.map(JSONValue.string) ?? .null),
-                            ("pages", .number(String(p.pages))), ("observations", .number(String(p.observations))),
-                        ])
-                    })),
-                ]))
-            }
+            items = try await store.statusReport(connection: connection)
         } catch {
             throw CLIError.failure(error.message)
         }
-        if connection != nil, items.isEmpty { throw CLIError.failure("no connection \(connection!)") }
         if global.json {
             Output.json(.array(items))
         } else {

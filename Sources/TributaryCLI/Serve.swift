@@ -4,10 +4,14 @@ import Hummingbird
 import Logging
 import TributaryIntake
 import TributaryRuntime
+import TributaryStore
 
 /// `tributary serve`: intake (and, later, the workers) in one process until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the service: webhook intake and health routes.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the service: webhook intake, polling, the reconciler, the /v1 API and health routes.",
+        discussion: "The /v1 API needs a bearer token: TRIBUTARY_ADMIN_TOKEN, or one generated on the first start and printed once."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -41,6 +45,14 @@ struct Serve: AsyncParsableCommand {
         if let publicURL, URL(string: publicURL)?.host == nil {
             throw CLIError.usage("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
         }
+        // Empty counts as unset, as for TRIBUTARY_MASTER_KEY: the API then uses the generated token.
+        let adminToken = environment["TRIBUTARY_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        if let adminToken {
+            // A header value cannot carry spaces or control bytes intact, and a short token can be guessed.
+            guard adminToken.utf8.count >= 16, adminToken.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+                throw CLIError.usage("TRIBUTARY_ADMIN_TOKEN must be at least 16 printable ASCII characters without spaces")
+            }
+        }
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -49,7 +61,7 @@ struct Serve: AsyncParsableCommand {
         }
         var configuration = EngineConfiguration(
             host: host, port: port, databasePath: global.databasePath, providersDirectory: global.providersDirectory,
-            masterKey: global.masterKey,
+            masterKey: global.masterKey, adminToken: adminToken,
             intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL),
             logger: Logger(label: "tributary")
         )
@@ -60,6 +72,13 @@ struct Serve: AsyncParsableCommand {
             engine = try Engine(configuration: configuration)
         } catch {
             throw CLIError.failure("cannot start: \(error)")
+        }
+        do {
+            if let generated = try await engine.prepareAdminToken() {
+                Output.line("admin token (shown once): \(generated)")
+            }
+        } catch {
+            throw CLIError.failure("cannot start: \(error.message)")
         }
         let host = self.host
         let app = engine.application { port in

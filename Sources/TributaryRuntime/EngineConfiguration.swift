@@ -9,6 +9,7 @@ public import TributaryIntake
 ///   - `databasePath` (`--db`, `TRIBUTARY_DB`, default `./tributary.db`)
 ///   - `providersDirectory` (`--providers`, `TRIBUTARY_PROVIDERS`, default `./Providers`)
 ///   - `masterKey` (`TRIBUTARY_MASTER_KEY`; unset: a 0600 key file beside the database)
+///   - `adminToken` (`TRIBUTARY_ADMIN_TOKEN`; unset: generated on the first `serve`, shown once, only its digest stored)
 ///   - `intake`: see ``IntakeConfiguration``
 public struct EngineConfiguration: Sendable {
     public var host: String
@@ -16,6 +17,9 @@ public struct EngineConfiguration: Sendable {
     public var databasePath: String
     public var providersDirectory: String
     public var masterKey: String?
+    /// The bearer token `/v1` requires. `nil`: the one whose SHA-256 digest is stored in the database
+    /// (``Engine/prepareAdminToken()`` generates it on first start).
+    public var adminToken: String?
     public var intake: IntakeConfiguration
     /// Seconds a keep-alive connection may sit idle (and a stalled request may go unread) before it is closed.
     public var idleTimeoutSeconds: Int64
@@ -33,7 +37,7 @@ public struct EngineConfiguration: Sendable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databasePath: String = "./tributary.db",
-        providersDirectory: String = "./Providers", masterKey: String? = nil,
+        providersDirectory: String = "./Providers", masterKey: String? = nil, adminToken: String? = nil,
         intake: IntakeConfiguration = IntakeConfiguration(), idleTimeoutSeconds: Int64 = 60,
         logger: Logger = Logger(label: "tributary"), now: @escaping @Sendable () -> Int64 = EngineConfiguration.systemNow
     ) {
@@ -42,6 +46,7 @@ public struct EngineConfiguration: Sendable {
         self.databasePath = databasePath
         self.providersDirectory = providersDirectory
         self.masterKey = masterKey
+        self.adminToken = adminToken
         self.intake = intake
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.logger = logger

@@ -4,19 +4,28 @@ import Synchronization
 /// A real `tributary serve` child process, for crash tests and end-to-end checks.
 public final class ServeProcess: Sendable {
     private let process: Process
+    private let announcement: PortAnnouncement
     public let port: Int
 
     public var pid: Int32 { process.processIdentifier }
 
-    private init(process: Process, port: Int) {
+    /// What the process printed on stdout so far (at least everything up to the line announcing its port).
+    public var output: String { announcement.text }
+
+    private init(process: Process, announcement: PortAnnouncement, port: Int) {
         self.process = process
+        self.announcement = announcement
         self.port = port
     }
 
     /// Starts `tributary serve --port 0` on `database` and waits for the line announcing its port.
+    /// - Parameter environment: variables to set (or, with `nil`, to remove) on top of the test's environment.
     /// - Throws: if the process exits, or prints no port within `timeout`.
-    public static func start(database: String, masterKey: String, timeout: Duration = .seconds(60)) async throws -> ServeProcess {
+    public static func start(
+        database: String, masterKey: String, environment: [String: String?] = [:], timeout: Duration = .seconds(60)
+    ) async throws -> ServeProcess {
         let process = TestPaths.tributaryProcess(["serve", "--port", "0", "--db", database, "--providers", TestPaths.providers], masterKey: masterKey)
+        for (name, value) in environment { process.environment?[name] = value }
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
@@ -46,7 +55,7 @@ public final class ServeProcess: Sendable {
             process.terminate()
             throw ServeError(message: "tributary serve did not announce a port (binary \(TestPaths.tributaryBinary))")
         }
-        return ServeProcess(process: process, port: port)
+        return ServeProcess(process: process, announcement: announced, port: port)
     }
 
     /// Sends `signal` to the process.
@@ -81,10 +90,12 @@ private final class PortAnnouncement: Sendable {
     }
     private let state = Mutex(State())
 
+    var text: String { state.withLock { $0.buffer } }
+
     func append(_ data: Data) {
         let waiters = state.withLock { state -> [CheckedContinuation<Int?, Never>] in
-            guard state.port == nil else { return [] }
             state.buffer += String(decoding: data, as: UTF8.self)
+            guard state.port == nil else { return [] }
             guard let line = state.buffer.split(separator: "\n").first(where: { $0.contains("listening on") }),
                   let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) else { return [] }
             state.port = port

@@ -9,6 +9,9 @@ public enum TestEngine {
     /// The public base URL the vectors were signed for.
     public static let publicURL = "https://hooks.example.test"
 
+    /// The `/v1` admin token every test engine is configured with.
+    public static let adminToken = "test-admin-token-0123456789abcdef"
+
     /// A configuration on a fresh temp database with the repository's manifests.
     /// - Parameter now: the engine clock, in microseconds since the epoch.
     public static func configuration(
@@ -21,7 +24,7 @@ public enum TestEngine {
         var configuration = EngineConfiguration(
             host: "127.0.0.1", port: 0, databasePath: directory.appendingPathComponent("tributary.db").path,
             providersDirectory: TestPaths.providers,
-            masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", adminToken: adminToken,
             intake: intake, idleTimeoutSeconds: 30, logger: logger,
             now: clock
         )

@@ -1,0 +1,141 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+import TributaryCore
+public import TributaryStore
+
+/// The `/v1` query and admin API: read the mirror, the event log, the status, and follow changes.
+///
+/// Every route needs the admin bearer token (401 with `WWW-Authenticate: Bearer` otherwise);
+/// answers are JSON; a bad parameter is a 400 naming it; what is absent is a 404; a store that
+/// cannot answer is a 503 with `Retry-After`, and nothing about the store leaks.
+/// The contract is `Schemas/openapi.yaml`; a test holds ``APIEndpoint`` and it equal.
+public struct APIRoutes: Sendable {
+    let store: Store
+    let authenticator: AdminAuthenticator
+
+    /// - Parameter adminToken: `TRIBUTARY_ADMIN_TOKEN`; `nil` to check against the digest stored by ``AdminToken/prepare(store:configured:)``.
+    public init(store: Store, adminToken: String?) {
+        self.store = store
+        authenticator = AdminAuthenticator(store: store, configuredToken: adminToken)
+    }
+
+    /// Registers every ``APIEndpoint`` on `router`.
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        for endpoint in APIEndpoint.allCases {
+            router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+                await self.respond(endpoint, request: request, context: context)
+            }
+        }
+    }
+
+    func respond<Context: RequestContext>(_ endpoint: APIEndpoint, request: Request, context: Context) async -> Response {
+        do throws(APIError) {
+            let denial = try await stored(context.logger) { () async throws(StoreError) in try await authenticator.denial(for: request) }
+            if let denial { return APIResponse.error(denial, headers: [.wwwAuthenticate: "Bearer"]) }
+            let query = APIQuery(request)
+            switch endpoint {
+            case .records: return try await records(query, logger: context.logger)
+            case .record: return try await record(context.parameters, logger: context.logger)
+            case .events: return try await events(query, logger: context.logger)
+            case .status: return try await status(query, logger: context.logger)
+            case .changes: return try await changes(query, logger: context.logger)
+            }
+        } catch {
+            return APIResponse.error(error, headers: error.status == .serviceUnavailable ? [.retryAfter: "5"] : [:])
+        }
+    }
+
+    // MARK: routes
+
+    /// `GET /v1/records`: one page of the mirror in (connection, record_type, record_id) order.
+    func records(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
+        let limit = try query.limit()
+        let after = try query.recordCursor("cursor")
+        let updatedAfter = try query.timestamp("updated_after")
+        // One more than asked says whether another page exists, so the last page ends with next_cursor null.
+        let found = try await stored(logger) { () async throws(StoreError) in
+            try await store.recordsPage(
+                connection: query.string("connection"), type: query.string("type"), updatedAfter: updatedAfter, after: after, limit: limit + 1
+            )
+        }
+        let page = found.prefix(limit)
+        let next = found.count > limit ? page.last.map { RecordCursor.encode($0.key) } : nil
+        return APIResponse.page(page.map(\.json), nextCursor: next)
+    }
+
+    /// `GET /v1/records/{connection}/{type}/{id}`: one record, or 404.
+    func record(_ parameters: Parameters, logger: Logger) async throws(APIError) -> Response {
+        // The router leaves path captures percent-encoded; ids may hold anything, so decode them here.
+        func decoded(_ name: String) -> String {
+            let raw = parameters.get(name) ?? ""
+            return raw.removingPercentEncoding ?? raw
+        }
+        let (connection, type, id) = (decoded("connection"), decoded("type"), decoded("id"))
+        let record = try await stored(logger) { () async throws(StoreError) in try await store.record(connection: connection, type: type, id: id) }
+        guard let record else { throw APIError.notFound("no \(type) \(id) in the mirror of connection \(connection).") }
+        return APIResponse.json(record.json)
+    }
+
+    /// `GET /v1/events`: one page of the log in seq order; the cursor is the last seq seen.
+    func events(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
+        let limit = try query.limit()
+        let status = try query.status("status")
+        let after = try query.sequence("cursor")
+        let filter = EventFilter(connection: query.string("connection"), status: status, type: query.string("type"), limit: limit + 1, afterSeq: after)
+        let found = try await stored(logger) { () async throws(StoreError) in try await store.events(filter) }
+        let page = found.prefix(limit)
+        let next = found.count > limit ? page.last.map { String($0.seq) } : nil
+        return APIResponse.page(page.map { $0.json() }, nextCursor: next)
+    }
+
+    /// `GET /v1/status`: what `tributary status --json` shows, as a one-page listing.
+    func status(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
+        let connection = query.string("connection")
+        let items = try await stored(logger) { () async throws(StoreError) in try await store.statusReport(connection: connection) }
+        return APIResponse.page(items, nextCursor: nil)
+    }
+
+    /// `GET /v1/changes`: records in the order the mirror last wrote them, after change `after`.
+    ///
+    /// `next_cursor` is never null: it is the last change returned, or `after` itself when nothing is
+    /// newer, so a follower can keep polling with whatever it was last given.
+    func changes(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
+        let limit = try query.limit()
+        let after = try query.sequence("after") ?? 0
+        let found = try await stored(logger) { () async throws(StoreError) in try await store.changes(after: after, limit: limit) }
+        let items: [JSONValue] = found.map { change in
+            guard case .object(var members) = change.record.json else { return change.record.json }
+            members.append(("change", .number(String(change.change))))
+            return .object(members)
+        }
+        return APIResponse.page(items, nextCursor: String(found.last?.change ?? after))
+    }
+
+    // MARK: store errors
+
+    /// Runs a store call, turning its error into what a client may see.
+    func stored<T>(_ logger: Logger, _ body: () async throws(StoreError) -> T) async throws(APIError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw Self.storeFailure(error, logger: logger)
+        }
+    }
+
+    /// A store error as an answer: `notFound` keeps its sentence (it names what is absent); anything
+    /// else is logged and answered without internals.
+    static func storeFailure(_ error: StoreError, logger: Logger) -> APIError {
+        switch error.code {
+        case .notFound:
+            return .notFound(error.message.hasSuffix(".") ? error.message : error.message + ".")
+        case .unavailable:
+            logger.error("store unavailable for an API request", metadata: ["error": "\(error)"])
+            return APIError(.serviceUnavailable, "the store cannot answer right now; retry shortly.")
+        default:
+            logger.error("API request failed in the store", metadata: ["error": "\(error)"])
+            return APIError(.internalServerError, "the request failed inside the service; its log says why.")
+        }
+    }
+}

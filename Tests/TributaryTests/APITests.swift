@@ -1,0 +1,472 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import Testing
+import TributaryAPI
+import TributaryCore
+import TributaryRuntime
+import TributaryStore
+import TributaryTesting
+import Yams
+
+/// The `/v1` API against a live engine (127.0.0.1, port 0, temp SQLite file) and against `Schemas/openapi.yaml`.
+@Suite("API")
+struct APITests {
+    static let token = TestEngine.adminToken
+    static let auth = ["Authorization": "Bearer \(TestEngine.adminToken)"]
+
+    // MARK: fixtures
+
+    /// Runs `body` against a live engine whose mirror holds `seed`'s records (applied through the reconciler's store call).
+    static func withAPI<T: Sendable>(
+        adminToken: String? = TestEngine.adminToken,
+        seed: [(connection: String, type: String, id: String)] = defaultSeed,
+        _ body: @escaping @Sendable (Engine, any TestClientProtocol) async throws -> T
+    ) async throws -> T {
+        let directory = try TestPaths.temporaryDirectory("api")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = TestEngine.configuration(directory: directory)
+        configuration.adminToken = adminToken
+        let engine = try Engine(configuration: configuration)
+        for connection in Set(seed.map(\.connection)).sorted() {
+            _ = try await engine.store.addConnection(
+                id: connection, provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0
+            )
+        }
+        try await write(seed, version: 1, to: engine.store)
+        return try await TestEngine.live(engine) { client in try await body(engine, client) }
+    }
+
+    static let defaultSeed: [(connection: String, type: String, id: String)] = [
+        ("gh1", "issue", "1"), ("gh1", "issue", "2"), ("gh1", "pull", "1"), ("gh2", "issue", "1"),
+    ]
+
+    /// Appends one full-state event per record and applies them, in the order given (so that is the commit order).
+    static func write(_ records: [(connection: String, type: String, id: String)], version: Int64, to store: Store) async throws {
+        for r in records {
+            let body = #"{"id":"\#(r.id)","v":\#(version)}"#
+            _ = try await store.append(EventDraft(
+                connection: r.connection, tenant: "acme", provider: "github", source: .webhook,
+                eventId: "\(r.connection)/\(r.type)/\(r.id)/v\(version)", type: "\(r.type).updated",
+                record: RecordRef(recordType: r.type, recordId: r.id, version: version, deleted: false, fullState: true),
+                occurredAt: nil, receivedAt: 1_000_000 * version, headers: [], body: Array(body.utf8), url: nil
+            ))
+        }
+        let report = try await store.applyPendingEvents(limit: 10_000, now: 1_000_000 * version) { Array($0.body) }
+        #expect(report.applied == records.count, "the reconciler applied \(report.applied) of \(records.count) seeded events")
+    }
+
+    static func get(_ client: any TestClientProtocol, _ path: String, headers: [String: String] = auth) async throws -> SentResponse {
+        try await client.send(path, method: .get, headers: headers, body: "")
+    }
+
+    /// A 200 answer's JSON object, or a recorded issue naming the path.
+    static func object(_ response: SentResponse, _ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSONValue {
+        #expect(response.status == .ok, "GET \(path) answered \(response.status): \(response.bodyText)", sourceLocation: sourceLocation)
+        return try #require(response.json, "GET \(path) answered no JSON: \(response.bodyText)", sourceLocation: sourceLocation)
+    }
+
+    static func items(_ page: JSONValue) -> [JSONValue] {
+        guard case .array(let items)? = page["items"] else { return [] }
+        return items
+    }
+
+    static func keys(_ value: JSONValue) -> Set<String> {
+        guard case .object(let members) = value else { return [] }
+        return Set(members.map(\.key))
+    }
+
+    static func key(_ record: JSONValue) -> String {
+        [record["connection"], record["record_type"], record["record_id"]].map { $0?.stringValue ?? "?" }.joined(separator: "/")
+    }
+
+    // MARK: the OpenAPI document
+
+    /// `Schemas/openapi.yaml`, parsed.
+    struct Spec {
+        let root: [String: Any]
+
+        init() throws {
+            let url = TestPaths.repositoryRoot.appendingPathComponent("Schemas/openapi.yaml")
+            let text = try String(contentsOf: url, encoding: .utf8)
+            root = try #require(try Yams.load(yaml: text) as? [String: Any], "Schemas/openapi.yaml is not a YAML mapping")
+        }
+
+        var paths: [String: Any] { root["paths"] as? [String: Any] ?? [:] }
+
+        /// Every (METHOD, path) the document describes.
+        var operations: Set<String> {
+            let methods: Set<String> = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
+            var found: Set<String> = []
+            for (path, item) in paths {
+                for method in (item as? [String: Any] ?? [:]).keys where methods.contains(method) {
+                    found.insert("\(method.uppercased()) \(path)")
+                }
+            }
+            return found
+        }
+
+        func operation(_ endpoint: APIEndpoint) -> [String: Any]? {
+            (paths[endpoint.path] as? [String: Any])?[endpoint.method.rawValue.lowercased()] as? [String: Any]
+        }
+
+        /// The `application/json` schema of a response, with `$ref`s followed.
+        func responseSchema(_ endpoint: APIEndpoint, status: String) -> [String: Any]? {
+            guard let responses = operation(endpoint)?["responses"] as? [String: Any],
+                  let response = resolve(responses[status] as? [String: Any]),
+                  let content = response["content"] as? [String: Any],
+                  let json = content["application/json"] as? [String: Any] else { return nil }
+            return resolve(json["schema"] as? [String: Any])
+        }
+
+        /// Follows a local `$ref` (`#/components/...`).
+        func resolve(_ node: [String: Any]?) -> [String: Any]? {
+            guard let node else { return nil }
+            guard let ref = node["$ref"] as? String, ref.hasPrefix("#/") else { return node }
+            var current: Any? = root
+            for part in ref.dropFirst(2).split(separator: "/") { current = (current as? [String: Any])?[String(part)] }
+            return resolve(current as? [String: Any])
+        }
+
+        /// The required and the declared property names of an object schema (through `allOf`).
+        func keys(_ schema: [String: Any]?) -> (required: Set<String>, declared: Set<String>) {
+            guard let schema = resolve(schema) else { return ([], []) }
+            var required = Set(schema["required"] as? [String] ?? [])
+            var declared = Set((schema["properties"] as? [String: Any] ?? [:]).keys)
+            for part in schema["allOf"] as? [[String: Any]] ?? [] {
+                let inner = keys(part)
+                required.formUnion(inner.required)
+                declared.formUnion(inner.declared)
+            }
+            return (required, declared)
+        }
+
+        /// The schema of a listing's items, if the schema is a listing.
+        func itemSchema(_ schema: [String: Any]?) -> [String: Any]? {
+            let items = (resolve(schema)?["properties"] as? [String: Any])?["items"] as? [String: Any]
+            return resolve(items?["items"] as? [String: Any])
+        }
+    }
+
+    /// A concrete request for each route, against the default seed.
+    static func sample(_ endpoint: APIEndpoint) -> String {
+        switch endpoint {
+        case .records: "/v1/records"
+        case .record: "/v1/records/gh1/issue/2"
+        case .events: "/v1/events"
+        case .status: "/v1/status"
+        case .changes: "/v1/changes"
+        }
+    }
+
+    @Test("the route table and Schemas/openapi.yaml describe exactly the same (method, path) pairs")
+    func specMatchesRouteTable() throws {
+        let spec = try Spec()
+        let routes = Set(APIEndpoint.allCases.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(spec.operations == routes, "only in the spec: \(spec.operations.subtracting(routes).sorted()); only in the route table: \(routes.subtracting(spec.operations).sorted())")
+        #expect(spec.root["openapi"] as? String == "3.1.0")
+        let schemes = (spec.root["components"] as? [String: Any])?["securitySchemes"] as? [String: Any]
+        let bearer = try #require(schemes?.values.compactMap { $0 as? [String: Any] }.first { $0["scheme"] as? String == "bearer" },
+                                  "openapi.yaml declares no bearer security scheme")
+        #expect(bearer["type"] as? String == "http")
+        #expect(spec.root["security"] != nil, "openapi.yaml does not require the bearer scheme globally")
+        for endpoint in APIEndpoint.allCases {
+            let responses = Set((spec.operation(endpoint)?["responses"] as? [String: Any] ?? [:]).keys)
+            #expect(responses.isSuperset(of: ["200", "401"]), "\(endpoint.path) documents responses \(responses.sorted()), not 200 and 401")
+        }
+    }
+
+    @Test("each route: 401 without a token and with a wrong one; 200 with it, holding exactly the documented keys", arguments: APIEndpoint.allCases)
+    func route(_ endpoint: APIEndpoint) async throws {
+        let spec = try Spec()
+        let response = spec.responseSchema(endpoint, status: "200")
+        let schema = try #require(response, "openapi.yaml has no 200 JSON schema for \(endpoint.path)")
+        // Read from the spec before the server starts: the parsed YAML is not Sendable, these sets are.
+        let documented = spec.keys(schema)
+        let itemKeys = spec.itemSchema(schema).map { spec.keys($0) }
+        try await Self.withAPI { _, client in
+            let path = Self.sample(endpoint)
+            let refusals: [(label: String, headers: [String: String])] = [
+                ("no token", [:]), ("a wrong token", ["Authorization": "Bearer \(Self.token)x"]),
+                ("another scheme", ["Authorization": "Basic \(Self.token)"]),
+            ]
+            for (label, headers) in refusals {
+                let refused = try await Self.get(client, path, headers: headers)
+                #expect(refused.status == .unauthorized, "GET \(path) with \(label) answered \(refused.status)")
+                #expect(refused.headers[.wwwAuthenticate] == "Bearer", "GET \(path) with \(label): WWW-Authenticate is \(refused.headers[.wwwAuthenticate] ?? "absent")")
+                #expect(refused.json?["error"]?.stringValue?.isEmpty == false, "GET \(path) with \(label): no JSON error in \(refused.bodyText)")
+                #expect(!Self.keys(refused.json ?? .null).contains("items"), "GET \(path) with \(label) leaked data")
+            }
+            let body = try Self.object(try await Self.get(client, path), path)
+            #expect(documented.required.isSubset(of: Self.keys(body)), "GET \(path) lacks documented keys \(documented.required.subtracting(Self.keys(body)).sorted())")
+            #expect(Self.keys(body).isSubset(of: documented.declared), "GET \(path) has undocumented keys \(Self.keys(body).subtracting(documented.declared).sorted())")
+            if let itemKeys {
+                let items = Self.items(body)
+                #expect(!items.isEmpty, "GET \(path) listed nothing, so its items were not checked")
+                for item in items {
+                    #expect(itemKeys.required.isSubset(of: Self.keys(item)), "an item of \(path) lacks \(itemKeys.required.subtracting(Self.keys(item)).sorted())")
+                    #expect(Self.keys(item).isSubset(of: itemKeys.declared), "an item of \(path) has undocumented \(Self.keys(item).subtracting(itemKeys.declared).sorted())")
+                }
+            }
+        }
+    }
+
+    // MARK: records
+
+    @Test("walking /v1/records with next_cursor sees every record exactly once, in (connection, type, id) order")
+    func recordsPagination() async throws {
+        var seed: [(connection: String, type: String, id: String)] = []
+        for connection in ["gh2", "gh1"] {
+            for type in ["pull", "issue"] {
+                // Ids that sort differently as numbers and as text, and one needing escapes in a cursor.
+                for id in ["1", "10", "2", "9", "a/b c", "ü"] { seed.append((connection, type, id)) }
+            }
+        }
+        let expected = seed.map { "\($0.connection)/\($0.type)/\($0.id)" }
+            .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        // "/" sorts before every id character used here, so joined keys order as the tuples do.
+        let seen = try await Self.withAPI(seed: seed) { _, client in
+            var seen: [String] = []
+            var cursor: String? = nil
+            var pages = 0
+            repeat {
+                let path = "/v1/records?limit=7" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try Self.object(try await Self.get(client, path), path)
+                #expect(Self.items(page).count <= 7)
+                seen += Self.items(page).map(Self.key)
+                cursor = page["next_cursor"]?.stringValue
+                pages += 1
+                #expect(pages <= 10, "pagination does not end")
+            } while cursor != nil && pages <= 10
+            #expect(pages == 4, "24 records at 7 a page is 4 pages, the last one ending with next_cursor null; got \(pages)")
+            return seen
+        }
+        #expect(seen == expected)
+        #expect(Set(seen).count == seen.count, "a record was listed twice")
+    }
+
+    @Test("/v1/records filters by connection, type and updated_after; one record by its key, 404 when absent")
+    func recordsFilters() async throws {
+        try await Self.withAPI { engine, client in
+            let gh2 = try Self.object(try await Self.get(client, "/v1/records?connection=gh2"), "connection=gh2")
+            #expect(Self.items(gh2).map(Self.key) == ["gh2/issue/1"])
+            let pulls = try Self.object(try await Self.get(client, "/v1/records?connection=gh1&type=pull"), "type=pull")
+            #expect(Self.items(pulls).map(Self.key) == ["gh1/pull/1"])
+            #expect(pulls["next_cursor"] == .null)
+
+            try await Self.write([("gh1", "issue", "2")], version: 5, to: engine.store)
+            let recent = try Self.object(try await Self.get(client, "/v1/records?updated_after=1970-01-01T00:00:02Z"), "updated_after")
+            #expect(Self.items(recent).map(Self.key) == ["gh1/issue/2"])
+
+            let one = try Self.object(try await Self.get(client, "/v1/records/gh1/issue/2"), "one record")
+            #expect(one["version"]?.int64Value == 5)
+            #expect(one["data"]?["v"]?.int64Value == 5)
+            #expect(one == (try await engine.store.record(connection: "gh1", type: "issue", id: "2"))?.json, "the API's record is not MirrorRecord.json")
+
+            let missing = try await Self.get(client, "/v1/records/gh1/issue/404")
+            #expect(missing.status == .notFound)
+            #expect(missing.json?["error"]?.stringValue?.contains("404") == true, "the 404 does not name the record: \(missing.bodyText)")
+            let noConnection = try await Self.get(client, "/v1/status?connection=nope")
+            #expect(noConnection.status == .notFound)
+            #expect(noConnection.json?["error"]?.stringValue?.contains("nope") == true)
+        }
+    }
+
+    @Test("a record id with reserved characters is found by its percent-encoded path")
+    func encodedRecordId() async throws {
+        try await Self.withAPI(seed: [("gh1", "issue", "a/b c")]) { _, client in
+            let one = try Self.object(try await Self.get(client, "/v1/records/gh1/issue/a%2Fb%20c"), "encoded id")
+            #expect(one["record_id"]?.stringValue == "a/b c")
+        }
+    }
+
+    // MARK: events and status
+
+    @Test("/v1/events pages in seq order with the last seq as cursor, and filters by status")
+    func eventsPagination() async throws {
+        try await Self.withAPI { engine, client in
+            let all = try await engine.store.events(EventFilter(limit: 100)).map(\.seq)
+            #expect(all.count == 4)
+            var seen: [Int64] = []
+            var cursor: String? = nil
+            var pages = 0
+            repeat {
+                let path = "/v1/events?limit=3" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try Self.object(try await Self.get(client, path), path)
+                seen += Self.items(page).compactMap { $0["seq"]?.int64Value }
+                cursor = page["next_cursor"]?.stringValue
+                pages += 1
+            } while cursor != nil && pages <= 5
+            #expect(seen == all)
+            #expect(pages == 2)
+
+            let applied = try Self.object(try await Self.get(client, "/v1/events?status=applied&connection=gh2"), "status filter")
+            #expect(Self.items(applied).map { $0["record_id"]?.stringValue } == ["1"])
+            let pending = try Self.object(try await Self.get(client, "/v1/events?status=pending"), "pending")
+            #expect(Self.items(pending).isEmpty)
+        }
+    }
+
+    /// Runs the built `tributary` with `arguments` on a dispatch thread (the cooperative pool stays free); returns stdout.
+    static func cli(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    let process = TestPaths.tributaryProcess(arguments, masterKey: StoreTests.key)
+                    let out = Pipe()
+                    process.standardOutput = out
+                    process.standardError = FileHandle.nullDevice
+                    try process.run()
+                    let data = out.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    return String(decoding: data, as: UTF8.self)
+                })
+            }
+        }
+    }
+
+    @Test("/v1/status holds what tributary status --json prints")
+    func status() async throws {
+        try await Self.withAPI { engine, client in
+            let body = try Self.object(try await Self.get(client, "/v1/status"), "/v1/status")
+            let printed = try await Self.cli(["status", "--json", "--db", engine.store.path])
+            #expect(body["items"] == JSONValue(parsing: Array(printed.utf8)), "tributary status --json printed \(printed)")
+            #expect(Self.items(body).map { $0["connection"]?.stringValue } == ["gh1", "gh2"])
+            #expect(Self.items(body).first?["events"]?["applied"]?.int64Value == 3)
+            let one = try Self.object(try await Self.get(client, "/v1/status?connection=gh2"), "one connection")
+            #expect(Self.items(one).map { $0["connection"]?.stringValue } == ["gh2"])
+        }
+    }
+
+    // MARK: changes
+
+    @Test("/v1/changes after a cursor returns exactly the records written since, in commit order")
+    func changesFollow() async throws {
+        try await Self.withAPI { engine, client in
+            let first = try Self.object(try await Self.get(client, "/v1/changes"), "/v1/changes")
+            #expect(Self.items(first).map(Self.key) == Self.defaultSeed.map { "\($0.connection)/\($0.type)/\($0.id)" })
+            let numbers = Self.items(first).compactMap { $0["change"]?.int64Value }
+            #expect(numbers == numbers.sorted() && Set(numbers).count == numbers.count, "change numbers \(numbers) do not increase")
+            let cursor = try #require(first["next_cursor"]?.stringValue)
+            #expect(Int64(cursor) == numbers.last)
+
+            // Nothing new: the same cursor comes back, so a follower can poll with it forever.
+            let idle = try Self.object(try await Self.get(client, "/v1/changes?after=\(cursor)"), "idle")
+            #expect(Self.items(idle).isEmpty)
+            #expect(idle["next_cursor"]?.stringValue == cursor)
+
+            let writes: [(connection: String, type: String, id: String)] = [
+                ("gh1", "pull", "1"), ("gh1", "issue", "9"), ("gh1", "issue", "1"),
+            ]
+            try await Self.write(writes, version: 2, to: engine.store)
+            // Followed two at a time: pages chain through next_cursor.
+            let page1 = try Self.object(try await Self.get(client, "/v1/changes?after=\(cursor)&limit=2"), "page 1")
+            let cursor1 = try #require(page1["next_cursor"]?.stringValue)
+            let page2 = try Self.object(try await Self.get(client, "/v1/changes?after=\(cursor1)&limit=2"), "page 2")
+            let changed = Self.items(page1) + Self.items(page2)
+            #expect(changed.map(Self.key) == writes.map { "\($0.connection)/\($0.type)/\($0.id)" })
+            #expect(changed.allSatisfy { $0["version"]?.int64Value == 2 })
+            let changeNumbers = changed.compactMap { $0["change"]?.int64Value }
+            #expect(changeNumbers.allSatisfy { $0 > Int64(cursor)! } && changeNumbers == changeNumbers.sorted())
+            let cursor2 = try #require(page2["next_cursor"]?.stringValue)
+            #expect(Int64(cursor2) == changeNumbers.last)
+            let caughtUp = try Self.object(try await Self.get(client, "/v1/changes?after=\(cursor2)"), "caught up")
+            #expect(Self.items(caughtUp).isEmpty)
+            #expect(caughtUp["next_cursor"]?.stringValue == cursor2)
+        }
+    }
+
+    // MARK: bad input
+
+    @Test("a malformed parameter is a 400 whose one-sentence error names it", arguments: [
+        ("/v1/records?cursor=!!!", "cursor"),
+        ("/v1/records?cursor=YWJj", "cursor"), // base64url of "abc": decodes, but is no cursor this API made
+        ("/v1/records?cursor=WyJhIiwiYiJd", "cursor"), // ["a","b"]: a JSON array of the wrong length
+        ("/v1/records?limit=0", "limit"),
+        ("/v1/records?limit=1001", "limit"),
+        ("/v1/records?limit=ten", "limit"),
+        ("/v1/records?updated_after=yesterday", "updated_after"),
+        ("/v1/events?cursor=abc", "cursor"),
+        ("/v1/events?cursor=-1", "cursor"),
+        ("/v1/events?status=lost", "status"),
+        ("/v1/events?limit=-5", "limit"),
+        ("/v1/changes?after=xyz", "after"),
+        ("/v1/changes?limit=100000", "limit"),
+    ])
+    func badInput(_ path: String, _ parameter: String) async throws {
+        try await Self.withAPI { _, client in
+            let response = try await Self.get(client, path)
+            #expect(response.status == .badRequest, "GET \(path) answered \(response.status)")
+            let message = try #require(response.json?["error"]?.stringValue, "GET \(path): no JSON error in \(response.bodyText)")
+            #expect(message.hasPrefix(parameter), "GET \(path): the error does not start with \(parameter): \(message)")
+            #expect(message.hasSuffix(".") && !message.contains("\n"), "GET \(path): not one sentence: \(message)")
+        }
+    }
+
+    // MARK: the admin token
+
+    @Test("without TRIBUTARY_ADMIN_TOKEN one token is generated, only its digest stored, and it is what /v1 accepts")
+    func generatedToken() async throws {
+        try await Self.withAPI(adminToken: nil) { engine, client in
+            // Before a token exists the API fails closed.
+            #expect(try await Self.get(client, "/v1/status").status == .unauthorized)
+            let token = try #require(try await engine.prepareAdminToken(), "the first start generated no token")
+            #expect(token.count == 43 && token.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }, "not 32 bytes of base64url: \(token)")
+            #expect(try await engine.prepareAdminToken() == nil, "a later start generated (and would print) another token")
+            #expect(try await engine.store.setting(AdminToken.settingKey) == TokenDigest(of: token).hex)
+
+            #expect(try await Self.get(client, "/v1/status", headers: ["Authorization": "Bearer \(token)"]).status == .ok)
+            #expect(try await Self.get(client, "/v1/status", headers: ["Authorization": "bearer \(token)"]).status == .ok, "the scheme is case-insensitive")
+            #expect(try await Self.get(client, "/v1/status").status == .unauthorized, "the test token passed though another one was generated")
+        }
+    }
+
+    @Test("a configured token is checked as given and not stored")
+    func configuredToken() async throws {
+        try await Self.withAPI { engine, client async throws in
+            #expect(try await engine.prepareAdminToken() == nil)
+            #expect(try await engine.store.setting(AdminToken.settingKey) == nil)
+            #expect(try await Self.get(client, "/v1/status").status == .ok)
+        }
+    }
+
+    @Test("token digests compare equal only when every byte matches")
+    func digests() {
+        let digest = TokenDigest(of: "abc")
+        #expect(digest.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(TokenDigest(hex: digest.hex)?.matches(digest) == true)
+        #expect(!TokenDigest(of: "abd").matches(digest))
+        #expect(TokenDigest(hex: "zz") == nil)
+    }
+
+    @Test("tributary serve prints a generated token once; a restart prints none and the token still works")
+    func servePrintsTokenOnce() async throws {
+        let directory = try TestPaths.temporaryDirectory("api-serve")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("t.db").path
+        func status(_ port: Int, token: String) async throws -> String {
+            let request = "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
+            return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
+        }
+
+        let first = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
+        let lines = first.output.split(separator: "\n")
+        let tokenLine = try #require(lines.first { $0.hasPrefix("admin token (shown once): ") }, "serve printed no token: \(first.output)")
+        let token = String(tokenLine.dropFirst("admin token (shown once): ".count))
+        #expect(try await status(first.port, token: token) == "HTTP/1.1 200")
+        #expect(try await status(first.port, token: token + "x") == "HTTP/1.1 401")
+        first.kill(SIGTERM)
+        #expect(await first.waitForExit() == 0)
+
+        let second = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
+        #expect(!second.output.contains("admin token"), "a restart printed a token again: \(second.output)")
+        #expect(try await status(second.port, token: token) == "HTTP/1.1 200")
+        second.kill(SIGTERM)
+        #expect(await second.waitForExit() == 0)
+
+        let file = try Data(contentsOf: URL(fileURLWithPath: database))
+        let wal = (try? Data(contentsOf: URL(fileURLWithPath: database + "-wal"))) ?? Data()
+        #expect(file.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "the token itself reached the database")
+    }
+}
