@@ -74,7 +74,11 @@ public enum ReconcileDecision: Sendable, Equatable {
 
     /// Decides what to do with `observation` given what the mirror holds (`nil`: never seen).
     public static func decide(current: MirrorVersion?, observation: Observation) -> ReconcileDecision {
-        guard let observed = observation.version else { return byReadFence(current: current, observation: observation) ?? .fetch(.noVersion) }
+        guard let observed = observation.version else {
+            // A versionless page cannot tell how it relates to a trusted version the mirror holds.
+            if !observation.authoritative, current?.version != nil, current?.versionTrusted == true { return .fetch(.noVersion) }
+            return byReadFence(current: current, observation: observation) ?? .fetch(.noVersion)
+        }
         guard let current, let held = current.version else {
             if observation.deleted { return .tombstone }
             return observation.fullState || observation.authoritative ? .apply : .fetch(.thinPayload)
@@ -98,13 +102,15 @@ public enum ReconcileDecision: Sendable, Equatable {
     }
 
     /// Without a version to compare, a read of the provider (a fetch, or a full-state page) is ordered
-    /// by when it was issued: it applies unless the mirror holds the result of a later read. A stale
-    /// fetch is superseded; a stale page asks for a verification fetch. `nil`: not a read, so no fence decides.
+    /// by when it was sent: it applies unless the mirror holds something that arrived later (a later
+    /// read, or a delivery). Then it is read again (a page's record verified, a fetch repeated) rather
+    /// than dropped: the later state may itself be stale, and only a fresh read can tell.
+    /// `nil`: not a read, so no fence decides.
     static func byReadFence(current: MirrorVersion?, observation: Observation) -> ReconcileDecision? {
         guard let fence = observation.readFence, observation.authoritative || observation.fullState else {
             return observation.authoritative ? (observation.deleted ? .tombstone : .apply) : nil
         }
-        if let held = current?.readFence, held > fence { return observation.authoritative ? .supersede : .fetch(.fenced) }
+        if let held = current?.readFence, held > fence { return .fetch(.fenced) }
         return observation.deleted ? .tombstone : .apply
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Synchronization
+import TributaryScheduling
 import TributaryCore
 public import TributaryProviders
 public import TributaryStore
@@ -68,19 +69,7 @@ public final class PollRunner: Sendable {
             // an interval later after an error), not on every tick.
             if force || (state.nextRunAt ?? .min) <= current { due.append(poller) }
         }
-        return await withTaskGroup(of: PollReport.self) { group in
-            var reports: [PollReport] = []
-            var iterator = due.makeIterator()
-            for _ in 0..<concurrency {
-                guard let poller = iterator.next() else { break }
-                group.addTask { await self.run(poller, logger: logger) }
-            }
-            while let report = await group.next() {
-                reports.append(report)
-                if let poller = iterator.next() { group.addTask { await self.run(poller, logger: logger) } }
-            }
-            return reports
-        }
+        return await forEachConcurrently(due, limit: concurrency) { poller in await self.run(poller, logger: logger) }
     }
 
     /// One run, then the next one scheduled one interval later, jittered by ±10% so resources spread out.
@@ -116,19 +105,34 @@ public final class PollRunner: Sendable {
 
 extension PollRunner {
     /// Sweeps each sweepable resource whose sweep is due (or every one with `force`: `reconcile --full`),
-    /// one at a time: sweeps draw on the lowest priority of each connection's budget.
-    /// - Returns: the sweeps as they ended.
-    public func runDueSweeps(force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger) async throws -> [Sweep] {
-        var ended: [Sweep] = []
+    /// `concurrency` resources at a time: sweeps draw on the lowest priority of each connection's budget.
+    ///
+    /// Due: a sweep left `running` (cut short by a crash or a restart) at once; after a failed or
+    /// incomplete one, an hour later (or its interval, if shorter); otherwise its interval, jittered
+    /// per connection, after the last one began (or after the connection was made).
+    /// - Returns: each resource swept (or skipped because another process holds its lease), and how.
+    public func runDueSweeps(
+        force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger
+    ) async throws -> [(connection: String, resource: String, outcome: SweepOutcome)] {
+        var due: [Poller] = []
         for poller in try await pollers(connection: connection, resource: resource) where poller.sweepable {
             if !force {
-                let base = try await store.lastSweepStart(connection: poller.connection.id, resource: poller.resource.name) ?? poller.connection.createdAt
-                guard now() >= base + Self.jittered(poller.resource.sweepInterval.microseconds, key: poller.sweepLeaseName) else { continue }
+                let interval = Self.jittered(poller.resource.sweepInterval.microseconds, key: poller.sweepLeaseName)
+                let dueAt: Int64
+                switch try await store.latestSweep(connection: poller.connection.id, resource: poller.resource.name) {
+                case nil: dueAt = poller.connection.createdAt + interval
+                case let latest? where latest.status == .running: dueAt = .min
+                case let latest? where latest.status == .complete: dueAt = latest.startedAt + interval
+                case let latest?: dueAt = (latest.finishedAt ?? latest.startedAt) + min(interval, 3_600_000_000)
+                }
+                guard now() >= dueAt else { continue }
             }
-            let confirmable = catalog.providers[poller.connection.provider]?.manifest.api?.fetch != nil
-            if let sweep = await poller.sweepOnce(confirmable: confirmable, logger: logger) { ended.append(sweep) }
+            due.append(poller)
         }
-        return ended
+        return await forEachConcurrently(due, limit: concurrency) { poller in
+            let confirmable = self.catalog.providers[poller.connection.provider]?.manifest.api?.fetch != nil
+            return (poller.connection.id, poller.resource.name, await poller.sweepOnce(confirmable: confirmable, logger: logger))
+        }
     }
 
     /// `interval` moved by up to ±10%, the same for a given key every time, so sweeps of many

@@ -57,11 +57,12 @@ public struct Poller: Sendable {
 
     /// Takes the resource's lease; a lease left by a process of this host that no longer exists
     /// (killed mid-run) is taken over at once rather than after its expiry.
-    func acquireLease(now: Int64, logger: Logger) async throws(StoreError) -> Bool {
-        if try await store.acquireLease(leaseName, holder: holder, ttl: leaseTTL, now: now) { return true }
-        guard let current = try await store.leaseHolder(leaseName), LeaseHolder.isDeadLocalProcess(current.holder) else { return false }
+    func acquireLease(_ name: String? = nil, now: Int64, logger: Logger) async throws(StoreError) -> Bool {
+        let name = name ?? leaseName
+        if try await store.acquireLease(name, holder: holder, ttl: leaseTTL, now: now) { return true }
+        guard let current = try await store.leaseHolder(name), LeaseHolder.isDeadLocalProcess(current.holder) else { return false }
         logger.notice("taking over the lease of a process that no longer runs", metadata: ["lease.holder": "\(current.holder)"])
-        return try await store.takeOverLease(leaseName, from: current.holder, holder: holder, ttl: leaseTTL, now: now)
+        return try await store.takeOverLease(name, from: current.holder, holder: holder, ttl: leaseTTL, now: now)
     }
 
     /// How a run ended other than by its cursor saying so.
@@ -75,9 +76,11 @@ public struct Poller: Sendable {
         var cursor = start
         var pages = 0
         while pages < maxPages {
-            let requestedAt = now()
             let response = try await client.send(resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger)
             let receivedAt = now()
+            // The page's read fence: when the request that answered was sent, not when it began
+            // waiting for the limiter (a sweep page may wait minutes, and retry).
+            let requestedAt = response.sentAt ?? receivedAt
             if response.status == 304 { return .notModified }
             if resource.machine.kind == .syncToken, (resource.spec.cursor.expiry ?? [410]).contains(response.status) {
                 let (expired, anomaly) = resource.machine.expire(cursor)
@@ -200,36 +203,57 @@ public struct Poller: Sendable {
     }
 }
 
+/// How one call to ``Poller/sweepOnce(maxPages:confirmable:logger:)`` ended.
+public enum SweepOutcome: Sendable, Equatable {
+    /// The sweep as stored: `running` when cut short (it resumes next time), else how it ended.
+    case ended(Sweep)
+    /// Another process holds the sweep's lease (and is sweeping the resource).
+    case skipped
+    /// The store failed; the sweep, if begun, stays `running` and resumes next time.
+    case storeFailed(String)
+
+    public var sweep: Sweep? {
+        if case .ended(let sweep) = self { sweep } else { nil }
+    }
+}
+
 extension Poller {
     public var sweepLeaseName: String { "sweep:\(connection.id):\(resource.name)" }
 
     /// Whether a sweep can enumerate this resource: an event feed lists changes, not records.
     public var sweepable: Bool { resource.machine.kind != .eventId && resource.spec.sweep?.enabled != false }
 
-    /// One full sweep (DESIGN.md; `reconcile --full`): enumerates every record of the resource from
-    /// an empty cursor at the lowest priority, tags each with the sweep's generation, logs the drift,
-    /// and — only when the enumeration completed without an error or anomaly — proposes the live
-    /// mirror records it did not see, untouched since it began, for a fetch that confirms 404/410.
+    /// One full sweep (`reconcile --full`, or the sweep scheduler): enumerates every record of the
+    /// resource from an empty cursor at the lowest priority, tags each with the sweep's generation,
+    /// logs the drift, and — only when the enumeration completed without an error or anomaly —
+    /// proposes the live mirror records it did not see, untouched since it began, for a fetch that
+    /// confirms 404/410.
     ///
-    /// Checkpointed like a backfill: a sweep interrupted by a crash resumes from its cursor, with
-    /// its generation and start time, under its own lease (so it never runs twice at once).
-    /// - Returns: the sweep as stored when it ended (or was left running), or `nil` when another
-    ///   process holds its lease or the store failed (logged).
-    public func sweepOnce(maxPages: Int = 1_000_000, confirmable: Bool, logger: Logger) async -> Sweep? {
+    /// Checkpointed like a backfill: a sweep interrupted (a crash, `maxPages`, a lost lease) stays
+    /// `running` and the next call resumes it from its cursor, with its generation and start time,
+    /// under its own lease (so it never runs twice at once; a dead local holder's lease is taken over).
+    /// - Returns: how it ended, or `.skipped` when another process holds its lease.
+    public func sweepOnce(maxPages: Int = 1_000_000, confirmable: Bool, logger: Logger) async -> SweepOutcome {
         var logger = logger
         logger[metadataKey: "connection"] = "\(connection.id)"
         logger[metadataKey: "sweep.resource"] = "\(resource.name)"
         let lease = sweepLeaseName
         do {
-            guard try await store.acquireLease(lease, holder: holder, ttl: leaseTTL, now: now()) else {
-                logger.debug("sweep skipped: another process holds the lease")
-                return nil
+            guard try await acquireLease(lease, now: now(), logger: logger) else {
+                logger.notice("sweep skipped: another process holds its lease")
+                return .skipped
             }
         } catch {
-            logger.warning("cannot take the sweep lease", metadata: ["error": "\(error)"])
-            return nil
+            return .storeFailed(error.message)
         }
-        defer { Task { [store, holder] in try? await store.releaseLease(lease, holder: holder) } }
+        let outcome = await sweepHoldingLease(lease, maxPages: maxPages, confirmable: confirmable, logger: logger)
+        // Released by this holder only while it still holds it (a lease taken over is not ours to drop).
+        try? await store.releaseLease(lease, holder: holder)
+        return outcome
+    }
+
+    func sweepHoldingLease(_ lease: String, maxPages: Int, confirmable: Bool, logger: Logger) async -> SweepOutcome {
+        var logger = logger
         do {
             let sweep = try await store.beginSweep(connection: connection.id, resource: resource.name, recordType: resource.spec.recordType, now: now())
             logger[metadataKey: "sweep.generation"] = "\(sweep.generation)"
@@ -248,27 +272,36 @@ extension Poller {
                 }
                 if ending == nil, reached.run != nil {
                     // Stopped at maxPages: checkpointed, to be resumed; an unfinished enumeration proposes nothing.
-                    return try await store.sweep(generation: sweep.generation)
+                    return .ended(try await store.sweep(generation: sweep.generation) ?? sweep)
                 }
                 if case .expired(_, let anomaly)? = ending { anomalies.append(anomaly) }
                 if !anomalies.isEmpty || ending == .notModified {
                     status = .incomplete
                     failure = "enumeration not trustworthy: " + (ending == .notModified ? ["not modified"] : anomalies.map { "\($0)" }).joined(separator: ", ")
                 }
+            } catch let error as StoreError where error.code == .leaseLost {
+                // Another process resumed it: this one leaves it running for that one to end.
+                logger.notice("sweep lease lost; the sweep continues elsewhere", metadata: ["error": "\(error.message)"])
+                return .skipped
             } catch {
                 status = .failed
                 failure = "\(error)"
             }
-            let suspects = try await store.finishSweep(sweep.generation, status: status, error: failure, confirmable: confirmable, now: now())
-            let ended = try await store.sweep(generation: sweep.generation)
+            let suspects = try await store.finishSweep(
+                sweep.generation, status: status, error: failure, confirmable: confirmable, lease: lease, holder: holder, now: now()
+            )
+            let ended = try await store.sweep(generation: sweep.generation) ?? sweep
             logger.info("sweep", metadata: [
-                "status": "\(status.rawValue)", "seen": "\(ended?.seen ?? 0)", "missing": "\(ended?.missing ?? 0)",
-                "stale": "\(ended?.stale ?? 0)", "suspected_deleted": "\(suspects)", "error": "\(failure ?? "")",
+                "status": "\(status.rawValue)", "seen": "\(ended.seen)", "missing": "\(ended.missing)",
+                "stale": "\(ended.stale)", "suspected_deleted": "\(suspects)", "error": "\(failure ?? "")",
             ])
-            return ended
+            return .ended(ended)
+        } catch where error.code == .leaseLost {
+            logger.notice("sweep lease lost; the sweep continues elsewhere", metadata: ["error": "\(error.message)"])
+            return .skipped
         } catch {
-            logger.warning("sweep failed in the store", metadata: ["error": "\(error)"])
-            return nil
+            logger.warning("sweep failed in the store", metadata: ["error": "\(error.message)"])
+            return .storeFailed(error.message)
         }
     }
 }

@@ -5,6 +5,7 @@ public import TributaryCore
 public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
+import TributaryScheduling
 
 /// Applies the event log to the mirror: what `tributary reconcile` runs, one pass at a time.
 ///
@@ -22,6 +23,8 @@ public struct Reconciler: Sendable {
     public var fetchBackoff = Backoff(base: .seconds(1), cap: .seconds(600))
     /// Records fetched at once (across connections; each connection's limiter paces its own requests).
     public var fetchConcurrency = 8
+    /// At most this many sweep or verification fetches per pass (they wait behind deliveries' follow-ups).
+    public var backgroundFetchesPerPass = 32
     let now: @Sendable () -> Int64
 
     /// - Parameter clients: the process's shared upstream clients; `nil` applies events without fetching.
@@ -33,16 +36,20 @@ public struct Reconciler: Sendable {
     }
 
     /// Applies every pending event it can, fetching where events cannot decide, and reports the totals.
-    public func runOnce(connection: String? = nil, batch: Int = 500, logger: Logger) async throws(StoreError) -> ReconcileReport {
+    /// - Parameter untilSettled: repeat fetch rounds while they settle something (what `tributary
+    ///   reconcile` does, so one run from cron finishes a sweep's confirmations); `serve` makes one
+    ///   round per tick instead, so new deliveries are never kept waiting behind background fetches.
+    public func runOnce(connection: String? = nil, batch: Int = 500, untilSettled: Bool = false, logger: Logger) async throws(StoreError) -> ReconcileReport {
         var total = try await applyAll(connection: connection, batch: batch)
         if clients != nil {
-            let fetched = try await fetchPending(connection: connection, logger: logger)
-            total.fetches = fetched.fetches
-            total.fetchFailures = fetched.failures
-            if fetched.fetches > 0 {
-                let second = try await applyAll(connection: connection, batch: batch)
-                total.addSettled(second)
-                total.needFetch = second.needFetch
+            for _ in 0..<(untilSettled ? 1000 : 1) {
+                let fetched = try await fetchPending(connection: connection, logger: logger)
+                total.fetches += fetched.fetches
+                total.fetchFailures += fetched.failures
+                guard fetched.fetches > fetched.failures else { break }
+                let next = try await applyAll(connection: connection, batch: batch)
+                total.addSettled(next)
+                total.needFetch = next.needFetch
             }
         }
         logger.info("reconcile pass", metadata: [
@@ -72,22 +79,11 @@ public struct Reconciler: Sendable {
     /// events it answers.
     func fetchPending(connection only: String?, logger: Logger) async throws(StoreError) -> (fetches: Int, failures: Int) {
         guard clients != nil else { return (0, 0) }
-        let pending = try await store.pendingFetches(connection: only, limit: 1000, now: now())
-        let outcomes: [Result<Bool, StoreError>] = await withTaskGroup(of: Result<Bool, StoreError>.self) { group in
-            var outcomes: [Result<Bool, StoreError>] = []
-            var iterator = pending.makeIterator()
-            for _ in 0..<fetchConcurrency {
-                guard let next = iterator.next() else { break }
-                group.addTask { await self.attempt(next, logger: logger) }
-            }
-            while let outcome = await group.next() {
-                outcomes.append(outcome)
-                if let next = iterator.next() {
-                    group.addTask { await self.attempt(next, logger: logger) }
-                }
-            }
-            return outcomes
-        }
+        // Deliveries' follow-ups first; sweep suspicions and verifications only a few per pass, so a
+        // large sweep never holds up the webhooks behind it.
+        let waiting = try await store.pendingFetches(connection: only, limit: 1000, now: now())
+        let pending = waiting.filter { !$0.background } + waiting.filter(\.background).prefix(backgroundFetchesPerPass)
+        let outcomes = await forEachConcurrently(pending, limit: fetchConcurrency) { await self.attempt($0, logger: logger) }
         var failures = 0
         for outcome in outcomes {
             if try !outcome.get() { failures += 1 }
@@ -110,6 +106,11 @@ public struct Reconciler: Sendable {
         }
         guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
               let connection = try await store.connection(id: pending.connection) else {
+            if pending.background {
+                // A page fenced out by a later read: that read is already in the mirror, and nothing can verify it further.
+                try await store.settleUnverified(pending.seqs, reason: "a later read is in the mirror; no api.fetch to verify with")
+                return true
+            }
             try await store.noteFetchFailure(pending.seqs, reason: "provider \(pending.provider) has no api.fetch in its manifest", maxAttempts: maxAttempts)
             return false
         }
@@ -121,7 +122,6 @@ public struct Reconciler: Sendable {
             .replacingOccurrences(of: "{account}", with: connection.account ?? "")
         // Sweep suspicions and fence verifications wait behind everything else on the connection's budget.
         let priority: RequestPriority = pending.background ? .sweep : .webhookFollowUp
-        let issuedAt = now()
         let response: UpstreamResponse
         do {
             response = try await client.send(UpstreamRequest(url: client.url(path), headers: [("Accept", "application/json")]), priority: priority, logger: logger)
@@ -130,6 +130,7 @@ public struct Reconciler: Sendable {
             return false
         }
         let receivedAt = now()
+        let issuedAt = response.sentAt ?? receivedAt
         var draft = EventDraft(
             connection: connection.id, tenant: connection.tenant, provider: pending.provider, source: .fetch,
             eventId: "", type: "\(pending.recordType).fetched", record: nil, occurredAt: nil, receivedAt: receivedAt,

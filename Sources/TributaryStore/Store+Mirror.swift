@@ -117,13 +117,14 @@ extension Store {
                             data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
                             content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
                             pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
-                            read_fence = coalesce(excluded.read_fence, records.read_fence), change_seq = excluded.change_seq,
+                            read_fence = max(coalesce(excluded.read_fence, 0), coalesce(records.read_fence, 0)), change_seq = excluded.change_seq,
                             generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
                         """).execute(arguments: [
                             event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
                             state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
-                            // A delivery reports a state from some time before it arrived: it moves no read fence.
-                            event.source == .webhook ? nil : readFence, event.generation,
+                            // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
+                            // tell whether it saw the delivered change, so it is read again instead of applied.
+                            readFence, event.generation,
                         ])
                     // Counted in the same transaction as the write: a crash can never apply an event twice unseen.
                     try db.cachedStatement(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?")
@@ -156,7 +157,7 @@ extension Store {
                        min(source = 'sweep' OR reason LIKE 'needs fetch: fenced%') AS background FROM events
                 WHERE status = 'pending' AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
-                GROUP BY connection, record_type, record_id ORDER BY min(seq) LIMIT ?2
+                GROUP BY connection, record_type, record_id ORDER BY background, min(seq) LIMIT ?2
                 """, arguments: [connection, limit, now]).map { row in
                 let seqs: String = row["seqs"]
                 return PendingFetch(
@@ -178,7 +179,8 @@ extension Store {
                 let list = seqs.map(String.init).joined(separator: ",")
                 try db.execute(sql: """
                     UPDATE sweeps SET confirmed_deleted = confirmed_deleted + 1
-                    WHERE generation IN (SELECT generation FROM events WHERE seq IN (\(list)) AND source = 'sweep' AND status = 'pending')
+                    WHERE generation IN (SELECT generation FROM events WHERE seq IN (\(list)) AND source = 'sweep' AND status = 'pending'
+                                         AND type LIKE '%.suspected_deleted')
                     """)
             }
             for seq in seqs {
@@ -208,6 +210,16 @@ extension Store {
                 dead += try Int.fetchOne(db, sql: "SELECT 1 FROM events WHERE seq = ? AND status = 'dead'", arguments: [seq]) ?? 0
             }
             return dead
+        }
+    }
+
+    /// Settles events that waited on a fetch nobody can make, when what they would verify is
+    /// already in the mirror (a page fenced out by a later read): `superseded`, with the reason.
+    public func settleUnverified(_ seqs: [Int64], reason: String) async throws(StoreError) {
+        try await writeValue { db in
+            for seq in seqs {
+                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'", arguments: [reason, seq])
+            }
         }
     }
 

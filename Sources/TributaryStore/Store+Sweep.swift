@@ -79,17 +79,22 @@ extension Store {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
                 throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
             }
+            var seen = 0
             var missing = 0
             var stale = 0
             for var draft in drafts {
                 guard let ref = draft.record else { continue }
+                // A record listed twice in one sweep (pages that repeat items, a record that moved ahead
+                // while the sweep paged) is seen and counted once; a newer read of it is still logged.
+                var firstSighting = true
                 let held = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT version, deleted, content_hash, version_trusted FROM records WHERE connection = ? AND record_type = ? AND record_id = ?
                     """), arguments: [draft.connection, ref.recordType, ref.recordId])
                 if let held {
                     try db.cachedStatement(sql: """
-                        UPDATE records SET generation = max(coalesce(generation, 0), ?) WHERE connection = ? AND record_type = ? AND record_id = ?
-                        """).execute(arguments: [generation, draft.connection, ref.recordType, ref.recordId])
+                        UPDATE records SET generation = ? WHERE connection = ? AND record_type = ? AND record_id = ? AND coalesce(generation, 0) < ?
+                        """).execute(arguments: [generation, draft.connection, ref.recordType, ref.recordId, generation])
+                    firstSighting = db.changesCount == 1
                     let version: Int64? = held["version"]
                     let trusted: Bool = held["version_trusted"]
                     let drifted: Bool
@@ -98,21 +103,30 @@ extension Store {
                     } else {
                         drifted = ref.deleted != held["deleted"] || (!ref.deleted && held["content_hash"] != Self.hash(draft.body))
                     }
+                    if firstSighting { seen += 1 }
                     guard drifted else { continue }
-                    stale += 1
+                    draft.source = .sweep
+                    draft.generation = generation
+                    draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId):\(ref.version.map(String.init) ?? Self.hash(draft.body))"
+                    if try !EventLog.insert(draft, db: db).duplicate, firstSighting { stale += 1 }
                 } else {
+                    // Not in the mirror yet: the first sighting's event creates it; a later one is only logged.
+                    draft.source = .sweep
+                    draft.generation = generation
+                    draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId)"
+                    if try EventLog.insert(draft, db: db).duplicate {
+                        draft.eventId += ":" + (ref.version.map(String.init) ?? Self.hash(draft.body))
+                        _ = try EventLog.insert(draft, db: db)
+                        continue
+                    }
+                    seen += 1
                     // A tombstone the mirror never knew is no drift: the mirror has nothing to correct.
-                    if ref.deleted { continue }
-                    missing += 1
+                    if !ref.deleted { missing += 1 }
                 }
-                draft.source = .sweep
-                draft.generation = generation
-                draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId)"
-                _ = try EventLog.insert(draft, db: db)
             }
             try db.execute(sql: """
                 UPDATE sweeps SET cursor = ?, pages = pages + ?, seen = seen + ?, missing = missing + ?, stale = stale + ? WHERE generation = ?
-                """, arguments: [cursorText, pages, drafts.count, missing, stale, generation])
+                """, arguments: [cursorText, pages, seen, missing, stale, generation])
         }
     }
 
@@ -122,15 +136,25 @@ extension Store {
     /// - Parameter confirmable: whether the provider can be asked (the manifest has `api.fetch`);
     ///   when not, suspects are only counted as `extra`: a sweep alone never deletes.
     /// - Returns: how many records are suspected deleted.
+    /// - Parameters:
+    ///   - lease, holder: the sweep's lease, which must still be held (as for its pages): a process
+    ///     that lost it mid-sweep must not end a sweep another process has taken over.
+    /// - Throws: `.leaseLost` when the lease is gone or the sweep is no longer running.
     @discardableResult
     public func finishSweep(
-        _ generation: Int64, status: Sweep.Status, error: String? = nil, confirmable: Bool, now: Int64
+        _ generation: Int64, status: Sweep.Status, error: String? = nil, confirmable: Bool, lease: String, holder: String, now: Int64
     ) async throws(StoreError) -> Int {
         try await writeValue { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
+                throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
+            }
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]) else {
                 throw StoreError(.notFound, "no sweep with generation \(generation)")
             }
             let sweep = try Self.sweep(row)
+            guard sweep.status == .running else {
+                throw StoreError(.leaseLost, "sweep \(generation) already ended \(sweep.status.rawValue)")
+            }
             var suspects = 0
             if status == .complete {
                 let candidates = try Row.fetchAll(db, sql: """
@@ -174,10 +198,12 @@ extension Store {
         try await readValue { db in try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]).map(Self.sweep) }
     }
 
-    /// When the resource's last sweep began, if it ever had one.
-    public func lastSweepStart(connection: String, resource: String) async throws(StoreError) -> Int64? {
+    /// The resource's latest sweep, if it ever had one.
+    public func latestSweep(connection: String, resource: String) async throws(StoreError) -> Sweep? {
         try await readValue { db in
-            try Int64.fetchOne(db, sql: "SELECT max(started_at) FROM sweeps WHERE connection = ? AND resource = ?", arguments: [connection, resource])
+            try Row.fetchOne(db, sql: """
+                SELECT * FROM sweeps WHERE connection = ? AND resource = ? ORDER BY generation DESC LIMIT 1
+                """, arguments: [connection, resource]).map(Self.sweep)
         }
     }
 

@@ -26,6 +26,9 @@ public struct UpstreamResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// When the attempt that got this answer was sent (after the limiter let it go): the moment
+    /// the provider's state was read, for read fences. Set by ``UpstreamClient/send(_:priority:logger:)``.
+    public var sentAt: Int64?
 
     public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
         self.status = status
@@ -151,9 +154,11 @@ public struct UpstreamClient: Sendable {
         var lastFailure = "no attempt made"
         for attempt in 0..<maxAttempts {
             try await limiter.acquire(priority)
-            let response: UpstreamResponse
+            var response: UpstreamResponse
+            let sentAt = now()
             do {
                 response = try await transport.send(outgoing)
+                response.sentAt = sentAt
             } catch {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
                 lastFailure = "transport error: \(error)"

@@ -82,10 +82,10 @@ struct ConvergenceTests {
                 // (its drift applied and its suspected deletions confirmed by the reconciler's fetches).
                 _ = await simulator.webhookEmitter?.deliverPending()
                 _ = try await engine.pollRunner.runDue(force: true, logger: logger)
-                _ = try await engine.reconciler.runOnce(logger: logger)
+                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
                 let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
-                let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger)
-                _ = try await engine.reconciler.runOnce(logger: logger)
+                let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger).compactMap(\.outcome.sweep)
+                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
                 let converged = ContinuousClock.now - stopped
                 let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
                 let ended = try await engine.store.sweeps(connection: "sim1").filter { s in sweeps.contains { $0.generation == s.generation } }

@@ -79,14 +79,54 @@ struct ReconcileDecisionTests {
         #expect(ReconcileDecision.decide(current: held, observation: page(110)) == .apply)
         #expect(ReconcileDecision.decide(current: held, observation: page(110, deleted: true)) == .tombstone)
         #expect(ReconcileDecision.decide(current: nil, observation: page(5)) == .apply, "nothing held: nothing to protect")
-        #expect(ReconcileDecision.decide(current: held, observation: fetch(90)) == .supersede, "a fetch issued before the held read")
+        #expect(ReconcileDecision.decide(current: held, observation: fetch(90)) == .fetch(.fenced), "a fetch sent before the held state arrived is read again")
         #expect(ReconcileDecision.decide(current: held, observation: fetch(100, deleted: true)) == .tombstone)
         // A delivery is not a read: without a version it always asks the provider.
         #expect(ReconcileDecision.decide(current: held, observation: Self.event(nil)) == .fetch(.noVersion))
+        // A versionless page cannot be ordered against a trusted version: it asks the provider.
+        #expect(ReconcileDecision.decide(current: Self.held, observation: page(500)) == .fetch(.noVersion))
         // Once a record's version is untrusted, pages fall back to their fences.
         let untrusted = MirrorVersion(version: 7, deleted: false, contentHash: "f", versionTrusted: false, readFence: 100)
         #expect(ReconcileDecision.decide(current: untrusted, observation: Observation(version: 9, deleted: false, fullState: true, contentHash: "p", readFence: 90)) == .fetch(.fenced))
         #expect(ReconcileDecision.decide(current: untrusted, observation: Observation(version: 9, deleted: false, fullState: true, contentHash: "p", readFence: 120)) == .apply)
+    }
+}
+
+/// Read fences through the store: a delivery moves the fence, and a read sent before it is read again.
+@Suite("Read fences")
+struct ReadFenceTests {
+    @Test("a 404 sent before a delivery arrived is read again, not applied; one sent after it tombstones")
+    func goneBeforeADelivery() async throws {
+        let directory = try TestPaths.temporaryDirectory("fence")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("f.db").path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        func append(_ id: String, source: EventSource, version: Int64?, deleted: Bool, receivedAt: Int64, readFence: Int64? = nil) async throws -> Int64 {
+            try await store.append(EventDraft(
+                connection: "sim1", tenant: "acme", provider: "simulator", source: source, eventId: id, type: "customer.x",
+                record: RecordRef(recordType: "customer", recordId: "cus_1", version: version, deleted: deleted, fullState: true),
+                occurredAt: nil, receivedAt: receivedAt, headers: [], body: Array(#"{"id":"cus_1"}"#.utf8), url: nil, readFence: readFence
+            )).seq
+        }
+        let apply = { (now: Int64) in try await store.applyPendingEvents(now: now) { $0.body } }
+        _ = try await append("w1", source: .webhook, version: 3, deleted: false, receivedAt: 2000)
+        _ = try await apply(2000)
+        // A fetch sent at t=1000 answered 404, logged after the delivery of t=2000 was applied.
+        let stale = try await append("f1", source: .fetch, version: nil, deleted: true, receivedAt: 2500, readFence: 1000)
+        let report = try await apply(2500)
+        #expect(report.needFetch == 1 && report.applied == 0)
+        #expect(try await store.event(seq: stale)?.reason == "needs fetch: fenced")
+        #expect(try await store.record(connection: "sim1", type: "customer", id: "cus_1")?.deleted == false)
+        #expect(try await store.pendingFetches().first?.background == true, "a verification waits behind deliveries' follow-ups")
+        // The read again, sent after the delivery: the record is gone.
+        _ = try await store.resolveByFetch(EventDraft(
+            connection: "sim1", tenant: "acme", provider: "simulator", source: .fetch, eventId: "f2", type: "customer.fetched",
+            record: RecordRef(recordType: "customer", recordId: "cus_1", version: nil, deleted: true, fullState: true),
+            occurredAt: nil, receivedAt: 3100, headers: [], body: [], url: nil, readFence: 3000
+        ), resolving: [stale])
+        _ = try await apply(3100)
+        let record = try await store.record(connection: "sim1", type: "customer", id: "cus_1")
+        #expect(record?.deleted == true && record?.version == 3, "a 404 tombstones and keeps the last known version")
     }
 }
 

@@ -18,13 +18,14 @@ struct SweepTests {
 
     /// A simulator whose deletions vanish from its lists (so polling cannot see them), synced once.
     static func synced(
-        _ directory: URL, records: Int, _ body: @escaping @Sendable (ProviderSimulator, Store, PollRunner, Reconciler) async throws -> Void
+        _ directory: URL, records: Int, repeats: Int = 0, _ body: @escaping @Sendable (ProviderSimulator, Store, PollRunner, Reconciler) async throws -> Void
     ) async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
         configuration.seed = 7
         configuration.initialRecordsPerType = records
         configuration.hardDeletes = true
+        configuration.chaos.repeatAtBoundary = repeats
         let simulator = try ProviderSimulator(configuration: configuration, logger: logger)
         let token = configuration.tokens[0]
         try await PollSimulatorTests.withSimulator(simulator) { port in
@@ -51,7 +52,7 @@ struct SweepTests {
             _ = try simulator.create(type: "customer")
             // No poll in between: the incremental cursor would see the update and the create, never the deletions.
 
-            let sweeps = try await runner.runDueSweeps(force: true, logger: Self.logger)
+            let sweeps = try await runner.runDueSweeps(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
             let byType = Dictionary(uniqueKeysWithValues: sweeps.map { ($0.recordType, $0) })
             let customerSweep = try #require(byType["customer"])
             let ticketSweep = try #require(byType["ticket"])
@@ -76,7 +77,7 @@ struct SweepTests {
             #expect(ConvergenceTests.mismatches(mirror, simulator.records(), hardDeletes: true) == [])
 
             // Converged: the next sweep finds no drift.
-            let again = try await runner.runDueSweeps(force: true, logger: Self.logger)
+            let again = try await runner.runDueSweeps(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
             #expect(again.map { $0.missing + $0.stale + $0.extra } == [0, 0])
         }
     }
@@ -85,16 +86,19 @@ struct SweepTests {
     func onlyCompleteSweepsProposeDeletions() async throws {
         let directory = try TestPaths.temporaryDirectory("sweep-partial")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await Self.synced(directory, records: 250) { simulator, store, runner, _ in
+        // Pages repeat 3 items at each boundary: a record listed twice is seen (and counted) once.
+        try await Self.synced(directory, records: 250, repeats: 3) { simulator, store, runner, _ in
             let gone = simulator.records().filter { $0.type == "customer" }.map(\.id).suffix(2)
             for id in gone { _ = try simulator.delete(type: "customer", id: id) }
             let poller = try #require(try await runner.pollers(resource: "customers").first)
 
-            let first = try #require(await poller.sweepOnce(maxPages: 1, confirmable: true, logger: Self.logger))
+            let first = try #require(await poller.sweepOnce(maxPages: 1, confirmable: true, logger: Self.logger).sweep)
             #expect(first.status == .running && first.pages == 1 && first.extra == 0)
             #expect(try await Self.suspects(store) == 0, "an unfinished enumeration proposed deletions")
 
-            let resumed = try #require(await poller.sweepOnce(confirmable: true, logger: Self.logger))
+            // Due at once: an interrupted sweep does not wait for its interval to resume.
+            let due = try await runner.runDueSweeps(resource: "customers", logger: Self.logger)
+            let resumed = try #require(due.first?.outcome.sweep)
             #expect(resumed.generation == first.generation && resumed.startedAt == first.startedAt, "the sweep started over instead of resuming")
             #expect(resumed.status == .complete && resumed.pages == 3 && resumed.seen == 248 && resumed.extra == 2)
             #expect(try await Self.suspects(store) == 2)
@@ -109,7 +113,7 @@ struct SweepTests {
                 clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
             )
             let failing = try #require(try await failingRunner.pollers(resource: "customers").first)
-            let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger))
+            let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger).sweep)
             #expect(failed.status == .failed && failed.error != nil && failed.extra == 0)
             #expect(try await Self.suspects(store) == 2)
         }
@@ -134,14 +138,20 @@ struct SweepTests {
         try await observe("during", at: 2000)
         #expect(try await store.acquireLease("sweep:sim1:customers", holder: "me", ttl: .seconds(60), now: 1000))
         try await store.commitSweepPage([], sweep: sweep.generation, cursor: PollCursor(), lease: "sweep:sim1:customers", holder: "me")
-        #expect(try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, now: 3000) == 1)
+        #expect(try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: "sweep:sim1:customers", holder: "me", now: 3000) == 1)
+        await #expect(throws: StoreError.self, "a sweep is ended once") {
+            try await store.finishSweep(sweep.generation, status: .failed, confirmable: true, lease: "sweep:sim1:customers", holder: "me", now: 3001)
+        }
         let suspects = try await store.events(EventFilter(type: "customer.suspected_deleted"))
         #expect(suspects.map(\.recordId) == ["before"])
         #expect(suspects.first?.reason?.hasPrefix("needs fetch") == true)
 
         // Without api.fetch nothing can confirm a deletion: the suspects are counted, not proposed.
         let blind = try await store.beginSweep(connection: "sim1", resource: "customers", recordType: "customer", now: 4000)
-        #expect(try await store.finishSweep(blind.generation, status: .complete, confirmable: false, now: 5000) == 2)
+        await #expect(throws: StoreError.self, "a process that lost the lease must not end the sweep") {
+            try await store.finishSweep(blind.generation, status: .complete, confirmable: false, lease: "sweep:sim1:customers", holder: "someone else", now: 5000)
+        }
+        #expect(try await store.finishSweep(blind.generation, status: .complete, confirmable: false, lease: "sweep:sim1:customers", holder: "me", now: 5000) == 2)
         #expect(try await store.events(EventFilter(type: "customer.suspected_deleted")).count == 1)
         let counted = try await store.sweeps(connection: "sim1").first
         #expect(counted?.extra == 2 && counted?.error?.contains("api.fetch") == true)
