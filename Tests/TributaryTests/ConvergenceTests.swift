@@ -70,13 +70,19 @@ struct ConvergenceTests {
                 try simulator.startMutations(rate: 300)
                 // Poll while the mutations and webhooks run, and until at least one 429 has been lived through.
                 var rounds = 0
+                // A sweep also runs in the middle of it all: whatever it proposes while records change
+                // under it must not delete a live one (a false deletion would survive to the end).
+                var midSweep: Task<[(connection: String, resource: String, outcome: SweepOutcome)], any Error>?
                 while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
                     let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
                     #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
                     rounds += 1
+                    if rounds == 1 { midSweep = Task { try await engine.pollRunner.runDueSweeps(force: true, logger: logger) } }
                     if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
                 }
                 simulator.stopMutations()
+                let during = try await midSweep?.value ?? []
+                #expect(during.count == 2 && during.allSatisfy { $0.outcome.sweep?.status == .complete }, "\(during.map { "\($0.outcome)" })")
                 let stopped = ContinuousClock.now
                 // Idle: the last webhooks delivered, one more poll, one more reconcile pass, one full sweep
                 // (its drift applied and its suspected deletions confirmed by the reconciler's fetches).
