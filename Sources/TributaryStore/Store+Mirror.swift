@@ -77,29 +77,36 @@ extension Store {
     ) async throws(StoreError) -> ReconcileReport {
         try await writeValue { db in
             var report = ReconcileReport()
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT * FROM events WHERE status = 'pending' AND (?1 IS NULL OR connection = ?1)
+            // Only the columns deciding needs, read by position: this loop is the reconciler's hot path.
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT seq, connection, tenant, provider, source, event_id, type, record_type, record_id, version, deleted, full_state,
+                       occurred_at, received_at, body, read_fence, generation
+                FROM events WHERE status = 'pending' AND (?1 IS NULL OR connection = ?1)
                   AND (reason IS NULL OR reason NOT LIKE 'needs fetch%') ORDER BY seq LIMIT ?2
-                """, arguments: [connection, limit])
-            for row in rows {
-                let event = EventLog.event(row)
+                """), arguments: [connection, limit])
+            // The mirror's change sequence, continued in memory: one writer holds this transaction.
+            var nextChange = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(change_seq) FROM records")) ?? 0) + 1
+            // Settled events are marked together at the end of the batch (same transaction): one
+            // statement per outcome instead of one per event.
+            var settled: [Settled: [Int64]] = [:]
+            let events = rows.map(Self.pendingEvent)
+            // What the mirror holds for every record of the batch, read at once and kept current in
+            // memory as the batch applies (a later event of a record sees what an earlier one wrote).
+            var held = try Self.mirrorVersions(of: events, db: db)
+            for event in events {
                 guard let recordType = event.recordType, let recordId = event.recordId else {
-                    try Self.mark(db, seq: event.seq, status: .applied, reason: "no mirror record")
+                    settled[.noRecord, default: []].append(event.seq)
                     report.applied += 1
                     continue
                 }
-                let current = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT version, deleted, content_hash, version_trusted, pending_regression, read_fence FROM records
-                    WHERE connection = ? AND record_type = ? AND record_id = ?
-                    """), arguments: [event.connection, recordType, recordId]).map { r in
-                    MirrorVersion(version: r["version"], deleted: r["deleted"], contentHash: r["content_hash"],
-                                  versionTrusted: r["version_trusted"], pendingRegression: r["pending_regression"], readFence: r["read_fence"])
-                }
+                let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
+                let current = held[key]
                 let state = event.fullState ? state(event) : nil
+                let contentHash = state.map(Self.hash)
                 let readFence = event.readFence ?? event.receivedAt
                 let observation = Observation(
                     version: event.version, deleted: event.deleted, fullState: event.fullState,
-                    contentHash: state.map(Self.hash), authoritative: event.source == .fetch,
+                    contentHash: contentHash, authoritative: event.source == .fetch,
                     // A delivery is pushed, not read: only reads of the provider are ordered by their fence.
                     readFence: event.source == .webhook ? nil : event.readFence
                 )
@@ -110,7 +117,7 @@ extension Store {
                     try db.cachedStatement(sql: """
                         INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
                                              version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, (SELECT coalesce(max(change_seq), 0) + 1 FROM records))
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
                         ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
                             version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
                             deleted = excluded.deleted,
@@ -121,31 +128,85 @@ extension Store {
                             generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
                         """).execute(arguments: [
                             event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                            state.map { Data($0) }, state.map(Self.hash), trusted, now, event.seq,
+                            state.map { Data($0) }, contentHash, trusted, now, event.seq,
                             // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
                             // tell whether it saw the delivered change, so it is read again instead of applied.
-                            readFence, event.generation,
+                            readFence, event.generation, nextChange,
                         ])
-                    // Counted in the same transaction as the write: a crash can never apply an event twice unseen.
-                    try db.cachedStatement(sql: "UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1 WHERE seq = ?")
-                        .execute(arguments: [event.seq])
+                    nextChange += 1
+                    held[key] = MirrorVersion(
+                        version: event.version == nil && event.deleted ? current?.version : event.version, deleted: event.deleted,
+                        contentHash: contentHash, versionTrusted: trusted, pendingRegression: nil,
+                        readFence: max(readFence, current?.readFence ?? 0)
+                    )
+                    settled[.applied, default: []].append(event.seq)
                     report.applied += 1
                 case .supersede:
-                    try Self.mark(db, seq: event.seq, status: .superseded, reason: "older than the mirror's version")
+                    settled[.older, default: []].append(event.seq)
                     report.superseded += 1
                 case .unchanged:
-                    try Self.mark(db, seq: event.seq, status: .applied, reason: "same version and content as the mirror")
+                    settled[.unchanged, default: []].append(event.seq)
                     report.unchanged += 1
                 case .fetch(let why):
                     if case .confirmRegression(let lower) = why {
                         try db.execute(sql: "UPDATE records SET pending_regression = ? WHERE connection = ? AND record_type = ? AND record_id = ?",
                                        arguments: [lower, event.connection, recordType, recordId])
+                        held[key]?.pendingRegression = lower
                     }
                     try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ?", arguments: ["needs fetch: \(why)", event.seq])
                     report.needFetch += 1
                 }
             }
+            for (outcome, seqs) in settled {
+                // Applications are counted in the same transaction as the mirror's write: a crash can never apply an event twice unseen.
+                try db.execute(sql: """
+                    UPDATE events SET status = ?, reason = ?, applications = applications + ? WHERE seq IN (\(seqs.map(String.init).joined(separator: ",")))
+                    """, arguments: [outcome.status.rawValue, outcome.reason, outcome == .applied ? 1 : 0])
+            }
             return report
+        }
+    }
+
+    /// What the mirror holds for each record `events` are about, in one query per (connection, type).
+    static func mirrorVersions(of events: [StoredEvent], db: Database) throws -> [MirrorKey: MirrorVersion] {
+        var ids: [MirrorKey: Set<String>] = [:]
+        for event in events {
+            guard let type = event.recordType, let id = event.recordId else { continue }
+            ids[MirrorKey(connection: event.connection, recordType: type, recordId: ""), default: []].insert(id)
+        }
+        var held: [MirrorKey: MirrorVersion] = [:]
+        for (group, recordIds) in ids {
+            let all = Array(recordIds)
+            // In chunks that stay far below SQLite's limit on bound parameters.
+            for start in stride(from: 0, to: all.count, by: 500) {
+                let chunk = Array(all[start..<min(start + 500, all.count)])
+                var arguments: StatementArguments = [group.connection, group.recordType]
+                arguments += StatementArguments(chunk)
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT record_id, version, deleted, content_hash, version_trusted, pending_regression, read_fence FROM records
+                    WHERE connection = ? AND record_type = ? AND record_id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))
+                    """, arguments: arguments) {
+                    held[MirrorKey(connection: group.connection, recordType: group.recordType, recordId: r[0])] = MirrorVersion(
+                        version: r[1], deleted: r[2], contentHash: r[3], versionTrusted: r[4], pendingRegression: r[5], readFence: r[6]
+                    )
+                }
+            }
+        }
+        return held
+    }
+
+    /// How an event the apply loop settled is marked.
+    enum Settled: Hashable {
+        case applied, older, unchanged, noRecord
+
+        var status: EventStatus { self == .older ? .superseded : .applied }
+        var reason: String? {
+            switch self {
+            case .applied: nil
+            case .older: "older than the mirror's version"
+            case .unchanged: "same version and content as the mirror"
+            case .noRecord: "no mirror record"
+            }
         }
     }
 
@@ -251,8 +312,15 @@ extension Store {
         }
     }
 
-    static func mark(_ db: Database, seq: Int64, status: EventStatus, reason: String?) throws {
-        try db.cachedStatement(sql: "UPDATE events SET status = ?, reason = ? WHERE seq = ?").execute(arguments: [status.rawValue, reason, seq])
+    /// A pending event as the apply loop reads it (no headers or URL: deciding never needs them).
+    static func pendingEvent(_ row: Row) -> StoredEvent {
+        let body: Data = row[14]
+        return StoredEvent(
+            seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
+            eventId: row[5], type: row[6], recordType: row[7], recordId: row[8], version: row[9], deleted: row[10], fullState: row[11],
+            occurredAt: row[12], receivedAt: row[13], status: .pending, reason: nil, headers: [], body: Array(body), url: nil,
+            readFence: row[15], generation: row[16]
+        )
     }
 
     static func hash(_ bytes: [UInt8]) -> String {
