@@ -86,6 +86,20 @@ extension Store {
                 """), arguments: [connection, limit])
             // The mirror's change sequence, continued in memory: one writer holds this transaction.
             var nextChange = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(change_seq) FROM records")) ?? 0) + 1
+            // Prepared once per batch (looking a statement up by its SQL text costs a hash of the text).
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
+                                     version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
+                ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
+                    version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
+                    deleted = excluded.deleted,
+                    data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
+                    content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
+                    pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
+                    read_fence = max(coalesce(excluded.read_fence, 0), coalesce(records.read_fence, 0)), change_seq = excluded.change_seq,
+                    generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
+                """)
             // Settled events are marked together at the end of the batch (same transaction): one
             // statement per outcome instead of one per event.
             var settled: [Settled: [Int64]] = [:]
@@ -93,6 +107,7 @@ extension Store {
             // What the mirror holds for every record of the batch, read at once and kept current in
             // memory as the batch applies (a later event of a record sees what an earlier one wrote).
             var held = try Self.mirrorVersions(of: events, db: db)
+            held.reserveCapacity(events.count)
             for event in events {
                 guard let recordType = event.recordType, let recordId = event.recordId else {
                     settled[.noRecord, default: []].append(event.seq)
@@ -114,25 +129,13 @@ extension Store {
                 switch decision {
                 case .apply, .tombstone, .acceptRegression:
                     let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
-                    try db.cachedStatement(sql: """
-                        INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
-                                             version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
-                        ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
-                            version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
-                            deleted = excluded.deleted,
-                            data = CASE WHEN excluded.deleted = 1 THEN records.data ELSE excluded.data END,
-                            content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
-                            pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
-                            read_fence = max(coalesce(excluded.read_fence, 0), coalesce(records.read_fence, 0)), change_seq = excluded.change_seq,
-                            generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
-                        """).execute(arguments: [
-                            event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                            state.map { Data($0) }, contentHash, trusted, now, event.seq,
-                            // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
-                            // tell whether it saw the delivered change, so it is read again instead of applied.
-                            readFence, event.generation, nextChange,
-                        ])
+                    try upsert.execute(arguments: [
+                        event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
+                        state.map { Data($0) }, contentHash, trusted, now, event.seq,
+                        // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
+                        // tell whether it saw the delivered change, so it is read again instead of applied.
+                        readFence, event.generation, nextChange,
+                    ])
                     nextChange += 1
                     held[key] = MirrorVersion(
                         version: event.version == nil && event.deleted ? current?.version : event.version, deleted: event.deleted,
@@ -175,6 +178,7 @@ extension Store {
             ids[MirrorKey(connection: event.connection, recordType: type, recordId: ""), default: []].insert(id)
         }
         var held: [MirrorKey: MirrorVersion] = [:]
+        held.reserveCapacity(events.count)
         for (group, recordIds) in ids {
             let all = Array(recordIds)
             // In chunks that stay far below SQLite's limit on bound parameters.
