@@ -201,6 +201,7 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryIntake",
                 "TributaryUpstream",
+                "ProviderSimulator",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -132,60 +132,44 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 }
 
 func lagUnderChaos() async throws -> (lags: [Double], unconverged: Int, counters: SimulatorCounters) {
-    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     let lagDirectory = try TestPaths.temporaryDirectory("bench-reconcile-lag")
     defer { try? FileManager.default.removeItem(at: lagDirectory) }
     var configuration = TestEngine.configuration(directory: lagDirectory)
     configuration.polling = true
     configuration.reconciling = true
     configuration.pollTick = .milliseconds(200)
-    let engine = try Engine(configuration: configuration)
-    _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [secret], now: 0)
-    let (enginePorts, enginePort) = AsyncStream.makeStream(of: Int.self)
-    return try await RunningServices.run([engine.application { enginePort.yield($0) }], ports: enginePorts, logger: logger) { tributaryPort in
-        var sim = SimulatorConfiguration()
-        sim.port = 0
+    let initial = 500
+    return try await ChaosRig.run(engine: configuration, logger: logger, simulator: { sim in
         sim.seed = 99
-        sim.initialRecordsPerType = 500
+        sim.initialRecordsPerType = initial
         sim.granularity = .milliseconds
-        sim.chaos.rateLimitFraction = 0.1
-        sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
-        sim.webhooks = WebhookConfiguration(
-            url: "http://127.0.0.1:\(tributaryPort)/webhooks/simulator/sim1", secret: secret, dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
-        )
-        let simulator = try ProviderSimulator(configuration: sim, logger: logger)
-        let (simPorts, simPort) = AsyncStream.makeStream(of: Int.self)
-        let token = sim.tokens[0]
-        let initial = sim.initialRecordsPerType
-        return try await RunningServices.run([simulator.application { simPort.yield($0) }], ports: simPorts, logger: logger) { port in
-            try await engine.store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
-            // The backfill first, so the lag measured is of changes, not of the initial copy.
-            while try await engine.store.records(connection: "sim1", limit: 10_000).count < 2 * initial {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            let began = clock()
-            try simulator.startMutations(rate: Double(mutationRate))
-            try await Task.sleep(for: .seconds(mutationSeconds))
-            simulator.stopMutations()
-            // Converged when every record changed during the run is in the mirror at its final version (or 60 s pass).
-            let deadline = ContinuousClock.now + .seconds(60)
-            var lags: [Double] = []
-            var unconverged = 0
-            repeat {
-                try await Task.sleep(for: .milliseconds(250))
-                let mirror = Dictionary(uniqueKeysWithValues: try await engine.store.records(connection: "sim1", limit: 1_000_000).map { ("\($0.recordType)/\($0.recordId)", $0) })
-                lags = []
-                unconverged = 0
-                for record in simulator.records() where record.updatedAt >= began {
-                    guard let m = mirror["\(record.type)/\(record.id)"], m.version == Int64(record.version), m.deleted == record.deleted else {
-                        unconverged += 1
-                        continue
-                    }
-                    lags.append(Double(m.updatedAt - record.updatedAt) / 1000)
-                }
-            } while unconverged > 0 && ContinuousClock.now < deadline
-            return (lags.sorted(), unconverged, simulator.counters())
+    }) { engine, simulator in
+        // The backfill first, so the lag measured is of changes, not of the initial copy.
+        while try await engine.store.records(connection: "sim1", limit: 10_000).count < 2 * initial {
+            try await Task.sleep(for: .milliseconds(100))
         }
+        let began = clock()
+        try simulator.startMutations(rate: Double(mutationRate))
+        try await Task.sleep(for: .seconds(mutationSeconds))
+        simulator.stopMutations()
+        // Converged when every record changed during the run is in the mirror at its final version (or 60 s pass).
+        let deadline = ContinuousClock.now + .seconds(60)
+        var lags: [Double] = []
+        var unconverged = 0
+        repeat {
+            try await Task.sleep(for: .milliseconds(250))
+            let mirror = Dictionary(uniqueKeysWithValues: try await engine.store.records(connection: "sim1", limit: 1_000_000).map { ("\($0.recordType)/\($0.recordId)", $0) })
+            lags = []
+            unconverged = 0
+            for record in simulator.records() where record.updatedAt >= began {
+                guard let m = mirror["\(record.type)/\(record.id)"], m.version == Int64(record.version), m.deleted == record.deleted else {
+                    unconverged += 1
+                    continue
+                }
+                lags.append(Double(m.updatedAt - record.updatedAt) / 1000)
+            }
+        } while unconverged > 0 && ContinuousClock.now < deadline
+        return (lags.sorted(), unconverged, simulator.counters())
     }
 }
 let (lags, unconverged, counters) = try await lagUnderChaos()

@@ -15,14 +15,6 @@ import TributaryUpstream
 /// The whole engine (intake, poll scheduler, reconciler) against the simulator under chaos.
 @Suite("Convergence", .serialized)
 struct ConvergenceTests {
-    static let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-    static func running<T: Sendable>(
-        _ services: [any Service], ports: AsyncStream<Int>, _ body: @escaping @Sendable (Int) async throws -> T
-    ) async throws -> T {
-        try await RunningServices.run(services, ports: ports, logger: PollSimulatorTests.quietLogger, body)
-    }
-
     @Test("webhooks (20% dropped, 20% duplicated, reordered within 50) plus polling (10% 429s) and one sweep converge to the provider's state", arguments: 1...10)
     func converges(seed: Int) async throws {
         try await converge(seed: seed, hardDeletes: false)
@@ -43,60 +35,44 @@ struct ConvergenceTests {
         configuration.polling = false
         configuration.reconciling = true
         configuration.pollTick = .milliseconds(200)
-        let engine = try Engine(configuration: configuration)
-        _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [Self.secret], now: 0)
         let logger = PollSimulatorTests.quietLogger
 
-        let (enginePorts, enginePort) = AsyncStream.makeStream(of: Int.self)
-        let result = try await Self.running([engine.application { enginePort.yield($0) }], ports: enginePorts) { tributaryPort in
-            var sim = SimulatorConfiguration()
-            sim.port = 0
+        let result = try await ChaosRig.run(engine: configuration, logger: logger, simulator: { sim in
             sim.seed = UInt64(seed)
             sim.initialRecordsPerType = 100
             sim.granularity = .seconds
             sim.hardDeletes = hardDeletes
-            sim.chaos.rateLimitFraction = 0.1
-            sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
-            sim.webhooks = WebhookConfiguration(
-                url: "http://127.0.0.1:\(tributaryPort)/webhooks/simulator/sim1", secret: Self.secret,
-                dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
-            )
-            let simulator = try ProviderSimulator(configuration: sim, logger: logger)
-            let token = sim.tokens[0]
-            let (simPorts, simPort) = AsyncStream.makeStream(of: Int.self)
-            return try await Self.running([simulator.application { simPort.yield($0) }], ports: simPorts) { port in
-                try await engine.store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
-                let initial = simulator.counters().changes
-                try simulator.startMutations(rate: 300)
-                // Poll while the mutations and webhooks run, and until at least one 429 has been lived through.
-                var rounds = 0
-                // A sweep also runs in the middle of it all: whatever it proposes while records change
-                // under it must not delete a live one (a false deletion would survive to the end).
-                var midSweep: Task<[(connection: String, resource: String, outcome: SweepOutcome)], any Error>?
-                while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
-                    let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
-                    #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
-                    rounds += 1
-                    if rounds == 1 { midSweep = Task { try await engine.pollRunner.runDueSweeps(force: true, logger: logger) } }
-                    if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
-                }
-                simulator.stopMutations()
-                let during = try await midSweep?.value ?? []
-                #expect(during.count == 2 && during.allSatisfy { $0.outcome.sweep?.status == .complete }, "\(during.map { "\($0.outcome)" })")
-                let stopped = ContinuousClock.now
-                // Idle: the last webhooks delivered, one more poll, one more reconcile pass, one full sweep
-                // (its drift applied and its suspected deletions confirmed by the reconciler's fetches).
-                _ = await simulator.webhookEmitter?.deliverPending()
-                _ = try await engine.pollRunner.runDue(force: true, logger: logger)
-                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
-                let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
-                let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger).compactMap(\.outcome.sweep)
-                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
-                let converged = ContinuousClock.now - stopped
-                let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
-                let ended = try await engine.store.sweeps(connection: "sim1").filter { s in sweeps.contains { $0.generation == s.generation } }
-                return (Self.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep.count, ended)
+        }) { engine, simulator in
+            let initial = simulator.counters().changes
+            try simulator.startMutations(rate: 300)
+            // Poll while the mutations and webhooks run, and until at least one 429 has been lived through.
+            var rounds = 0
+            // A sweep also runs in the middle of it all: whatever it proposes while records change
+            // under it must not delete a live one (a false deletion would survive to the end).
+            var midSweep: Task<[(connection: String, resource: String, outcome: SweepOutcome)], any Error>?
+            while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
+                let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
+                #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
+                rounds += 1
+                if rounds == 1 { midSweep = Task { try await engine.pollRunner.runDueSweeps(force: true, logger: logger) } }
+                if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
             }
+            simulator.stopMutations()
+            let during = try await midSweep?.value ?? []
+            #expect(during.count == 2 && during.allSatisfy { $0.outcome.sweep?.status == .complete }, "\(during.map { "\($0.outcome)" })")
+            let stopped = ContinuousClock.now
+            // Idle: the last webhooks delivered, one more poll, one more reconcile pass, one full sweep
+            // (its drift applied and its suspected deletions confirmed by the reconciler's fetches).
+            _ = await simulator.webhookEmitter?.deliverPending()
+            _ = try await engine.pollRunner.runDue(force: true, logger: logger)
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
+            let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
+            let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger).compactMap(\.outcome.sweep)
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
+            let converged = ContinuousClock.now - stopped
+            let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
+            let ended = try await engine.store.sweeps(connection: "sim1").filter { s in sweeps.contains { $0.generation == s.generation } }
+            return (Self.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep.count, ended)
         }
         let (mismatches, converged, counters, beforeSweep, sweeps) = result
         let drift = sweeps.map { "\($0.recordType): missing \($0.missing), stale \($0.stale), extra \($0.extra), confirmed deleted \($0.confirmedDeleted)" }
