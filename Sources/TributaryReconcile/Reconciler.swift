@@ -63,9 +63,10 @@ public struct Reconciler: Sendable {
         var total = ReconcileReport()
         let catalog = self.catalog
         while true {
+            // A webhook delivery's record state is where its rule's state pointer says (polled and
+            // fetched observations are stored as the record itself).
             let report = try await store.applyPendingEvents(limit: batch, connection: connection, now: now()) { event in
-                // Polled and fetched observations are stored as the record itself; webhook deliveries go through their rule's state pointer.
-                event.source == .webhook ? catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body) : event.body
+                catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body)
             }
             total.addSettled(report)
             total.needFetch += report.needFetch

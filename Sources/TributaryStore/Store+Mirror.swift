@@ -70,8 +70,9 @@ extension Store {
     /// transaction that marks the event, so an event is applied at most once even if the process
     /// dies mid-batch (the batch rolls back and its events are still pending).
     /// Events that need a fetch stay `pending` with a reason; events about no record are `applied`.
-    /// - Parameter state: the record state an event carries (the caller knows the manifest's `state` pointer);
-    ///   `nil` when the event carries none.
+    /// - Parameter state: the record state a webhook delivery carries (the caller knows the manifest's
+    ///   `state` pointer); `nil` when it carries none. Polled, swept and fetched observations are
+    ///   stored as the record itself, so their body is their state and this is not called for them.
     public func applyPendingEvents(
         limit: Int = 500, connection: String? = nil, now: Int64, state: @escaping @Sendable (StoredEvent) -> [UInt8]?
     ) async throws(StoreError) -> ReconcileReport {
@@ -104,11 +105,13 @@ extension Store {
             // statement per outcome instead of one per event.
             var settled: [Settled: [Int64]] = [:]
             let events = rows.map(Self.pendingEvent)
+            // The bodies as read, to bind a polled, swept or fetched state without another copy.
+            let bodies: [Data] = rows.map { $0[14] }
             // What the mirror holds for every record of the batch, read at once and kept current in
             // memory as the batch applies (a later event of a record sees what an earlier one wrote).
             var held = try Self.mirrorVersions(of: events, db: db)
             held.reserveCapacity(events.count)
-            for event in events {
+            for (index, event) in events.enumerated() {
                 guard let recordType = event.recordType, let recordId = event.recordId else {
                     settled[.noRecord, default: []].append(event.seq)
                     report.applied += 1
@@ -116,7 +119,7 @@ extension Store {
                 }
                 let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
                 let current = held[key]
-                let state = event.fullState ? state(event) : nil
+                let state = !event.fullState ? nil : event.source == .webhook ? state(event) : event.body
                 let contentHash = state.map(Self.hash)
                 let readFence = event.readFence ?? event.receivedAt
                 let observation = Observation(
@@ -131,7 +134,7 @@ extension Store {
                     let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
                     try upsert.execute(arguments: [
                         event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                        state.map { Data($0) }, contentHash, trusted, now, event.seq,
+                        state.map { event.source == .webhook ? Data($0) : bodies[index] }, contentHash, trusted, now, event.seq,
                         // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
                         // tell whether it saw the delivered change, so it is read again instead of applied.
                         readFence, event.generation, nextChange,
