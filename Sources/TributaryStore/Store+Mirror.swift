@@ -78,13 +78,23 @@ extension Store {
     ) async throws(StoreError) -> ReconcileReport {
         try await writeValue { db in
             var report = ReconcileReport()
-            // Only the columns deciding needs, read by position: this loop is the reconciler's hot path.
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+            // Only the columns deciding needs, read by position straight off the statement (a cursor
+            // copies no row): this loop is the reconciler's hot path.
+            var events: [StoredEvent] = []
+            var bodies: [Data] = []  // as read, to bind a polled, swept or fetched state without another copy
+            events.reserveCapacity(limit)
+            bodies.reserveCapacity(limit)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT seq, connection, tenant, provider, source, event_id, type, record_type, record_id, version, deleted, full_state,
                        occurred_at, received_at, body, read_fence, generation
                 FROM events WHERE status = 'pending' AND (?1 IS NULL OR connection = ?1)
                   AND (reason IS NULL OR reason NOT LIKE 'needs fetch%') ORDER BY seq LIMIT ?2
                 """), arguments: [connection, limit])
+            while let row = try rows.next() {
+                let body: Data = row[14]
+                bodies.append(body)
+                events.append(Self.pendingEvent(row, body: body))
+            }
             // The mirror's change sequence, continued in memory: one writer holds this transaction.
             var nextChange = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(change_seq) FROM records")) ?? 0) + 1
             // Prepared once per batch (looking a statement up by its SQL text costs a hash of the text).
@@ -104,9 +114,6 @@ extension Store {
             // Settled events are marked together at the end of the batch (same transaction): one
             // statement per outcome instead of one per event.
             var settled: [Settled: [Int64]] = [:]
-            let events = rows.map(Self.pendingEvent)
-            // The bodies as read, to bind a polled, swept or fetched state without another copy.
-            let bodies: [Data] = rows.map { $0[14] }
             // What the mirror holds for every record of the batch, read at once and kept current in
             // memory as the batch applies (a later event of a record sees what an earlier one wrote).
             var held = try Self.mirrorVersions(of: events, db: db)
@@ -320,9 +327,8 @@ extension Store {
     }
 
     /// A pending event as the apply loop reads it (no headers or URL: deciding never needs them).
-    static func pendingEvent(_ row: Row) -> StoredEvent {
-        let body: Data = row[14]
-        return StoredEvent(
+    static func pendingEvent(_ row: Row, body: Data) -> StoredEvent {
+        StoredEvent(
             seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
             eventId: row[5], type: row[6], recordType: row[7], recordId: row[8], version: row[9], deleted: row[10], fullState: row[11],
             occurredAt: row[12], receivedAt: row[13], status: .pending, reason: nil, headers: [], body: Array(body), url: nil,
