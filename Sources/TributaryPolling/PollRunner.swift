@@ -138,12 +138,7 @@ extension PollRunner {
     /// `interval` moved by up to ±10%, the same for a given key every time, so sweeps of many
     /// connections spread out instead of all starting at once.
     static func jittered(_ interval: Int64, key: String) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let unit = Double(hash % 10_000) / 10_000  // 0 ..< 1
+        let unit = Double(fnv1a64(key.utf8) % 10_000) / 10_000  // 0 ..< 1
         return interval + Int64((Double(interval) * 0.2 * (unit - 0.5)).rounded())
     }
 }

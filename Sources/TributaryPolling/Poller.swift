@@ -280,9 +280,7 @@ extension Poller {
                     failure = "enumeration not trustworthy: " + (ending == .notModified ? ["not modified"] : anomalies.map { "\($0)" }).joined(separator: ", ")
                 }
             } catch let error as StoreError where error.code == .leaseLost {
-                // Another process resumed it: this one leaves it running for that one to end.
-                logger.notice("sweep lease lost; the sweep continues elsewhere", metadata: ["error": "\(error.message)"])
-                return .skipped
+                throw error  // not a failed sweep: another process resumed it (handled below)
             } catch {
                 status = .failed
                 failure = "\(error)"
@@ -296,12 +294,15 @@ extension Poller {
                 "stale": "\(ended.stale)", "suspected_deleted": "\(suspects)", "error": "\(failure ?? "")",
             ])
             return .ended(ended)
-        } catch where error.code == .leaseLost {
+        } catch let error as StoreError where error.code == .leaseLost {
+            // Another process resumed it: this one leaves it running for that one to end.
             logger.notice("sweep lease lost; the sweep continues elsewhere", metadata: ["error": "\(error.message)"])
             return .skipped
         } catch {
-            logger.warning("sweep failed in the store", metadata: ["error": "\(error.message)"])
-            return .storeFailed(error.message)
+            // Only the store throws out here (the enumeration's own errors end the sweep as failed).
+            let message = (error as? StoreError)?.message ?? "\(error)"
+            logger.warning("sweep failed in the store", metadata: ["error": "\(message)"])
+            return .storeFailed(message)
         }
     }
 }

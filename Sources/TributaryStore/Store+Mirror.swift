@@ -258,10 +258,7 @@ extension Store {
                                          AND type LIKE '%.suspected_deleted')
                     """)
             }
-            for seq in seqs {
-                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'",
-                               arguments: ["resolved by fetch (event \(result.seq))", seq])
-            }
+            try Self.supersedePending(seqs, reason: "resolved by fetch (event \(result.seq))", db: db)
             return result
         }
     }
@@ -291,10 +288,13 @@ extension Store {
     /// Settles events that waited on a fetch nobody can make, when what they would verify is
     /// already in the mirror (a page fenced out by a later read): `superseded`, with the reason.
     public func settleUnverified(_ seqs: [Int64], reason: String) async throws(StoreError) {
-        try await writeValue { db in
-            for seq in seqs {
-                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'", arguments: [reason, seq])
-            }
+        try await writeValue { db in try Self.supersedePending(seqs, reason: reason, db: db) }
+    }
+
+    /// Marks those of `seqs` still pending `superseded`, with `reason`.
+    static func supersedePending(_ seqs: [Int64], reason: String, db: Database) throws {
+        for seq in seqs {
+            try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'", arguments: [reason, seq])
         }
     }
 
@@ -336,14 +336,9 @@ extension Store {
         )
     }
 
+    /// A content fingerprint for "same version, same content".
     static func hash(_ bytes: [UInt8]) -> String {
-        // FNV-1a 64: a content fingerprint for "same version, same content", not a security boundary.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        return String(h, radix: 16)
+        String(fnv1a64(bytes), radix: 16)
     }
 
     /// Records of a connection, in a stable order.

@@ -11,9 +11,7 @@ extension Store {
             let counts = try await eventCounts(connection: c.id)
             let polls = try await pollStates(connection: c.id)
             let rate = try await rateLimitState(connection: c.id).flatMap { JSONValue(parsing: Array($0.utf8)) }
-            // The latest sweep of each resource (newest first in `sweeps`, so the first seen wins).
-            var latest: [Sweep] = []
-            for sweep in try await sweeps(connection: c.id) where !latest.contains(where: { $0.resource == sweep.resource }) { latest.append(sweep) }
+            let latest = try await latestSweeps(connection: c.id)
             func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null }
             items.append(.object([
                 ("connection", .string(c.id)), ("provider", .string(c.provider)), ("tenant", .string(c.tenant)),
@@ -33,7 +31,7 @@ extension Store {
                         ("pages", .number(String(p.pages))), ("observations", .number(String(p.observations))),
                     ])
                 })),
-                ("sweeps", .array(latest.sorted { $0.resource < $1.resource }.map(\.json))),
+                ("sweeps", .array(latest.map(\.json))),
             ]))
         }
         if let connection, items.isEmpty { throw StoreError(.notFound, "no connection \(connection)") }

@@ -198,6 +198,16 @@ extension Store {
         try await readValue { db in try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]).map(Self.sweep) }
     }
 
+    /// Each resource's latest sweep, in resource order.
+    public func latestSweeps(connection: String) async throws(StoreError) -> [Sweep] {
+        try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM sweeps WHERE generation IN (SELECT max(generation) FROM sweeps WHERE connection = ? GROUP BY resource)
+                ORDER BY resource
+                """, arguments: [connection]).map(Self.sweep)
+        }
+    }
+
     /// The resource's latest sweep, if it ever had one.
     public func latestSweep(connection: String, resource: String) async throws(StoreError) -> Sweep? {
         try await readValue { db in
