@@ -65,8 +65,8 @@ public struct Reconciler: Sendable {
         while true {
             // A webhook delivery's record state is where its rule's state pointer says (polled and
             // fetched observations are stored as the record itself).
-            let report = try await store.applyPendingEvents(limit: batch, connection: connection, now: now()) { event in
-                catalog.providers[event.provider]?.extractor?.recordState(type: event.type, body: event.body)
+            let report = try await store.applyPendingEvents(limit: batch, connection: connection, now: now()) { provider, type, body in
+                catalog.providers[provider]?.extractor?.recordState(type: type, body: body)
             }
             total.addSettled(report)
             total.needFetch += report.needFetch

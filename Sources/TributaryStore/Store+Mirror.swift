@@ -70,31 +70,17 @@ extension Store {
     /// transaction that marks the event, so an event is applied at most once even if the process
     /// dies mid-batch (the batch rolls back and its events are still pending).
     /// Events that need a fetch stay `pending` with a reason; events about no record are `applied`.
-    /// - Parameter state: the record state a webhook delivery carries (the caller knows the manifest's
-    ///   `state` pointer); `nil` when it carries none. Polled, swept and fetched observations are
-    ///   stored as the record itself, so their body is their state and this is not called for them.
+    /// - Parameter state: the record state a webhook delivery carries, from its provider, event type
+    ///   and body (the caller knows the manifest's `state` pointer); `nil` when it carries none.
+    ///   Polled, swept and fetched observations are stored as the record itself, so their body is
+    ///   their state and this is not called for them.
     public func applyPendingEvents(
-        limit: Int = 500, connection: String? = nil, now: Int64, state: @escaping @Sendable (StoredEvent) -> [UInt8]?
+        limit: Int = 500, connection: String? = nil, now: Int64,
+        state: @escaping @Sendable (_ provider: String, _ type: String?, _ body: [UInt8]) -> [UInt8]?
     ) async throws(StoreError) -> ReconcileReport {
         try await writeValue { db in
             var report = ReconcileReport()
-            // Only the columns deciding needs, read by position straight off the statement (a cursor
-            // copies no row): this loop is the reconciler's hot path.
-            var events: [StoredEvent] = []
-            var bodies: [Data] = []  // as read, to bind a polled, swept or fetched state without another copy
-            events.reserveCapacity(limit)
-            bodies.reserveCapacity(limit)
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                SELECT seq, connection, tenant, provider, source, event_id, type, record_type, record_id, version, deleted, full_state,
-                       occurred_at, received_at, body, read_fence, generation
-                FROM events WHERE status = 'pending' AND (?1 IS NULL OR connection = ?1)
-                  AND (reason IS NULL OR reason NOT LIKE 'needs fetch%') ORDER BY seq LIMIT ?2
-                """), arguments: [connection, limit])
-            while let row = try rows.next() {
-                let body: Data = row[14]
-                bodies.append(body)
-                events.append(Self.pendingEvent(row, body: body))
-            }
+            let events = try Self.pendingEvents(connection: connection, limit: limit, db: db)
             // The mirror's change sequence, continued in memory: one writer holds this transaction.
             var nextChange = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(change_seq) FROM records")) ?? 0) + 1
             // Prepared once per batch (looking a statement up by its SQL text costs a hash of the text).
@@ -113,21 +99,21 @@ extension Store {
                 """)
             // Settled events are marked together at the end of the batch (same transaction): one
             // statement per outcome instead of one per event.
-            var settled: [Settled: [Int64]] = [:]
-            // What the mirror holds for every record of the batch, read at once and kept current in
-            // memory as the batch applies (a later event of a record sees what an earlier one wrote).
-            var held = try Self.mirrorVersions(of: events, db: db)
-            held.reserveCapacity(events.count)
-            for (index, event) in events.enumerated() {
+            var settled = SettledEvents()
+            // Records this batch has already written (or marked): a later event of one of them sees
+            // that, not what the mirror held when the batch was read.
+            var touched: [MirrorKey: MirrorVersion] = [:]
+            for event in events {
                 guard let recordType = event.recordType, let recordId = event.recordId else {
-                    settled[.noRecord, default: []].append(event.seq)
+                    settled.noRecord.append(event.seq)
                     report.applied += 1
                     continue
                 }
                 let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
-                let current = held[key]
-                let state = !event.fullState ? nil : event.source == .webhook ? state(event) : event.body
-                let contentHash = state.map(Self.hash)
+                let current = touched.isEmpty ? event.held : touched[key] ?? event.held
+                // A delivery's state is where its rule points; a read's is its body, bound as read.
+                let delivered = event.fullState && event.source == .webhook ? state(event.provider, event.type, Array(event.body)) : nil
+                let contentHash = !event.fullState ? nil : delivered.map(Self.hash) ?? (event.source == .webhook ? nil : Self.hash(event.body))
                 let readFence = event.readFence ?? event.receivedAt
                 let observation = Observation(
                     version: event.version, deleted: event.deleted, fullState: event.fullState,
@@ -139,38 +125,40 @@ extension Store {
                 switch decision {
                 case .apply, .tombstone, .acceptRegression:
                     let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
+                    let data: Data? = !event.fullState ? nil : event.source == .webhook ? delivered.map { Data($0) } : event.body
                     try upsert.execute(arguments: [
                         event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                        state.map { event.source == .webhook ? Data($0) : bodies[index] }, contentHash, trusted, now, event.seq,
+                        data, contentHash, trusted, now, event.seq,
                         // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
                         // tell whether it saw the delivered change, so it is read again instead of applied.
                         readFence, event.generation, nextChange,
                     ])
                     nextChange += 1
-                    held[key] = MirrorVersion(
+                    touched[key] = MirrorVersion(
                         version: event.version == nil && event.deleted ? current?.version : event.version, deleted: event.deleted,
                         contentHash: contentHash, versionTrusted: trusted, pendingRegression: nil,
                         readFence: max(readFence, current?.readFence ?? 0)
                     )
-                    settled[.applied, default: []].append(event.seq)
+                    settled.applied.append(event.seq)
                     report.applied += 1
                 case .supersede:
-                    settled[.older, default: []].append(event.seq)
+                    settled.older.append(event.seq)
                     report.superseded += 1
                 case .unchanged:
-                    settled[.unchanged, default: []].append(event.seq)
+                    settled.unchanged.append(event.seq)
                     report.unchanged += 1
                 case .fetch(let why):
-                    if case .confirmRegression(let lower) = why {
+                    if case .confirmRegression(let lower) = why, var marked = current {
                         try db.execute(sql: "UPDATE records SET pending_regression = ? WHERE connection = ? AND record_type = ? AND record_id = ?",
                                        arguments: [lower, event.connection, recordType, recordId])
-                        held[key]?.pendingRegression = lower
+                        marked.pendingRegression = lower
+                        touched[key] = marked
                     }
                     try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ?", arguments: ["needs fetch: \(why)", event.seq])
                     report.needFetch += 1
                 }
             }
-            for (outcome, seqs) in settled {
+            for (outcome, seqs) in settled.outcomes where !seqs.isEmpty {
                 // Applications are counted in the same transaction as the mirror's write: a crash can never apply an event twice unseen.
                 try db.execute(sql: """
                     UPDATE events SET status = ?, reason = ?, applications = applications + ? WHERE seq IN (\(seqs.map(String.init).joined(separator: ",")))
@@ -180,33 +168,63 @@ extension Store {
         }
     }
 
-    /// What the mirror holds for each record `events` are about, in one query per (connection, type).
-    static func mirrorVersions(of events: [StoredEvent], db: Database) throws -> [MirrorKey: MirrorVersion] {
-        var ids: [MirrorKey: Set<String>] = [:]
-        for event in events {
-            guard let type = event.recordType, let id = event.recordId else { continue }
-            ids[MirrorKey(connection: event.connection, recordType: type, recordId: ""), default: []].insert(id)
-        }
-        var held: [MirrorKey: MirrorVersion] = [:]
-        held.reserveCapacity(events.count)
-        for (group, recordIds) in ids {
-            let all = Array(recordIds)
-            // In chunks that stay far below SQLite's limit on bound parameters.
-            for start in stride(from: 0, to: all.count, by: 500) {
-                let chunk = Array(all[start..<min(start + 500, all.count)])
-                var arguments: StatementArguments = [group.connection, group.recordType]
-                arguments += StatementArguments(chunk)
-                for r in try Row.fetchAll(db, sql: """
-                    SELECT record_id, version, deleted, content_hash, version_trusted, pending_regression, read_fence FROM records
-                    WHERE connection = ? AND record_type = ? AND record_id IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))
-                    """, arguments: arguments) {
-                    held[MirrorKey(connection: group.connection, recordType: group.recordType, recordId: r[0])] = MirrorVersion(
-                        version: r[1], deleted: r[2], contentHash: r[3], versionTrusted: r[4], pendingRegression: r[5], readFence: r[6]
-                    )
+    /// A pending event as the apply loop reads it: only what deciding needs, with what the mirror
+    /// held for its record when the batch was read.
+    struct PendingEvent {
+        var seq: Int64
+        var connection: String
+        var tenant: String
+        var provider: String
+        var source: EventSource
+        var type: String?
+        var recordType: String?
+        var recordId: String?
+        var version: Int64?
+        var deleted: Bool
+        var fullState: Bool
+        var receivedAt: Int64
+        var body: Data
+        var readFence: Int64?
+        var generation: Int64?
+        var held: MirrorVersion?
+    }
+
+    /// The next `limit` pending events in log order (those waiting on a fetch excluded), each joined
+    /// to its mirror row: one pass over the log and the mirror's key, read by column position off a
+    /// cursor (no row copies). This is the reconciler's hot path.
+    static func pendingEvents(connection: String?, limit: Int, db: Database) throws -> [PendingEvent] {
+        var events: [PendingEvent] = []
+        events.reserveCapacity(limit)
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT e.seq, e.connection, e.tenant, e.provider, e.source, e.type, e.record_type, e.record_id, e.version, e.deleted,
+                   e.full_state, e.received_at, e.body, e.read_fence, e.generation,
+                   r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence
+            FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
+            WHERE e.status = 'pending' AND (?1 IS NULL OR e.connection = ?1)
+              AND (e.reason IS NULL OR e.reason NOT LIKE 'needs fetch%') ORDER BY e.seq LIMIT ?2
+            """), arguments: [connection, limit])
+        while let row = try rows.next() {
+            let heldDeleted: Bool? = row[15]  // NOT NULL in the mirror: NULL means no row
+            events.append(PendingEvent(
+                seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
+                type: row[5], recordType: row[6], recordId: row[7], version: row[8], deleted: row[9], fullState: row[10],
+                receivedAt: row[11], body: row[12], readFence: row[13], generation: row[14],
+                held: heldDeleted.map { deleted in
+                    MirrorVersion(version: row[16], deleted: deleted, contentHash: row[17], versionTrusted: row[18], pendingRegression: row[19], readFence: row[20])
                 }
-            }
+            ))
         }
-        return held
+        return events
+    }
+
+    /// The events of a batch the apply loop settled, by outcome.
+    struct SettledEvents {
+        var applied: [Int64] = []
+        var older: [Int64] = []
+        var unchanged: [Int64] = []
+        var noRecord: [Int64] = []
+
+        var outcomes: [(Settled, [Int64])] { [(.applied, applied), (.older, older), (.unchanged, unchanged), (.noRecord, noRecord)] }
     }
 
     /// How an event the apply loop settled is marked.
@@ -326,18 +344,8 @@ extension Store {
         }
     }
 
-    /// A pending event as the apply loop reads it (no headers or URL: deciding never needs them).
-    static func pendingEvent(_ row: Row, body: Data) -> StoredEvent {
-        StoredEvent(
-            seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
-            eventId: row[5], type: row[6], recordType: row[7], recordId: row[8], version: row[9], deleted: row[10], fullState: row[11],
-            occurredAt: row[12], receivedAt: row[13], status: .pending, reason: nil, headers: [], body: Array(body), url: nil,
-            readFence: row[15], generation: row[16]
-        )
-    }
-
     /// A content fingerprint for "same version, same content".
-    static func hash(_ bytes: [UInt8]) -> String {
+    static func hash(_ bytes: some Sequence<UInt8>) -> String {
         String(fnv1a64(bytes), radix: 16)
     }
 

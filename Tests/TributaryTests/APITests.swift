@@ -53,7 +53,7 @@ struct APITests {
                 occurredAt: nil, receivedAt: 1_000_000 * version, headers: [], body: Array(body.utf8), url: nil
             ))
         }
-        let report = try await store.applyPendingEvents(limit: 10_000, now: 1_000_000 * version) { Array($0.body) }
+        let report = try await store.applyPendingEvents(limit: 10_000, now: 1_000_000 * version) { _, _, body in body }
         #expect(report.applied == records.count, "the reconciler applied \(report.applied) of \(records.count) seeded events")
     }
 

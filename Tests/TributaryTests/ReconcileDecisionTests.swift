@@ -108,7 +108,7 @@ struct ReadFenceTests {
                 occurredAt: nil, receivedAt: receivedAt, headers: [], body: Array(#"{"id":"cus_1"}"#.utf8), url: nil, readFence: readFence
             )).seq
         }
-        let apply = { (now: Int64) in try await store.applyPendingEvents(now: now) { $0.body } }
+        let apply = { (now: Int64) in try await store.applyPendingEvents(now: now) { _, _, body in body } }
         _ = try await append("w1", source: .webhook, version: 3, deleted: false, receivedAt: 2000)
         _ = try await apply(2000)
         // A fetch sent at t=1000 answered 404, logged after the delivery of t=2000 was applied.

@@ -131,7 +131,7 @@ struct SweepTests {
                 record: RecordRef(recordType: "customer", recordId: id, version: 1, deleted: false, fullState: true),
                 occurredAt: nil, receivedAt: time, headers: [], body: Array(#"{"id":"\#(id)"}"#.utf8), url: nil
             ))
-            _ = try await store.applyPendingEvents(now: time) { $0.body }
+            _ = try await store.applyPendingEvents(now: time) { _, _, body in body }
         }
         try await observe("before", at: 500)
         let sweep = try await store.beginSweep(connection: "sim1", resource: "customers", recordType: "customer", now: 1000)
