@@ -37,16 +37,19 @@ extension Sequence where Element == UInt8 {
 }
 
 /// FNV-1a, 64 bits: a fast fingerprint (content hashes, deterministic jitter), not a security boundary.
-@inlinable  // specialized where it is called: unspecialized, every byte goes through the iterator's witness
+@inlinable
 public func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-    func fold(_ bytes: some Sequence<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
+    // Contiguous bytes (an array, `Data`) are folded through a buffer, not the sequence's iterator.
+    if let hash = bytes.withContiguousStorageIfAvailable(fnv1a64(buffer:)) { return hash }
+    return Array(bytes).withUnsafeBufferPointer(fnv1a64(buffer:))
+}
+
+/// FNV-1a, 64 bits, of the bytes in `buffer`.
+public func fnv1a64(buffer: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in buffer {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
     }
-    // Contiguous bytes (an array, `Data`) are folded through a buffer, without the sequence's iterator.
-    return bytes.withContiguousStorageIfAvailable(fold) ?? fold(bytes)
+    return hash
 }

@@ -32,11 +32,19 @@ enum EventLog {
         return AppendResult(seq: seq, duplicate: true)
     }
 
+    /// The condition of the partial index `events_unapplied` (every event but the applied ones).
+    /// SQLite uses a partial index only for a query that carries its condition verbatim, so every
+    /// query for events by a status other than `applied` adds this term.
+    static let unapplied = "status != 'applied'"
+
     static func list(_ filter: EventFilter, db: Database) throws -> [StoredEvent] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if let connection = filter.connection { clauses.append("connection = ?"); arguments += [connection] }
-        if let status = filter.status { clauses.append("status = ?"); arguments += [status.rawValue] }
+        if let status = filter.status {
+            clauses.append(status == .applied ? "status = ?" : "status = ? AND \(unapplied)")
+            arguments += [status.rawValue]
+        }
         if let type = filter.type { clauses.append("type = ?"); arguments += [type] }
         if let after = filter.afterSeq { clauses.append("seq > ?"); arguments += [after] }
         let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")

@@ -155,6 +155,16 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v6-unapplied-index") { db in
+            // Applied events are the bulk of the log and nothing looks them up by status. Leaving
+            // them out of the status index means applying an event only removes its entry (the
+            // reconciler's hot path) rather than moving it, and keeps the index to the events an
+            // operator or the reconciler asks for. Queries carry `EventLog.unapplied` to use it.
+            try db.execute(sql: """
+                DROP INDEX events_by_status;
+                CREATE INDEX events_unapplied ON events(status, seq) WHERE status != 'applied';
+                """)
+        }
         return migrator
     }
 }

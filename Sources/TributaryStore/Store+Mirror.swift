@@ -158,11 +158,25 @@ extension Store {
                     report.needFetch += 1
                 }
             }
-            for (outcome, seqs) in settled.outcomes where !seqs.isEmpty {
-                // Applications are counted in the same transaction as the mirror's write: a crash can never apply an event twice unseen.
+            // Applications are counted in the same transaction as the mirror's write: a crash can never
+            // apply an event twice unseen. The other outcomes are marked first, by sequence number.
+            for (outcome, seqs) in settled.others where !seqs.isEmpty {
                 try db.execute(sql: """
-                    UPDATE events SET status = ?, reason = ?, applications = applications + ? WHERE seq IN (\(seqs.map(String.init).joined(separator: ",")))
-                    """, arguments: [outcome.status.rawValue, outcome.reason, outcome == .applied ? 1 : 0])
+                    UPDATE events SET status = ?, reason = ? WHERE seq IN (\(seqs.map(String.init).joined(separator: ",")))
+                    """, arguments: [outcome.status.rawValue, outcome.reason])
+            }
+            // What remains of the batch's range still pending and not waiting on a fetch is exactly
+            // the applied events (the batch read every such event up to its last), so one range
+            // statement marks them; it must mark every one of them and nothing else.
+            if let first = events.first?.seq, let last = events.last?.seq, !settled.applied.isEmpty {
+                try db.cachedStatement(sql: """
+                    UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1
+                    WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND \(EventLog.unapplied) AND (?3 IS NULL OR connection = ?3)
+                      AND (reason IS NULL OR reason NOT LIKE 'needs fetch%')
+                    """).execute(arguments: [first, last, connection])
+                guard db.changesCount == settled.applied.count else {
+                    throw StoreError(.internal, "marked \(db.changesCount) events of \(first)...\(last) applied, expected \(settled.applied.count)")
+                }
             }
             return report
         }
@@ -200,7 +214,7 @@ extension Store {
                    e.full_state, e.received_at, e.body, e.read_fence, e.generation,
                    r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence
             FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
-            WHERE e.status = 'pending' AND (?1 IS NULL OR e.connection = ?1)
+            WHERE e.status = 'pending' AND e.\(EventLog.unapplied) AND (?1 IS NULL OR e.connection = ?1)
               AND (e.reason IS NULL OR e.reason NOT LIKE 'needs fetch%') ORDER BY e.seq LIMIT ?2
             """), arguments: [connection, limit])
         while let row = try rows.next() {
@@ -224,17 +238,17 @@ extension Store {
         var unchanged: [Int64] = []
         var noRecord: [Int64] = []
 
-        var outcomes: [(Settled, [Int64])] { [(.applied, applied), (.older, older), (.unchanged, unchanged), (.noRecord, noRecord)] }
+        /// Every outcome but `applied`, which is marked by range.
+        var others: [(Settled, [Int64])] { [(.older, older), (.unchanged, unchanged), (.noRecord, noRecord)] }
     }
 
     /// How an event the apply loop settled is marked.
-    enum Settled: Hashable {
-        case applied, older, unchanged, noRecord
+    enum Settled {
+        case older, unchanged, noRecord
 
         var status: EventStatus { self == .older ? .superseded : .applied }
         var reason: String? {
             switch self {
-            case .applied: nil
             case .older: "older than the mirror's version"
             case .unchanged: "same version and content as the mirror"
             case .noRecord: "no mirror record"
@@ -248,7 +262,7 @@ extension Store {
             try Row.fetchAll(db, sql: """
                 SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs, max(attempts) AS attempts,
                        min(source = 'sweep' OR reason LIKE 'needs fetch: fenced%') AS background FROM events
-                WHERE status = 'pending' AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
+                WHERE status = 'pending' AND \(EventLog.unapplied) AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
                 GROUP BY connection, record_type, record_id ORDER BY background, min(seq) LIMIT ?2
                 """, arguments: [connection, limit, now]).map { row in

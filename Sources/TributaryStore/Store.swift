@@ -96,13 +96,17 @@ public final class Store: Sendable {
     /// Event counts by status, for `status` and tests.
     public func eventCounts(connection: String? = nil) async throws(StoreError) -> [EventStatus: Int] {
         try await read { db in
+            // Every status but `applied` from its index; `applied` is what remains of the total.
             let rows = try Row.fetchAll(db, sql: """
-                SELECT status, COUNT(*) AS n FROM events WHERE (?1 IS NULL OR connection = ?1) GROUP BY status
+                SELECT status, COUNT(*) AS n FROM events WHERE \(EventLog.unapplied) AND (?1 IS NULL OR connection = ?1) GROUP BY status
                 """, arguments: [connection])
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR connection = ?1)", arguments: [connection]) ?? 0
             var counts: [EventStatus: Int] = [:]
             for row in rows {
                 if let status = EventStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
+            let applied = total - counts.values.reduce(0, +)
+            if applied > 0 { counts[.applied] = applied }
             return counts
         }
     }
