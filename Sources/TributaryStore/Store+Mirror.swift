@@ -166,12 +166,12 @@ extension Store {
                     """, arguments: [outcome.status.rawValue, outcome.reason])
             }
             // What remains of the batch's range still pending and not waiting on a fetch is exactly
-            // the applied events (the batch read every such event up to its last), so one range
-            // statement marks them; it must mark every one of them and nothing else.
+            // the applied events (the batch read every such event up to its last), so one statement
+            // over the range of sequence numbers marks them; it must mark every one and nothing else.
             if let first = events.first?.seq, let last = events.last?.seq, !settled.applied.isEmpty {
                 try db.cachedStatement(sql: """
                     UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1
-                    WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND \(EventLog.unapplied) AND (?3 IS NULL OR connection = ?3)
+                    WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND (?3 IS NULL OR connection = ?3)
                       AND (reason IS NULL OR reason NOT LIKE 'needs fetch%')
                     """).execute(arguments: [first, last, connection])
                 guard db.changesCount == settled.applied.count else {
