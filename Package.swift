@@ -155,6 +155,7 @@ let package = Package(
                 "TributaryIntake",
                 "TributaryPolling",
                 "TributaryReconcile",
+                "TributaryAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -9,8 +9,8 @@ final class AdminAuthenticator: Sendable {
     let store: Store
     /// The digest of `TRIBUTARY_ADMIN_TOKEN` when set; it then wins over anything stored.
     let configured: TokenDigest?
-    /// The stored digest once read: it only changes when `serve` starts, so one read per process is enough.
-    private let stored = Mutex<TokenDigest?>(nil)
+    /// The stored digest and when it was read.
+    private let stored = Mutex<(digest: TokenDigest, readAt: ContinuousClock.Instant)?>(nil)
 
     init(store: Store, configuredToken: String?) {
         self.store = store
@@ -33,9 +33,13 @@ final class AdminAuthenticator: Sendable {
 
     private func expected() async throws(StoreError) -> TokenDigest? {
         if let configured { return configured }
-        if let cached = stored.withLock({ $0 }) { return cached }
-        guard let hex = try await store.setting(AdminToken.settingKey), let digest = TokenDigest(hex: hex) else { return nil }
-        stored.withLock { $0 = digest }
+        let now = ContinuousClock.now
+        if let cached = stored.withLock({ $0 }), now - cached.readAt < AdminToken.refresh { return cached.digest }
+        guard let hex = try await store.setting(AdminToken.settingKey), let digest = TokenDigest(hex: hex) else {
+            stored.withLock { $0 = nil }
+            return nil
+        }
+        stored.withLock { $0 = (digest, now) }
         return digest
     }
 

@@ -5,8 +5,8 @@ public import TributaryStore
 ///
 /// - Important: The service never keeps the token, only its SHA-256 digest, so a copy of the
 ///   database does not grant access. A generated token is printed by `serve` on the start that
-///   created it and can never be shown again; to replace it, delete the `admin_token_sha256`
-///   setting and restart, or set `TRIBUTARY_ADMIN_TOKEN`.
+///   created it and can never be shown again; `tributary admin-token rotate` replaces it (lost or
+///   leaked) with a new one, printed once, or set `TRIBUTARY_ADMIN_TOKEN`.
 public enum AdminToken {
     /// The `settings` key holding the generated token's digest (64 hex digits).
     public static let settingKey = "admin_token_sha256"
@@ -30,6 +30,18 @@ public enum AdminToken {
         }
         let token = generate()
         return try await store.setSettingIfAbsent(settingKey, to: TokenDigest(of: token).hex) ? token : nil
+    }
+
+    /// How long a running `serve` trusts its last read of the stored digest: `tributary admin-token
+    /// rotate`, run beside it, takes effect within this.
+    public static let refresh: Duration = .seconds(5)
+
+    /// Replaces the stored token's digest with a new token's and returns the token, to be shown once.
+    /// Running `serve` processes accept it, and refuse the old one, within ``refresh``.
+    public static func rotate(store: Store) async throws(StoreError) -> String {
+        let token = generate()
+        try await store.setSetting(settingKey, to: TokenDigest(of: token).hex)
+        return token
     }
 
     /// 32 random bytes from the system's CSPRNG, base64url without padding (43 characters).

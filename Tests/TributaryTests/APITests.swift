@@ -469,4 +469,43 @@ struct APITests {
         let wal = (try? Data(contentsOf: URL(fileURLWithPath: database + "-wal"))) ?? Data()
         #expect(file.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "the token itself reached the database")
     }
+    @Test("admin-token rotate prints a new token once; a running serve accepts it and refuses the old one within seconds")
+    func rotate() async throws {
+        let directory = try TestPaths.temporaryDirectory("api-rotate")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("t.db").path
+        func status(_ port: Int, token: String) async throws -> String {
+            let request = "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
+            return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
+        }
+        let serve = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
+        let prefix = "admin token (shown once): "
+        let old = String(try #require(serve.output.split(separator: "\n").first { $0.hasPrefix(prefix) }).dropFirst(prefix.count))
+        #expect(try await status(serve.port, token: old) == "HTTP/1.1 200")
+
+        let process = TestPaths.tributaryProcess(["admin-token", "rotate", "--db", database], masterKey: StoreTests.key)
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let new = String(try #require(printed.split(separator: "\n").first { $0.hasPrefix(prefix) }, "rotate printed: \(printed)").dropFirst(prefix.count))
+        #expect(new != old && new.count == 43)
+
+        // The running serve rereads the stored digest at most `AdminToken.refresh` after its last read.
+        let deadline = ContinuousClock.now + AdminToken.refresh * 4
+        var answers = (old: "", new: "")
+        repeat {
+            answers = (try await status(serve.port, token: old), try await status(serve.port, token: new))
+            if answers == ("HTTP/1.1 401", "HTTP/1.1 200") { break }
+            try await Task.sleep(for: .milliseconds(250))
+        } while ContinuousClock.now < deadline
+        #expect(answers.old == "HTTP/1.1 401", "the old token still works")
+        #expect(answers.new == "HTTP/1.1 200", "the new token is refused")
+        let store = try Store(path: database, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        #expect(try await store.setting(AdminToken.settingKey) == TokenDigest(of: new).hex, "the stored digest is not the new token's")
+        serve.kill(SIGTERM)
+        #expect(await serve.waitForExit() == 0)
+    }
 }

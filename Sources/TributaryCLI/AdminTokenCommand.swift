@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import TributaryAPI
+import TributaryCore
+import TributaryStore
+
+/// `tributary admin-token rotate`: a new `/v1` admin token, for a lost or leaked one.
+struct AdminTokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin-token",
+        abstract: "Manage the bearer token the /v1 API requires.",
+        subcommands: [Rotate.self]
+    )
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the stored admin token with a new one and print it once.",
+            discussion: """
+                The old token stops working within 5 seconds, in running serve processes too. Only the new \
+                token's SHA-256 digest is stored. While TRIBUTARY_ADMIN_TOKEN is set, serve checks that \
+                token instead and ignores the stored one.
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() async throws {
+            let store = try global.openStore()
+            let token: String
+            do {
+                token = try await AdminToken.rotate(store: store)
+            } catch {
+                throw CLIError.failure("cannot rotate the admin token: \(error.message)")
+            }
+            if global.json {
+                Output.json(.object([("token", .string(token))]))
+            } else {
+                Output.line("admin token (shown once): \(token)")
+            }
+            if let configured = ProcessInfo.processInfo.environment["TRIBUTARY_ADMIN_TOKEN"], !configured.isEmpty {
+                Output.error("tributary: TRIBUTARY_ADMIN_TOKEN is set: serve checks that token and ignores the stored one while it is set")
+            }
+        }
+    }
+}
