@@ -440,28 +440,34 @@ struct APITests {
         #expect(TokenDigest(hex: "zz") == nil)
     }
 
+    /// The status line of `GET /v1/status` on a `serve` process, with `token`.
+    static func status(_ port: Int, token: String) async throws -> String {
+        let request = "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
+        return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
+    }
+
+    /// The token on the `admin token (shown once): …` line that `serve` and `admin-token rotate` print.
+    static func printedToken(_ output: String) -> String? {
+        let prefix = "admin token (shown once): "
+        return output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+    }
+
     @Test("tributary serve prints a generated token once; a restart prints none and the token still works")
     func servePrintsTokenOnce() async throws {
         let directory = try TestPaths.temporaryDirectory("api-serve")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("t.db").path
-        func status(_ port: Int, token: String) async throws -> String {
-            let request = "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
-            return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
-        }
 
         let first = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
-        let lines = first.output.split(separator: "\n")
-        let tokenLine = try #require(lines.first { $0.hasPrefix("admin token (shown once): ") }, "serve printed no token: \(first.output)")
-        let token = String(tokenLine.dropFirst("admin token (shown once): ".count))
-        #expect(try await status(first.port, token: token) == "HTTP/1.1 200")
-        #expect(try await status(first.port, token: token + "x") == "HTTP/1.1 401")
+        let token = try #require(Self.printedToken(first.output), "serve printed no token: \(first.output)")
+        #expect(try await Self.status(first.port, token: token) == "HTTP/1.1 200")
+        #expect(try await Self.status(first.port, token: token + "x") == "HTTP/1.1 401")
         first.kill(SIGTERM)
         #expect(await first.waitForExit() == 0)
 
         let second = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
         #expect(!second.output.contains("admin token"), "a restart printed a token again: \(second.output)")
-        #expect(try await status(second.port, token: token) == "HTTP/1.1 200")
+        #expect(try await Self.status(second.port, token: token) == "HTTP/1.1 200")
         second.kill(SIGTERM)
         #expect(await second.waitForExit() == 0)
 
@@ -469,19 +475,15 @@ struct APITests {
         let wal = (try? Data(contentsOf: URL(fileURLWithPath: database + "-wal"))) ?? Data()
         #expect(file.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "the token itself reached the database")
     }
+
     @Test("admin-token rotate prints a new token once; a running serve accepts it and refuses the old one within seconds")
     func rotate() async throws {
         let directory = try TestPaths.temporaryDirectory("api-rotate")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("t.db").path
-        func status(_ port: Int, token: String) async throws -> String {
-            let request = "GET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nConnection: close\r\n\r\n"
-            return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
-        }
         let serve = try await ServeProcess.start(database: database, masterKey: StoreTests.key, environment: ["TRIBUTARY_ADMIN_TOKEN": nil])
-        let prefix = "admin token (shown once): "
-        let old = String(try #require(serve.output.split(separator: "\n").first { $0.hasPrefix(prefix) }).dropFirst(prefix.count))
-        #expect(try await status(serve.port, token: old) == "HTTP/1.1 200")
+        let old = try #require(Self.printedToken(serve.output), "serve printed no token: \(serve.output)")
+        #expect(try await Self.status(serve.port, token: old) == "HTTP/1.1 200")
 
         let process = TestPaths.tributaryProcess(["admin-token", "rotate", "--db", database], masterKey: StoreTests.key)
         let out = Pipe()
@@ -490,14 +492,14 @@ struct APITests {
         let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        let new = String(try #require(printed.split(separator: "\n").first { $0.hasPrefix(prefix) }, "rotate printed: \(printed)").dropFirst(prefix.count))
+        let new = try #require(Self.printedToken(printed), "rotate printed: \(printed)")
         #expect(new != old && new.count == 43)
 
         // The running serve rereads the stored digest at most `AdminToken.refresh` after its last read.
         let deadline = ContinuousClock.now + AdminToken.refresh * 4
         var answers = (old: "", new: "")
         repeat {
-            answers = (try await status(serve.port, token: old), try await status(serve.port, token: new))
+            answers = (try await Self.status(serve.port, token: old), try await Self.status(serve.port, token: new))
             if answers == ("HTTP/1.1 401", "HTTP/1.1 200") { break }
             try await Task.sleep(for: .milliseconds(250))
         } while ContinuousClock.now < deadline
