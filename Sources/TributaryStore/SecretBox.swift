@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Seals connection secrets at rest with AES-GCM under the master key.
 ///
@@ -22,6 +25,13 @@ public struct SecretBox: Sendable {
             return SecretBox(key: SymmetricKey(data: bytes))
         }
         let manager = FileManager.default
+        if manager.contents(atPath: keyFile) == nil {
+            let key = SymmetricKey(size: .bits256)
+            let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
+            // Of two processes starting on a new database at once, one creates the file and the
+            // other reads it below: both then seal with the same key.
+            if try createExclusively(keyFile, contents: Data(text.utf8)) { return SecretBox(key: key) }
+        }
         if let data = manager.contents(atPath: keyFile) {
             if let attributes = try? manager.attributesOfItem(atPath: keyFile),
                let mode = attributes[.posixPermissions] as? NSNumber, mode.intValue & 0o077 != 0 {
@@ -32,12 +42,37 @@ public struct SecretBox: Sendable {
             }
             return SecretBox(key: SymmetricKey(data: bytes))
         }
-        let key = SymmetricKey(size: .bits256)
-        let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
-        guard manager.createFile(atPath: keyFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw StoreError(.configuration, "cannot create master key file \(keyFile)")
+        throw StoreError(.configuration, "master key file \(keyFile) cannot be read")
+    }
+
+    /// Creates `path` holding `contents` (mode 0600) only if no file is there, never exposing a
+    /// partial file: the contents are written and synced to a temporary file, which is then hard
+    /// linked to `path` (a link fails if `path` exists, unlike a rename, which would replace it).
+    /// - Returns: `false` when `path` already existed (another process won), leaving it as it is.
+    static func createExclusively(_ path: String, contents: Data) throws(StoreError) -> Bool {
+        func failure(_ what: String) -> StoreError {
+            StoreError(.configuration, "cannot create master key file \(path): \(what) failed: \(String(cString: strerror(errno)))")
         }
-        return SecretBox(key: key)
+        let temporary = path + ".\(getpid()).\(UInt32.random(in: .min ... .max)).tmp"
+        let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("open") }
+        defer { unlink(temporary) }
+        let written = contents.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == contents.count, synced else { throw failure("write") }
+        guard link(temporary, path) == 0 else {
+            if errno == EEXIST { return false }
+            throw failure("link")
+        }
+        // The new name must survive a power cut as surely as the secrets sealed under it.
+        let parent = (path as NSString).deletingLastPathComponent
+        let directory = Glibc.open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+        return true
     }
 
     static func decodeKey(_ text: String) -> [UInt8]? {
