@@ -61,6 +61,12 @@ public final class PollRunner: Sendable {
 
     /// Runs every poller that is due (or all of them with `force`), `concurrency` at a time.
     public func runDue(force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger) async throws -> [PollReport] {
+        let due = try await duePollers(force: force, connection: connection, resource: resource)
+        return await forEachConcurrently(due, limit: concurrency) { poller in await self.run(poller, logger: logger) }
+    }
+
+    /// The pollers whose next run is due (every one with `force`).
+    public func duePollers(force: Bool = false, connection: String? = nil, resource: String? = nil) async throws -> [Poller] {
         let current = now()
         var due: [Poller] = []
         for poller in try await pollers(connection: connection, resource: resource) {
@@ -69,11 +75,11 @@ public final class PollRunner: Sendable {
             // an interval later after an error), not on every tick.
             if force || (state.nextRunAt ?? .min) <= current { due.append(poller) }
         }
-        return await forEachConcurrently(due, limit: concurrency) { poller in await self.run(poller, logger: logger) }
+        return due
     }
 
     /// One run, then the next one scheduled one interval later, jittered by ±10% so resources spread out.
-    func run(_ poller: Poller, logger: Logger) async -> PollReport {
+    public func run(_ poller: Poller, logger: Logger) async -> PollReport {
         let report = await poller.runOnce(logger: logger)
         guard !report.skipped else { return report }
         let interval = poller.resource.interval.microseconds
