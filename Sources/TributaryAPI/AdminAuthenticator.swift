@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Synchronization
 import TributaryStore
 
 /// Checks the `Authorization: Bearer …` header of an API request against the admin token's digest.
@@ -9,8 +8,6 @@ final class AdminAuthenticator: Sendable {
     let store: Store
     /// The digest of `TRIBUTARY_ADMIN_TOKEN` when set; it then wins over anything stored.
     let configured: TokenDigest?
-    /// The stored digest and when it was read.
-    private let stored = Mutex<(digest: TokenDigest, readAt: ContinuousClock.Instant)?>(nil)
 
     init(store: Store, configuredToken: String?) {
         self.store = store
@@ -33,14 +30,9 @@ final class AdminAuthenticator: Sendable {
 
     private func expected() async throws(StoreError) -> TokenDigest? {
         if let configured { return configured }
-        let now = ContinuousClock.now
-        if let cached = stored.withLock({ $0 }), now - cached.readAt < AdminToken.refresh { return cached.digest }
-        guard let hex = try await store.setting(AdminToken.settingKey), let digest = TokenDigest(hex: hex) else {
-            stored.withLock { $0 = nil }
-            return nil
-        }
-        stored.withLock { $0 = (digest, now) }
-        return digest
+        // Read on every request (one keyed row): `tributary admin-token rotate`, run beside a running
+        // `serve`, takes effect at its next request.
+        return try await store.setting(AdminToken.settingKey).flatMap(TokenDigest.init(hex:))
     }
 
     /// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110 §11.1).

@@ -32,12 +32,8 @@ public enum AdminToken {
         return try await store.setSettingIfAbsent(settingKey, to: TokenDigest(of: token).hex) ? token : nil
     }
 
-    /// How long a running `serve` trusts its last read of the stored digest: `tributary admin-token
-    /// rotate`, run beside it, takes effect within this.
-    public static let refresh: Duration = .seconds(5)
-
     /// Replaces the stored token's digest with a new token's and returns the token, to be shown once.
-    /// Running `serve` processes accept it, and refuse the old one, within ``refresh``.
+    /// Running `serve` processes accept it, and refuse the old one, from their next request.
     public static func rotate(store: Store) async throws(StoreError) -> String {
         let token = generate()
         try await store.setSetting(settingKey, to: TokenDigest(of: token).hex)

@@ -16,7 +16,7 @@ struct AdminTokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replace the stored admin token with a new one and print it once.",
             discussion: """
-                The old token stops working within 5 seconds, in running serve processes too. Only the new \
+                The old token stops working at once, in running serve processes too. Only the new \
                 token's SHA-256 digest is stored. While TRIBUTARY_ADMIN_TOKEN is set, serve checks that \
                 token instead and ignores the stored one.
                 """

@@ -476,7 +476,7 @@ struct APITests {
         #expect(file.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "the token itself reached the database")
     }
 
-    @Test("admin-token rotate prints a new token once; a running serve accepts it and refuses the old one within seconds")
+    @Test("admin-token rotate prints a new token once; a running serve accepts it and refuses the old one from then on")
     func rotate() async throws {
         let directory = try TestPaths.temporaryDirectory("api-rotate")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -495,16 +495,9 @@ struct APITests {
         let new = try #require(Self.printedToken(printed), "rotate printed: \(printed)")
         #expect(new != old && new.count == 43)
 
-        // The running serve rereads the stored digest at most `AdminToken.refresh` after its last read.
-        let deadline = ContinuousClock.now + AdminToken.refresh * 4
-        var answers = (old: "", new: "")
-        repeat {
-            answers = (try await Self.status(serve.port, token: old), try await Self.status(serve.port, token: new))
-            if answers == ("HTTP/1.1 401", "HTTP/1.1 200") { break }
-            try await Task.sleep(for: .milliseconds(250))
-        } while ContinuousClock.now < deadline
-        #expect(answers.old == "HTTP/1.1 401", "the old token still works")
-        #expect(answers.new == "HTTP/1.1 200", "the new token is refused")
+        // The rotate process has exited: the running serve's next requests already see the new digest.
+        #expect(try await Self.status(serve.port, token: old) == "HTTP/1.1 401", "the old token still works")
+        #expect(try await Self.status(serve.port, token: new) == "HTTP/1.1 200", "the new token is refused")
         let store = try Store(path: database, masterKey: StoreTests.key, logger: Logger(label: "t"))
         #expect(try await store.setting(AdminToken.settingKey) == TokenDigest(of: new).hex, "the stored digest is not the new token's")
         serve.kill(SIGTERM)
