@@ -25,7 +25,7 @@ public struct SecretBox: Sendable {
             return SecretBox(key: SymmetricKey(data: bytes))
         }
         let manager = FileManager.default
-        if manager.contents(atPath: keyFile) == nil {
+        if !manager.fileExists(atPath: keyFile) {
             let key = SymmetricKey(size: .bits256)
             let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
             // Of two processes starting on a new database at once, one creates the file and the

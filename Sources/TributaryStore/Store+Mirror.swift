@@ -110,7 +110,7 @@ extension Store {
                     continue
                 }
                 let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
-                let current = touched.isEmpty ? event.held : touched[key] ?? event.held
+                let current = touched[key] ?? event.held
                 // A delivery's state is where its rule points; a read's is its body, bound as read.
                 let delivered = event.fullState && event.source == .webhook ? state(event.provider, event.type, Array(event.body)) : nil
                 let contentHash = !event.fullState ? nil : delivered.map(Self.hash) ?? (event.source == .webhook ? nil : Self.hash(event.body))
@@ -139,7 +139,7 @@ extension Store {
                         contentHash: contentHash, versionTrusted: trusted, pendingRegression: nil,
                         readFence: max(readFence, current?.readFence ?? 0)
                     )
-                    settled.applied.append(event.seq)
+                    settled.applied += 1
                     report.applied += 1
                 case .supersede:
                     settled.older.append(event.seq)
@@ -168,14 +168,14 @@ extension Store {
             // What remains of the batch's range still pending and not waiting on a fetch is exactly
             // the applied events (the batch read every such event up to its last), so one statement
             // over the range of sequence numbers marks them; it must mark every one and nothing else.
-            if let first = events.first?.seq, let last = events.last?.seq, !settled.applied.isEmpty {
+            if let first = events.first?.seq, let last = events.last?.seq, settled.applied > 0 {
                 try db.cachedStatement(sql: """
                     UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1
                     WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND (?3 IS NULL OR connection = ?3)
                       AND (reason IS NULL OR reason NOT LIKE 'needs fetch%')
                     """).execute(arguments: [first, last, connection])
-                guard db.changesCount == settled.applied.count else {
-                    throw StoreError(.internal, "marked \(db.changesCount) events of \(first)...\(last) applied, expected \(settled.applied.count)")
+                guard db.changesCount == settled.applied else {
+                    throw StoreError(.internal, "marked \(db.changesCount) events of \(first)...\(last) applied, expected \(settled.applied)")
                 }
             }
             return report
@@ -233,7 +233,8 @@ extension Store {
 
     /// The events of a batch the apply loop settled, by outcome.
     struct SettledEvents {
-        var applied: [Int64] = []
+        /// How many were applied (they are marked by range, so only their number is kept, to check the marking).
+        var applied = 0
         var older: [Int64] = []
         var unchanged: [Int64] = []
         var noRecord: [Int64] = []
