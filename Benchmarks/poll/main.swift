@@ -76,7 +76,7 @@ func tributaryRead(port: Int) async throws -> (records: Int, pages: Int, elapsed
     _ = try await store.addConnection(id: "sim", provider: "simulator", tenant: "bench", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
     try await store.setAPICredentials(connection: "sim", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
     let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-    let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: EngineClock.now)
+    let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: EngineClock.now)
     guard let poller = try await runner.pollers(connection: "sim", resource: "customers").first else { fatalError("no poller") }
     let start = ContinuousClock.now
     let report = await poller.runOnce(logger: logger)

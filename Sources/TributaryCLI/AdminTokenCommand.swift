@@ -14,7 +14,7 @@ struct AdminTokenCommand: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace the stored admin token with a new one and print it once.",
+            abstract: "Replace the stored admin token with a new one, written to <db>.admin-token (mode 0600).",
             discussion: """
                 The old token stops working at once, in running serve processes too. Only the new \
                 token's SHA-256 digest is stored. While TRIBUTARY_ADMIN_TOKEN is set, serve checks that \
@@ -32,10 +32,11 @@ struct AdminTokenCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError.failure("cannot rotate the admin token: \(error.message)")
             }
+            let file = try AdminTokenFile.write(token, database: global.databasePath)
             if global.json {
-                Output.json(.object([("token", .string(token))]))
+                Output.json(.object([("token_file", .string(file))]))
             } else {
-                Output.line("admin token (shown once): \(token)")
+                Output.line("admin token written to \(file) (readable by this user only)")
             }
             if let configured = ProcessInfo.processInfo.environment["TRIBUTARY_ADMIN_TOKEN"], !configured.isEmpty {
                 Output.error("tributary: TRIBUTARY_ADMIN_TOKEN is set: serve checks that token and ignores the stored one while it is set")

@@ -35,18 +35,33 @@ struct Connections: AsyncParsableCommand {
         @Option(help: "Tenant the connection's events belong to.") var tenant: String
         @Option(help: "Connection id (default: generated).") var id: String?
         @Option(help: "Provider account key, for routing.") var account: String?
-        @Option(name: .customLong("webhook-secret"), help: "Webhook signing secret (repeat for several). For public-key schemes, the provider's public key.")
+        @Option(name: .customLong("webhook-secret"), help: "Webhook signing secret (repeat for several); @FILE reads it from a file, - from stdin (argv is visible to other users). For public-key schemes, the provider's public key.")
         var webhookSecrets: [String] = []
         @Option(help: "Replay window in seconds, overriding the manifest's.") var tolerance: Int?
-        @Option(name: .customLong("api-token"), help: "API credential for polling and fetches (sent as the manifest's auth style).")
+        @Option(name: .customLong("api-token"), help: "API credential for polling and fetches (sent as the manifest's auth style); @FILE or - (stdin) keeps it off argv.")
         var apiToken: String?
         @Option(name: .customLong("api-base-url"), help: "API base URL, overriding the manifest's (e.g. a regional host, or the simulator).")
         var apiBaseURL: String?
 
         func run() async throws {
             let catalog = try global.loadCatalog()
-            guard catalog.providers[provider] != nil else {
+            guard let manifest = catalog.providers[provider] else {
                 throw CLIError.usage("unknown provider \"\(provider)\"; see `tributary providers list`")
+            }
+            guard [webhookSecrets.contains("-"), apiToken == "-"].filter({ $0 }).count <= 1 else {
+                throw CLIError.usage("only one of --webhook-secret and --api-token can read standard input (-)")
+            }
+            let webhookSecrets = try SecretInput.resolve(self.webhookSecrets, flag: "--webhook-secret")
+            let apiToken = try self.apiToken.map { try SecretInput.resolve($0, flag: "--api-token") }
+            if let verifier = manifest.verifier {
+                for secret in webhookSecrets {
+                    if let problem = verifier.secretProblem(secret) {
+                        throw CLIError.usage("--webhook-secret \(problem) for \(provider)'s \(verifier.verification.scheme.rawValue) scheme (encoding \(verifier.verification.secretEncoding?.rawValue ?? "utf8"))")
+                    }
+                }
+            }
+            if let account, let template = manifest.manifest.api?.baseURL, account.isEmpty || (try? URLTemplate.fillBaseURL(template, account: account).get()) == nil {
+                throw CLIError.usage("--account \"\(account)\" cannot go where \(provider)'s API base URL puts it (\(template))")
             }
             let id = id ?? "conn_" + Array(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }.prefix(8)).map { String(format: "%02x", $0) }.joined()
             guard id.range(of: "^[A-Za-z0-9_.-]{1,128}$", options: .regularExpression) != nil else {
@@ -126,8 +141,8 @@ struct Connections: AsyncParsableCommand {
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Connection id.") var id: String
-        @Option(help: "Secret to add.") var add: String?
-        @Option(help: "Secret to retire.") var retire: String?
+        @Option(help: "Secret to add; @FILE reads it from a file, - from stdin.") var add: String?
+        @Option(help: "Secret to retire; @FILE reads it from a file, - from stdin.") var retire: String?
 
         func validate() throws {
             guard (add == nil) != (retire == nil) else { throw ValidationError("give exactly one of --add or --retire") }
@@ -136,6 +151,12 @@ struct Connections: AsyncParsableCommand {
 
         func run() async throws {
             let store = try global.openStore()
+            let add = try self.add.map { try SecretInput.resolve($0, flag: "--add") }
+            let retire = try self.retire.map { try SecretInput.resolve($0, flag: "--retire") }
+            if let add, let connection = try? await store.connection(id: id),
+               let verifier = try global.loadCatalog().providers[connection.provider]?.verifier, let problem = verifier.secretProblem(add) {
+                throw CLIError.usage("--add \(problem) for \(connection.provider)'s \(verifier.verification.scheme.rawValue) scheme (encoding \(verifier.verification.secretEncoding?.rawValue ?? "utf8"))")
+            }
             do {
                 if let add {
                     try await store.addWebhookSecret(connection: id, secret: add, now: nowMicros())
@@ -151,17 +172,32 @@ struct Connections: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a connection and its secrets; its events stay in the log.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a connection; refused while it has events or records, unless --purge removes them too.",
+            discussion: """
+                Without --purge, a connection whose events or mirror records are still stored is kept: \
+                removing it alone would leave them behind, and a connection added later with the same id \
+                would find its first events taken for duplicates and the mirror showing the old tenant. \
+                --purge removes the connection, its secrets, events, records, cursors, sweeps and leases in \
+                one transaction, so the id can be reused cleanly.
+                """
+        )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Connection id.") var id: String
+        @Flag(help: "Also delete the connection's events, records, cursors, sweeps and leases.") var purge = false
 
         func run() async throws {
+            let removed: ConnectionRemoval
             do {
-                try await global.openStore().removeConnection(id: id)
+                removed = try await global.openStore().removeConnection(id: id, purge: purge)
             } catch let error as StoreError {
-                throw CLIError.failure(error.message)
+                throw error.code == .conflict ? CLIError.usage(error.message) : CLIError.failure(error.message)
             }
-            Output.line("removed \(id)")
+            if purge {
+                Output.line("removed \(id) with \(removed.events) event(s) and \(removed.records) record(s)")
+            } else {
+                Output.line("removed \(id)")
+            }
         }
     }
 }

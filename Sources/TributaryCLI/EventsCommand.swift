@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TributaryCore
+import TributaryProviders
 import TributaryStore
 
 /// `tributary events list|show`.
@@ -75,7 +76,11 @@ struct Events: AsyncParsableCommand {
 
         func run() async throws {
             let store = try global.openStore()
-            guard let event = try await store.event(seq: seq) else { throw CLIError.failure("no event with seq \(seq)") }
+            guard var event = try await store.event(seq: seq) else { throw CLIError.failure("no event with seq \(seq)") }
+            // Fields the manifest marks as secrets (Graph's clientState) never reach the terminal; when the
+            // manifests cannot be read, the body is withheld rather than shown unredacted.
+            let provider = (try? global.loadCatalog())?.providers[event.provider]
+            event.body = provider?.redacted(body: event.body) ?? Array("[withheld: cannot read the provider's manifest to redact its secrets]".utf8)
             Output.json(event.json(detail: true))
         }
     }

@@ -17,6 +17,20 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Machine-readable JSON output.")
     var json = false
 
+    @Flag(name: .customLong("allow-private-upstreams"),
+          help: "Let provider API calls reach private and loopback addresses: a self-hosted API or the simulator (env TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1).")
+    var allowPrivateUpstreamsFlag = false
+
+    /// `--allow-private-upstreams`, or `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS` set to 1/true (0/false/empty: off).
+    func allowPrivateUpstreams() throws -> Bool {
+        if allowPrivateUpstreamsFlag { return true }
+        switch ProcessInfo.processInfo.environment["TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS"]?.lowercased() {
+        case nil, "", "0", "false", "no": return false
+        case "1", "true", "yes": return true
+        case let other?: throw CLIError.usage("TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS must be 1 or 0, not \"\(other)\"")
+        }
+    }
+
     var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
     var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
@@ -32,9 +46,13 @@ struct GlobalOptions: ParsableArguments {
     /// The engine as `serve` builds it (store, manifests, poll runner), without listening.
     func openEngine() throws -> Engine {
         do {
-            return try Engine(configuration: EngineConfiguration(
+            var configuration = EngineConfiguration(
                 databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, logger: Logger(label: "tributary")
-            ))
+            )
+            configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
+            return try Engine(configuration: configuration)
+        } catch let error as CLIError {
+            throw error
         } catch let error as ManifestErrors {
             throw CLIError.usage("provider manifests in \(providersDirectory) are invalid:\n" + error.description)
         } catch {

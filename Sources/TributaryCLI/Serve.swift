@@ -10,7 +10,7 @@ import TributaryStore
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the service: webhook intake, polling, the reconciler, the /v1 API and health routes.",
-        discussion: "The /v1 API needs a bearer token: TRIBUTARY_ADMIN_TOKEN, or one generated on the first start and printed once."
+        discussion: "The /v1 API needs a bearer token: TRIBUTARY_ADMIN_TOKEN, or one generated on the first start and written to <db>.admin-token (mode 0600)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -65,6 +65,7 @@ struct Serve: AsyncParsableCommand {
             intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL),
             logger: Logger(label: "tributary")
         )
+        configuration.allowPrivateUpstreams = try global.allowPrivateUpstreams()
         configuration.polling = !noPoll
         configuration.reconciling = !noReconcile
         let engine: Engine
@@ -75,9 +76,10 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             if let generated = try await engine.prepareAdminToken() {
-                Output.line("admin token (shown once): \(generated)")
+                let file = try AdminTokenFile.write(generated, database: global.databasePath)
+                Output.line("admin token written to \(file) (readable by this user only)")
             }
-        } catch {
+        } catch let error as StoreError {
             throw CLIError.failure("cannot start: \(error.message)")
         }
         let host = self.host

@@ -46,4 +46,25 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         }
         return current
     }
+
+    /// `value` with every place the pointer names set to `replacement` (redaction of secrets before
+    /// a body is shown); places that do not exist are left alone.
+    public func replacing(in value: JSONValue, with replacement: JSONValue) -> JSONValue {
+        Self.replace(value, tokens[...], replacement)
+    }
+
+    static func replace(_ node: JSONValue, _ tokens: ArraySlice<String>, _ replacement: JSONValue) -> JSONValue {
+        guard let token = tokens.first else { return replacement }
+        let rest = tokens.dropFirst()
+        switch node {
+        case .object(let members):
+            return .object(members.map { $0.key == token ? ($0.key, replace($0.value, rest, replacement)) : $0 })
+        case .array(let items):
+            return .array(items.enumerated().map { i, item in
+                token == "*" || String(i) == token ? replace(item, rest, replacement) : item
+            })
+        default:
+            return node
+        }
+    }
 }

@@ -264,11 +264,24 @@ struct JSONParser {
                 case UInt8(ascii: "t"): scalars.append("\t")
                 case UInt8(ascii: "u"):
                     guard var code = hex4() else { return nil }
+                    // A lone surrogate (`"\ud83d"` with no low half, or a low half alone) is legal JSON
+                    // text that no Swift string can hold; providers send it (truncated emoji). It reads as
+                    // U+FFFD so the delivery is kept; the stored bytes stay exactly as received.
                     if (0xD800..<0xDC00).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else { return nil }
-                        index += 2
-                        guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        if index + 5 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                            let mark = index
+                            index += 2
+                            if let low = hex4(), (0xDC00..<0xE000).contains(low) {
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                index = mark  // not a low half: read that escape on its own next
+                                code = 0xFFFD
+                            }
+                        } else {
+                            code = 0xFFFD
+                        }
+                    } else if (0xDC00..<0xE000).contains(code) {
+                        code = 0xFFFD
                     }
                     guard let scalar = Unicode.Scalar(code) else { return nil }
                     scalars.append(scalar)

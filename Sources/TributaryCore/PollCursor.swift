@@ -110,6 +110,12 @@ public enum CursorAnomaly: Sendable, Equatable {
     case noProgress
     /// The sync token expired: the next run enumerates everything again.
     case syncTokenExpired
+    /// The next request would repeat one the run already made (a page token or event id that leads
+    /// back to a page already read): the run stops instead of asking forever.
+    case repeatedRequest
+    /// A full page came back with the sync token the run started from: the token is not moving,
+    /// so the next run would read the same changes again.
+    case syncTokenStalled
 }
 
 /// The pure rules of cursor movement for one resource.
@@ -227,6 +233,7 @@ public struct CursorMachine: Sendable, Equatable {
         case .syncToken:
             run.pageToken = page.nextPageToken
             if let token = page.syncToken {
+                if token == cursor.syncToken, page.items.count >= pageSize { anomalies.append(.syncTokenStalled) }
                 next.syncToken = token
                 done = true
             } else if page.nextPageToken == nil {

@@ -11,8 +11,8 @@ public import TributaryStore
 ///
 /// Answers are deliberate and nothing else leaks: 2xx only after the event's
 /// transaction committed; 401 with an empty body for any signature or timestamp
-/// failure (the reason goes to the log); 400 when a verified body cannot be read;
-/// 404 unknown provider or connection; 408 a body that stalls; 413 over the limit;
+/// failure (the reason goes to the log); a verified body that cannot be read is stored
+/// `quarantined` and answered 2xx (`"quarantined":true`); 404 unknown provider or connection; 408 a body that stalls; 413 over the limit;
 /// 503 with `Retry-After` when the store cannot commit.
 public struct IntakeRoutes: Sendable {
     let store: Store
@@ -118,32 +118,53 @@ public struct IntakeRoutes: Sendable {
             return Self.response(reply)
         }
 
-        let extracted: ExtractedEvent
+        let keptHeaders = keptHeaders(webhookRequest.headers, scheme: webhooks.verification)
+        let bodyDigest = webhookRequest.bodySHA256
+        var draft: EventDraft
         switch extractor.extract(webhookRequest) {
-        case .success(let value): extracted = value
+        case .success(let extracted):
+            draft = EventDraft(
+                connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
+                eventId: extracted.eventId, type: extracted.type, record: extracted.record,
+                occurredAt: extracted.occurredAt, receivedAt: nowMicros,
+                headers: keptHeaders, body: webhookRequest.body, url: webhookRequest.url
+            )
+            if let expected = connection.account {
+                if let account = extracted.account, account != expected {
+                    // One app secret often signs every install (Slack, HubSpot, Shopify): a valid signature does not
+                    // make another account's event this tenant's. Keep it visible and replayable, never routed.
+                    draft.status = .quarantined
+                    draft.reason = "account \(account) does not match the connection's account \(expected)"
+                    logger.warning("webhook quarantined: account mismatch", metadata: ["account": "\(account)"])
+                } else if extracted.account == nil, webhooks.event.account != nil {
+                    // Fails closed: Shopify's shop comes from an unsigned header, and dropping it must not route
+                    // another shop's signed event into this tenant.
+                    draft.status = .quarantined
+                    draft.reason = "delivery names no account; the connection's account is \(expected)"
+                    logger.warning("webhook quarantined: account missing")
+                }
+            }
         case .failure(let failure):
-            logger.warning("verified webhook unreadable", metadata: ["reason": "\(failure)"])
-            return Self.plain(.badRequest, failure.reason)
+            // Verified but unreadable (not JSON, no event id, a value out of range): kept byte for byte and
+            // answered 2xx, since most providers never retry a 4xx; `events replay` reads it again after a
+            // manifest fix. The id comes from the body, so the provider's retries of it dedupe.
+            draft = EventDraft(
+                connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
+                eventId: EventID.quarantined(bodySHA256: bodyDigest), type: nil, record: nil,
+                occurredAt: nil, receivedAt: nowMicros, status: .quarantined, reason: "unreadable: \(failure.reason)",
+                headers: keptHeaders, body: webhookRequest.body, url: webhookRequest.url
+            )
+            logger.warning("verified webhook unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
         }
-        var draft = EventDraft(
-            connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
-            eventId: extracted.eventId, type: extracted.type, record: extracted.record,
-            occurredAt: extracted.occurredAt, receivedAt: nowMicros,
-            headers: keptHeaders(webhookRequest.headers, scheme: webhooks.verification), body: webhookRequest.body,
-            url: webhookRequest.url
-        )
-        if let expected = connection.account, let account = extracted.account, account != expected {
-            // One app secret often signs every install (Slack, HubSpot, Shopify): a valid signature does not
-            // make another account's event this tenant's. Keep it visible and replayable, never routed.
-            draft.status = .quarantined
-            draft.reason = "account \(account) does not match the connection's account \(expected)"
-            logger.warning("webhook quarantined: account mismatch", metadata: ["account": "\(account)"])
+        if let horizon = provider.replayHorizon {
+            draft.replayGuard = (bodyDigest, horizon)
         }
         do {
             let result = try await store.append(draft)
             logger.debug("webhook stored", metadata: ["event.seq": "\(result.seq)", "duplicate": "\(result.duplicate)"])
             var buffer = ByteBuffer()
-            buffer.writeString(#"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)}"#)
+            let quarantined = draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
+            buffer.writeString(#"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(quarantined)}"#)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
         } catch {
             logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])

@@ -12,9 +12,14 @@ struct ParsedPage {
 
 extension PollResource {
     /// The HTTP request for the cursor's next page.
-    func request(for cursor: PollCursor, client: UpstreamClient, account: String?) -> UpstreamRequest {
+    /// - Throws: ``PollError`` when the connection's account cannot be a path (`../`, an empty segment).
+    func request(for cursor: PollCursor, client: UpstreamClient, account: String?) throws(PollError) -> UpstreamRequest {
         let page = machine.request(cursor)
-        let path = spec.path.replacingOccurrences(of: "{account}", with: account ?? "")
+        let path: String
+        switch URLTemplate.fillPath(spec.path, account: account ?? "") {
+        case .success(let filled): path = filled
+        case .failure(let error): throw PollError("resource \(name): \(error.reason)")
+        }
         // A token that is a URL (a Link header, an @odata.nextLink or deltaLink) is fetched as given.
         for token in [page.pageToken, page.syncToken].compactMap({ $0 }) where token.hasPrefix("http://") || token.hasPrefix("https://") {
             return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])

@@ -69,14 +69,32 @@ public struct Poller: Sendable {
     enum RunEnding: Sendable, Equatable {
         case notModified
         case expired(PollCursor, CursorAnomaly)
+        /// The next request would repeat one this run already made: the provider answered a page that
+        /// leads back to itself (the same page token, the same last event id), so the run stops.
+        case repeated(CursorAnomaly)
+
+        var anomaly: CursorAnomaly? {
+            switch self {
+            case .notModified: return nil
+            case .expired(_, let anomaly), .repeated(let anomaly): return anomaly
+            }
+        }
     }
 
     /// The fetching side: requests page after page from the cursor, parses each and queues it.
     func fetchPages(from start: PollCursor, maxPages: Int, priority: RequestPriority, queue: PageQueue, logger: Logger) async throws -> RunEnding? {
         var cursor = start
         var pages = 0
+        // Every request this run made, whatever the cursor kind: a next request identical to one of them
+        // would be answered with the same page again, and again.
+        var made = Set<[UInt8]>()
         while pages < maxPages {
-            let response = try await client.send(resource.request(for: cursor, client: client, account: connection.account), priority: priority, logger: logger)
+            let request = try resource.request(for: cursor, client: client, account: connection.account)
+            guard made.insert(Array((request.method + " " + request.url + "\n").utf8) + (request.body ?? [])).inserted else {
+                logger.warning("poll run stopped: the next request repeats one already made in this run")
+                return .repeated(.repeatedRequest)
+            }
+            let response = try await client.send(request, priority: priority, logger: logger)
             let receivedAt = now()
             // The page's read fence: when the request that answered was sent, not when it began
             // waiting for the limiter (a sweep page may wait minutes, and retry).
@@ -175,6 +193,8 @@ public struct Poller: Sendable {
                 cursor = expired
                 report.anomalies.append(anomaly)
                 logger.notice("sync token expired; the next run enumerates everything again")
+            case .repeated(let anomaly)?:
+                report.anomalies.append(anomaly)
             case nil:
                 break
             }
@@ -274,7 +294,7 @@ extension Poller {
                     // Stopped at maxPages: checkpointed, to be resumed; an unfinished enumeration proposes nothing.
                     return .ended(try await store.sweep(generation: sweep.generation) ?? sweep)
                 }
-                if case .expired(_, let anomaly)? = ending { anomalies.append(anomaly) }
+                if let anomaly = ending?.anomaly { anomalies.append(anomaly) }
                 if !anomalies.isEmpty || ending == .notModified {
                     status = .incomplete
                     failure = "enumeration not trustworthy: " + (ending == .notModified ? ["not modified"] : anomalies.map { "\($0)" }).joined(separator: ", ")

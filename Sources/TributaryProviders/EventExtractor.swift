@@ -85,7 +85,7 @@ public struct EventExtractor: Sendable {
         }
         let eventId: String
         if let id = read("id", fields.id), !id.isEmpty {
-            eventId = id
+            eventId = EventID.provider(id)
         } else if fields.id.derive == .bodySHA256 || fields.id.fallback == .bodySHA256 {
             eventId = "sha256:" + Array(SHA256.hash(data: request.body)).hexString
         } else {
@@ -97,7 +97,12 @@ public struct EventExtractor: Sendable {
         let type = read("type", fields.type)
         var occurredAt: Int64?
         if let text = read("occurredAt", fields.occurredAt) {
-            occurredAt = (fields.occurredAt?.format ?? .rfc3339).microseconds(text)
+            switch (fields.occurredAt?.format ?? .rfc3339).read(text) {
+            case .success(let value): occurredAt = value
+            case .failure(.outOfRange): return .failure(ExtractionError(reason: "occurred-at \(ExternalNumber.Invalid.outOfRange(text))"))
+            // A time in another format than the manifest says is not worth refusing the event for.
+            case .failure(.notANumber): occurredAt = nil
+            }
         }
         let account = read("account", fields.account)
         var record: RecordRef?
@@ -105,7 +110,12 @@ public struct EventExtractor: Sendable {
            let recordId = compiled.recordId.resolve(in: document)?.stringValue {
             var version: Int64?
             if let pointer = compiled.version, let value = pointer.resolve(in: document)?.stringValue {
-                version = (compiled.rule.version?.format ?? .integer).microseconds(value)
+                switch (compiled.rule.version?.format ?? .integer).read(value) {
+                case .success(let parsed): version = parsed
+                case .failure(.outOfRange): return .failure(ExtractionError(reason: "version \(ExternalNumber.Invalid.outOfRange(value))"))
+                // No version means the reconciler fetches the record's state: safe for a value it cannot order.
+                case .failure(.notANumber): version = nil
+                }
             }
             var deleted = compiled.rule.deleted ?? false
             if let pointer = compiled.deletedWhen, let value = pointer.resolve(in: document)?.stringValue,

@@ -37,8 +37,10 @@ public enum HandshakeResponder {
             guard request.method == "GET", let challenge = request.queryParameter("challenge") else { return nil }
             return .text(challenge, extra: ["X-Content-Type-Options": "nosniff"])
         case .graphValidationToken:
-            guard let token = request.queryParameter("validationToken") else { return nil }
-            return .text(token)
+            // Graph validates with a POST only; echoing on GET would make the URL a reflector for anyone's
+            // text, and nosniff keeps a browser from reading the echo as HTML.
+            guard request.method == "POST", let token = request.queryParameter("validationToken") else { return nil }
+            return .text(token, extra: ["X-Content-Type-Options": "nosniff"])
         case .asanaHookSecret:
             guard let secret = request.header("X-Hook-Secret") else { return nil }
             guard awaitingSecret, !secret.isEmpty else {

@@ -1,5 +1,5 @@
 import Foundation
-import TributaryCore
+public import TributaryCore
 import Yams
 
 /// A provider ready to serve: its manifest with every pointer and template compiled once.
@@ -9,6 +9,12 @@ public struct Provider: Sendable {
     public let extractor: EventExtractor?
     /// The polled resources, compiled (so `providers validate` checks them too).
     public let pollResources: [PollResource]
+    /// When the webhook event id is not covered by the signature: the retry horizon in microseconds
+    /// within which a delivery with an already-held body digest counts as a duplicate. `nil` when the
+    /// id is signed (or derived from the body), so the id alone dedupes.
+    public let replayHorizon: Int64?
+    /// Body fields holding secrets (the manifest's `redact`, and the client-state pointer): never shown.
+    public let redactedPointers: [JSONPointer]
 
     public var id: String { manifest.id }
 
@@ -17,9 +23,19 @@ public struct Provider: Sendable {
         if let webhooks = manifest.webhooks {
             verifier = try WebhookVerifier(webhooks.verification)
             extractor = try EventExtractor(webhooks)
+            replayHorizon = Self.idIsSigned(webhooks) ? nil : Int64(webhooks.retryHorizon ?? ProviderManifest.Webhooks.defaultRetryHorizon) * 1_000_000
+            var redacted: [JSONPointer] = []
+            for (i, text) in (webhooks.redact ?? []).enumerated() {
+                guard let pointer = JSONPointer(text) else { throw ManifestError(path: "/webhooks/redact/\(i)", reason: "\"\(text)\" is not a JSON Pointer") }
+                redacted.append(pointer)
+            }
+            if let text = webhooks.verification.clientState?.pointer, let pointer = JSONPointer(text) { redacted.append(pointer) }
+            redactedPointers = redacted
         } else {
             verifier = nil
             extractor = nil
+            replayHorizon = nil
+            redactedPointers = []
         }
         var resources: [PollResource] = []
         for index in manifest.poll?.resources.indices ?? 0..<0 {
@@ -30,6 +46,41 @@ public struct Provider: Sendable {
             throw ManifestError(path: "/poll/resources", reason: "resource name \"\(duplicate)\" is used twice")
         }
         pollResources = resources
+    }
+
+    /// `body` as it may be shown: every field the manifest marks as a secret replaced by `"[redacted]"`.
+    /// A body that is not JSON is shown only when nothing is marked, since its secrets cannot be found.
+    public func redacted(body: [UInt8]) -> [UInt8]? {
+        guard !redactedPointers.isEmpty else { return body }
+        guard let document = JSONValue(parsing: body) else { return nil }
+        let cleaned = redactedPointers.reduce(document) { $1.replacing(in: $0, with: .string("[redacted]")) }
+        return Array(cleaned.jsonText.utf8)
+    }
+
+    /// Whether a forger who captured one signed delivery cannot change its event id.
+    ///
+    /// An id read from the body is signed when the scheme signs the body; one from a header only
+    /// when the template signs `{id}` from that header; one from the query when the scheme signs the
+    /// URL. An id derived from the body digest dedupes replays by itself.
+    static func idIsSigned(_ webhooks: ProviderManifest.Webhooks) -> Bool {
+        let id = webhooks.event.id
+        let verification = webhooks.verification
+        if id.derive == .bodySHA256 { return true }
+        let template = verification.signedPayload ?? "{body}"
+        let signsBody: Bool
+        let signsURL: Bool
+        switch verification.scheme {
+        case .template: (signsBody, signsURL) = (template.contains("{body}"), false)
+        case .twilio, .square, .hubspotV3: (signsBody, signsURL) = (true, true)
+        case .token, .clientState: (signsBody, signsURL) = (false, false)
+        }
+        if id.pointer != nil { return signsBody }
+        if id.query != nil { return signsURL }
+        if let headers = id.headers {
+            guard verification.scheme == .template, template.contains("{id}"), let signed = verification.id?.headers else { return false }
+            return Set(headers.map { $0.lowercased() }).isSubset(of: Set(signed.map { $0.lowercased() }))
+        }
+        return false
     }
 }
 

@@ -79,10 +79,23 @@ public struct PollResource: Sendable {
             guard id != nil else { throw ManifestError(path: base + "/id", reason: "each item needs an id pointer") }
             eventExtractor = nil
         }
+        // The schema bounds these; checked again here so that no manifest, however it was decoded, can trap.
+        func seconds(_ value: Int?, _ path: String, _ range: ClosedRange<Int64>) throws(ManifestError) -> Int64 {
+            switch ExternalNumber.scaled(String(value ?? 0), by: 1_000_000, within: range.lowerBound * 1_000_000...range.upperBound * 1_000_000) {
+            case .success(let micros): return micros
+            case .failure: throw ManifestError(path: base + path, reason: "must be between \(range.lowerBound) and \(range.upperBound) seconds")
+            }
+        }
+        if let interval = spec.interval, !(1...604_800).contains(interval) {
+            throw ManifestError(path: base + "/interval", reason: "must be between 1 and 604800 seconds")
+        }
+        if let size = spec.pageSize?.value, !(1...10_000).contains(size) {
+            throw ManifestError(path: base + "/pageSize/value", reason: "must be between 1 and 10000")
+        }
         machine = CursorMachine(
             kind: kind,
-            lookback: Int64(spec.cursor.lookback ?? 0) * 1_000_000,
-            lag: Int64(spec.cursor.lag ?? 0) * 1_000_000,
+            lookback: try seconds(spec.cursor.lookback, "/cursor/lookback", 0...2_592_000),
+            lag: try seconds(spec.cursor.lag, "/cursor/lag", 0...86_400),
             keyset: spec.cursor.afterId != nil,
             resultCap: spec.cursor.resultCap,
             pageSize: spec.pageSize?.value ?? 100

@@ -1,4 +1,4 @@
-import TributaryCore
+public import TributaryCore
 
 /// A provider described by data: the decoded form of `Providers/<id>.yaml`.
 ///
@@ -19,6 +19,13 @@ public struct ProviderManifest: Sendable, Decodable {
         public var handshake: Handshake?
         public var event: EventFields
         public var records: [RecordRule]?
+        /// Seconds within which the provider may send one event again (body-digest dedupe for unsigned ids).
+        public var retryHorizon: Int?
+        /// JSON Pointers of body fields that hold secrets, never shown by the CLI or the API.
+        public var redact: [String]?
+
+        /// Default ``retryHorizon``: three days covers Stripe's, GitHub's manual and most providers' retries.
+        public static let defaultRetryHorizon = 259_200
     }
 
     public struct Verification: Sendable, Decodable {
@@ -140,16 +147,22 @@ public struct ProviderManifest: Sendable, Decodable {
 
 extension ProviderManifest.TimeFormat {
     /// Normalises a time or version value: integers stay as they are, times become microseconds.
+    /// - Returns: `nil` when the text is not a number of this format or does not fit
+    ///   (``read(_:)`` says which).
     public func microseconds(_ text: String) -> Int64? {
+        try? read(text).get()
+    }
+
+    /// Like ``microseconds(_:)``, with the reason when the value is refused: times must fall in
+    /// years 1–9999, integers in `Int64`; nothing an outside party sends can trap here.
+    public func read(_ text: String) -> Result<Int64, ExternalNumber.Invalid> {
         switch self {
-        case .integer: return Int64(text)
-        case .unixSeconds:
-            if let whole = Int64(text) { return whole * 1_000_000 }
-            return Double(text).map { Int64(($0 * 1_000_000).rounded()) }
-        case .unixMilliseconds:
-            if let whole = Int64(text) { return whole * 1000 }
-            return Double(text).map { Int64(($0 * 1000).rounded()) }
-        case .rfc3339: return Timestamp.microseconds(rfc3339: text)
+        case .integer: return ExternalNumber.integer(text)
+        case .unixSeconds: return ExternalNumber.scaled(text, by: 1_000_000, within: ExternalNumber.microsecondsRange)
+        case .unixMilliseconds: return ExternalNumber.scaled(text, by: 1000, within: ExternalNumber.microsecondsRange)
+        case .rfc3339:
+            guard let micros = Timestamp.microseconds(rfc3339: text) else { return .failure(.notANumber(text)) }
+            return ExternalNumber.microsecondsRange.contains(micros) ? .success(micros) : .failure(.outOfRange(text))
         }
     }
 }

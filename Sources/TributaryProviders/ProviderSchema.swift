@@ -863,6 +863,20 @@ enum ProviderSchema {
             "$ref": "#/$defs/recordRule"
           },
           "description": "Record rules, first match wins; events matching none are stored with no record ref."
+        },
+        "retryHorizon": {
+          "type": "integer",
+          "minimum": 60,
+          "maximum": 2592000,
+          "description": "Seconds within which the provider may deliver the same event again. When the event id is not covered by the signature (a header the scheme does not sign), a delivery whose body digest the connection already holds from within this window is a duplicate, whatever id it carries. Default 259200 (3 days)."
+        },
+        "redact": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "pattern": "^(/.*)?$"
+          },
+          "description": "JSON Pointers (`*` matches every array element) of body fields that hold secrets; the CLI and the API never show their values. The client-state pointer is always redacted."
         }
       },
       "required": [
@@ -961,17 +975,20 @@ enum ProviderSchema {
             "requests": {
               "type": "integer",
               "description": "Requests allowed per `per` seconds (the default budget, corrected by what the provider says).",
-              "minimum": 1
+              "minimum": 1,
+              "maximum": 1000000
             },
             "per": {
               "type": "integer",
               "description": "Window in seconds.",
-              "minimum": 1
+              "minimum": 1,
+              "maximum": 86400
             },
             "burst": {
               "type": "integer",
               "description": "Bucket size; default = requests.",
-              "minimum": 1
+              "minimum": 1,
+              "maximum": 1000000
             },
             "remainingHeader": {
               "type": "string",
@@ -1054,7 +1071,9 @@ enum ProviderSchema {
             "gone": {
               "type": "array",
               "items": {
-                "type": "integer"
+                "type": "integer",
+                "minimum": 100,
+                "maximum": 599
               },
               "minItems": 1,
               "description": "Statuses that mean the record no longer exists (default 404, 410)."
@@ -1117,7 +1136,8 @@ enum ProviderSchema {
             "value": {
               "type": "integer",
               "description": "Items per page.",
-              "minimum": 1
+              "minimum": 1,
+              "maximum": 10000
             }
           },
           "additionalProperties": false,
@@ -1217,17 +1237,20 @@ enum ProviderSchema {
             "lookback": {
               "type": "integer",
               "description": "Seconds re-read before the watermark at the start of each run.",
-              "minimum": 0
+              "minimum": 0,
+              "maximum": 2592000
             },
             "lag": {
               "type": "integer",
               "description": "Seconds of provider indexing lag: a run never moves the watermark past its start minus this.",
-              "minimum": 0
+              "minimum": 0,
+              "maximum": 86400
             },
             "resultCap": {
               "type": "integer",
               "description": "The provider refuses to page past this many results in one query (HubSpot search: 10000); the run restarts the query from the latest time seen.",
-              "minimum": 1
+              "minimum": 1,
+              "maximum": 10000000
             },
             "initial": {
               "type": "string",
@@ -1236,7 +1259,9 @@ enum ProviderSchema {
             "expiry": {
               "type": "array",
               "items": {
-                "type": "integer"
+                "type": "integer",
+                "minimum": 100,
+                "maximum": 599
               },
               "minItems": 1,
               "description": "Statuses meaning the sync token expired (default 410)."
@@ -1288,7 +1313,8 @@ enum ProviderSchema {
         "interval": {
           "type": "integer",
           "description": "Seconds between runs (jittered).",
-          "minimum": 1
+          "minimum": 1,
+          "maximum": 604800
         },
         "sweep": {
           "type": "object",
@@ -1297,7 +1323,8 @@ enum ProviderSchema {
             "interval": {
               "type": "integer",
               "description": "Seconds between sweeps (jittered by up to 10% per connection). Default 86400.",
-              "minimum": 60
+              "minimum": 60,
+              "maximum": 2592000
             },
             "enabled": {
               "type": "boolean",

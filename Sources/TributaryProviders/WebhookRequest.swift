@@ -1,3 +1,4 @@
+import Crypto
 import TributaryCore
 
 /// A webhook delivery as the verifier sees it: raw bytes plus what the provider may have signed.
@@ -40,6 +41,9 @@ public struct WebhookRequest: Sendable {
         }
         return nil
     }
+
+    /// The body's SHA-256 in lowercase hex: the id of an unreadable delivery and the replay guard's key.
+    public var bodySHA256: String { Array(SHA256.hash(data: body)).hexString }
 
     /// Whether the body is `application/x-www-form-urlencoded`.
     public var isFormEncoded: Bool {

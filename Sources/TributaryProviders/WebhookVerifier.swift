@@ -10,6 +10,7 @@ public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvert
     case staleTimestamp(skewSeconds: Int64)
     case noMatchingSignature
     case noSecrets
+    case unsignedBody
 
     public var description: String {
         switch self {
@@ -19,6 +20,7 @@ public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvert
         case .staleTimestamp(let skew): return "signed timestamp outside tolerance (\(skew) s away)"
         case .noMatchingSignature: return "no signature matches any active secret"
         case .noSecrets: return "connection has no active webhook secret"
+        case .unsignedBody: return "the scheme would not cover this body (Twilio: neither a form nor bodySHA256)"
         }
     }
 }
@@ -255,8 +257,12 @@ public struct WebhookVerifier: Sendable {
             for name in grouped.keys.sorted() {
                 for value in grouped[name]!.sorted() { suffix += Array((name + value).utf8) }
             }
+        } else {
+            // Neither a form nor a body hash: the signature would cover the URL alone, and the body
+            // (which intake goes on to trust) would be anyone's.
+            return .failure(.unsignedBody)
         }
-        for (index, secret) in secrets.enumerated() {
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty {
             for url in Self.portVariants(request.url) {
                 let mac = Self.hmac(algorithm, key: Array(secret.utf8), data: Array(url.utf8) + suffix)
                 if constantTimeEquals(mac, presented) { return .success(Verified(secretIndex: index)) }
@@ -286,7 +292,7 @@ public struct WebhookVerifier: Sendable {
               let presented = Data(base64Encoded: header.trimmingCharacters(in: .whitespaces)).map({ Array($0) })
         else { return .failure(.missingSignature) }
         let data = Array(request.url.utf8) + request.body
-        for (index, secret) in secrets.enumerated() where constantTimeEquals(Self.hmac(.hmacSHA256, key: Array(secret.utf8), data: data), presented) {
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty && constantTimeEquals(Self.hmac(.hmacSHA256, key: Array(secret.utf8), data: data), presented) {
             return .success(Verified(secretIndex: index))
         }
         return .failure(.noMatchingSignature)
@@ -303,7 +309,7 @@ public struct WebhookVerifier: Sendable {
         let skew = now - millis / 1000
         guard abs(skew) <= Int64(tolerance ?? spec?.tolerance ?? Self.defaultTolerance) else { return .failure(.staleTimestamp(skewSeconds: skew)) }
         let data = Array((request.method.uppercased() + request.url).utf8) + request.body + Array(timestamp.utf8)
-        for (index, secret) in secrets.enumerated() where constantTimeEquals(Self.hmac(.hmacSHA256, key: Array(secret.utf8), data: data), presented) {
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty && constantTimeEquals(Self.hmac(.hmacSHA256, key: Array(secret.utf8), data: data), presented) {
             return .success(Verified(secretIndex: index))
         }
         return .failure(.noMatchingSignature)
@@ -313,7 +319,7 @@ public struct WebhookVerifier: Sendable {
     func verifyToken(_ request: WebhookRequest, secrets: [String]) -> Result<Verified, VerificationFailure> {
         guard let header = request.firstHeader(verification.signature?.headers ?? ["X-Gitlab-Token"])?.value else { return .failure(.missingSignature) }
         let presented = Array(header.utf8)
-        for (index, secret) in secrets.enumerated() where constantTimeEquals(Array(secret.utf8), presented) {
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty && constantTimeEquals(Array(secret.utf8), presented) {
             return .success(Verified(secretIndex: index))
         }
         return .failure(.noMatchingSignature)
@@ -327,7 +333,7 @@ public struct WebhookVerifier: Sendable {
         var matched: Int?
         for state in states {
             guard let text = state.stringValue else { return .failure(.noMatchingSignature) }
-            guard let index = secrets.firstIndex(where: { constantTimeEquals(Array($0.utf8), Array(text.utf8)) }) else {
+            guard !text.isEmpty, let index = secrets.firstIndex(where: { !$0.isEmpty && constantTimeEquals(Array($0.utf8), Array(text.utf8)) }) else {
                 return .failure(.noMatchingSignature)
             }
             matched = matched ?? index
@@ -345,7 +351,26 @@ public struct WebhookVerifier: Sendable {
         }
     }
 
+    /// The key bytes of `secret`; `nil` when it does not decode or decodes to nothing, since an HMAC
+    /// with an empty key is one anybody can compute (`whsec_` alone once verified a forgery).
     static func keyBytes(_ secret: String, encoding: ProviderManifest.SecretEncoding) -> [UInt8]? {
+        guard let key = decodedKey(secret, encoding: encoding), !key.isEmpty else { return nil }
+        return key
+    }
+
+    /// Why `secret` cannot serve as a key for this verification, or `nil` when it can: for
+    /// `connections add` and `rotate-secret`, which refuse such a secret instead of storing one
+    /// that can never verify (or, empty, would verify anything).
+    public func secretProblem(_ secret: String) -> String? {
+        guard verification.scheme == .template else { return secret.isEmpty ? "is empty" : nil }
+        let encoding = verification.secretEncoding ?? .utf8
+        guard let key = Self.decodedKey(secret, encoding: encoding) else { return "is not valid \(encoding.rawValue)" }
+        guard !key.isEmpty else { return "decodes to an empty key" }
+        if verification.algorithm == .ed25519, key.count != 32 { return "is not a 32-byte Ed25519 public key (\(key.count) bytes)" }
+        return nil
+    }
+
+    static func decodedKey(_ secret: String, encoding: ProviderManifest.SecretEncoding) -> [UInt8]? {
         switch encoding {
         case .utf8: return Array(secret.utf8)
         case .whsecBase64:

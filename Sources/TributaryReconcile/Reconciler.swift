@@ -117,10 +117,14 @@ public struct Reconciler: Sendable {
         }
         let credentials = try await store.apiCredentials(connection: connection.id)
         let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
-        let path = fetch.path(for: pending.recordType)
+        // The account first, checked and encoded, so that nothing it holds is read as a placeholder or a path step.
+        guard case .success(let template) = URLTemplate.fillPath(fetch.path(for: pending.recordType), account: connection.account ?? "") else {
+            try await store.noteFetchFailure(pending.seqs, reason: "connection \(connection.id)'s account cannot be a path of api.fetch", maxAttempts: maxAttempts)
+            return false
+        }
+        let path = template
             .replacingOccurrences(of: "{type}", with: pending.recordType)
             .replacingOccurrences(of: "{id}", with: UpstreamClient.encode(pending.recordId))
-            .replacingOccurrences(of: "{account}", with: connection.account ?? "")
         // Sweep suspicions and fence verifications wait behind everything else on the connection's budget.
         let priority: RequestPriority = pending.background ? .sweep : .webhookFollowUp
         let response: UpstreamResponse

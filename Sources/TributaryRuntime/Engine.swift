@@ -32,7 +32,7 @@ public struct Engine: Sendable {
             path: configuration.databasePath, masterKey: configuration.masterKey, groupCommit: configuration.groupCommit,
             logger: configuration.logger
         )
-        pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: configuration.now)
+        pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams)), now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: pollRunner.clients, now: configuration.now)
     }
 

@@ -10,6 +10,7 @@ public import TributaryIntake
 ///   - `providersDirectory` (`--providers`, `TRIBUTARY_PROVIDERS`, default `./Providers`)
 ///   - `masterKey` (`TRIBUTARY_MASTER_KEY`; unset: a 0600 key file beside the database)
 ///   - `adminToken` (`TRIBUTARY_ADMIN_TOKEN`; unset: generated on the first `serve`, shown once, only its digest stored)
+///   - `allowPrivateUpstreams` (`--allow-private-upstreams`, `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`, default off)
 ///   - `intake`: see ``IntakeConfiguration``
 public struct EngineConfiguration: Sendable {
     public var host: String
@@ -29,6 +30,10 @@ public struct EngineConfiguration: Sendable {
     public var polling: Bool = true
     /// Run the reconciler inside `serve` (`--no-reconcile` turns it off).
     public var reconciling: Bool = true
+    /// Whether provider APIs may be reached at private and loopback addresses (`--allow-private-upstreams`,
+    /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`): a self-hosted API, or the simulator. Off by default, so a
+    /// manifest, an `--api-base-url` or a provider's redirect cannot aim requests at the internal network.
+    public var allowPrivateUpstreams: Bool = false
     /// How often the scheduler looks for due polls (and the reconciler for pending events).
     public var pollTick: Duration = .seconds(1)
     public var logger: Logger

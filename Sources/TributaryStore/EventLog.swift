@@ -6,20 +6,27 @@ import TributaryCore
 enum EventLog {
     /// `INSERT … ON CONFLICT DO NOTHING` on `(connection, event_id)`; a repeat returns the first row's seq.
     static func insert(_ draft: EventDraft, db: Database) throws -> AppendResult {
+        if let guardInfo = draft.replayGuard, let seq = try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT seq FROM events WHERE connection = ? AND body_digest = ? AND body_digest IS NOT NULL AND received_at >= ? LIMIT 1
+            """), arguments: [draft.connection, guardInfo.bodySHA256, draft.receivedAt - guardInfo.horizon]) {
+            // The same signed body under another unsigned id: a replay or a provider retry. This read
+            // and the insert below run in one write transaction, so no second writer can slip between.
+            return AppendResult(seq: seq, duplicate: true)
+        }
         let headers = JSONValue.array(draft.headers.map { .array([.string($0.name), .string($0.value)]) }).jsonText
         let arguments: StatementArguments = [
             draft.connection, draft.tenant, draft.provider, draft.source.rawValue, draft.eventId, draft.type,
             draft.record?.recordType, draft.record?.recordId, draft.record?.version,
             draft.record?.deleted ?? false, draft.record?.fullState ?? false,
             draft.occurredAt, draft.receivedAt, draft.status.rawValue, draft.reason, headers, Data(draft.body), draft.url,
-            draft.readFence, draft.generation,
+            draft.readFence, draft.generation, draft.replayGuard?.bodySHA256,
         ]
         // Cached statements: the log's two statements are compiled once per connection, not per event.
         if let seq = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO events (connection, tenant, provider, source, event_id, type, record_type, record_id, version,
                                 deleted, full_state, occurred_at, received_at, status, reason, headers, body, url,
-                                read_fence, generation)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                read_fence, generation, body_digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq
             """), arguments: arguments) {

@@ -165,6 +165,14 @@ enum Migrations {
                 CREATE INDEX events_unapplied ON events(status, seq) WHERE status != 'applied';
                 """)
         }
+        migrator.registerMigration("v7-body-digests") { db in
+            // The SHA-256 of a delivery's body, kept only where the provider's event id is not signed
+            // (GitHub's X-GitHub-Delivery, for one): the replay guard looks it up within the retry horizon.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN body_digest TEXT;
+                CREATE INDEX events_by_body_digest ON events(connection, body_digest, received_at) WHERE body_digest IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -61,3 +61,9 @@ public struct EventFilter: Sendable {
         self.afterSeq = afterSeq
     }
 }
+
+/// What went with a removed connection.
+public struct ConnectionRemoval: Sendable, Equatable {
+    public var events: Int
+    public var records: Int
+}

@@ -23,6 +23,14 @@ public final class Store: Sendable {
     ///     append on its own; it exists so the benchmark can measure what group commit buys.
     public init(path: String, masterKey: String?, groupCommit: Bool = true, logger: Logger) throws(StoreError) {
         self.path = path
+        // A new database file is created 0600 before SQLite opens it: it holds every event's body and the
+        // sealed secrets, and SQLite gives the -wal and -shm files the mode of the database file.
+        if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 { close(fd) } else if errno != EEXIST {
+                throw StoreError(.configuration, "cannot create database \(path): \(String(cString: strerror(errno)))")
+            }
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
@@ -250,12 +258,34 @@ public final class Store: Sendable {
         }
     }
 
-    /// Removes a connection and its secrets. Its events stay in the log.
-    public func removeConnection(id: String) async throws(StoreError) {
+    /// Removes a connection and its secrets, cursors, rate-limit state and sweeps (by cascade).
+    ///
+    /// - Parameter purge: also delete its events, mirror records and leases, in the same transaction.
+    ///   Without it a connection that still has events or records is refused (`.conflict`): they would
+    ///   outlive it, and a new connection with the same id would take its first events for duplicates
+    ///   and find the mirror labelled with the old tenant.
+    /// - Returns: how many events and records went with it.
+    @discardableResult
+    public func removeConnection(id: String, purge: Bool = false) async throws(StoreError) -> ConnectionRemoval {
         defer { forgetCachedConnections() }
-        try await write { db in
+        return try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true else {
+                throw StoreError(.notFound, "no connection \(id)")
+            }
+            let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE connection = ?", arguments: [id]) ?? 0
+            let records = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM records WHERE connection = ?", arguments: [id]) ?? 0
+            if !purge, events + records > 0 {
+                throw StoreError(.conflict, "connection \(id) still has \(events) event(s) and \(records) record(s); remove it with --purge to delete them too")
+            }
+            try db.execute(sql: "DELETE FROM events WHERE connection = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM records WHERE connection = ?", arguments: [id])
+            // Lease names are `poll:<connection>:<resource>` and `sweep:<connection>:<resource>`; compared by
+            // prefix with substr, since a connection id may hold LIKE's wildcard `_`.
+            for prefix in ["poll:\(id):", "sweep:\(id):"] {
+                try db.execute(sql: "DELETE FROM leases WHERE substr(name, 1, length(?1)) = ?1", arguments: [prefix])
+            }
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
-            guard db.changesCount > 0 else { throw StoreError(.notFound, "no connection \(id)") }
+            return ConnectionRemoval(events: events, records: records)
         }
     }
 

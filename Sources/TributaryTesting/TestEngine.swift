@@ -31,6 +31,8 @@ public enum TestEngine {
         // Intake tests look at events as intake stored them; tests of the workers turn these on.
         configuration.polling = false
         configuration.reconciling = false
+        // The simulator listens on loopback.
+        configuration.allowPrivateUpstreams = true
         return configuration
     }
 

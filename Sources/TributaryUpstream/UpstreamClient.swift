@@ -51,32 +51,48 @@ public protocol UpstreamTransport: Sendable {
 public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public var status: Int?
+    /// Refused before any connection (the outbound guard): retrying cannot help.
+    public var refused: Bool
 
-    public init(_ description: String, status: Int? = nil) {
+    public init(_ description: String, status: Int? = nil, refused: Bool = false) {
         self.description = description
         self.status = status
+        self.refused = refused
     }
 }
 
-/// AsyncHTTPClient as the transport.
+/// AsyncHTTPClient as the transport, behind the ``OutboundGuard``.
+///
+/// Its client follows no redirect: AsyncHTTPClient's shared client follows up to 20, to any host and
+/// from https to http, carrying the request's credentials along. ``UpstreamClient`` follows them
+/// itself, within the API's origin only.
 public struct HTTPTransport: UpstreamTransport {
-    let client: HTTPClient
     let timeout: TimeAmount
     let maxBodyBytes: Int
+    public let outboundGuard: OutboundGuard
 
-    /// Uses AsyncHTTPClient's shared client (its own event loops, kept for the process lifetime).
-    public init(timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20) {
-        client = .shared
+    /// One client for the process, never shut down (AsyncHTTPClient's shared client is one too),
+    /// configured to return a redirect instead of following it.
+    static let client = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow),
+        backgroundActivityLogger: Logger(label: "tributary.upstream", factory: { _ in SwiftLogNoOpLogHandler() })
+    )
+
+    /// - Parameter outboundGuard: where requests may go; every request is checked before it connects.
+    public init(outboundGuard: OutboundGuard, timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20) {
         timeout = .seconds(timeoutSeconds)
         self.maxBodyBytes = maxBodyBytes
+        self.outboundGuard = outboundGuard
     }
 
     public func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        try await outboundGuard.check(request.url)
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await client.execute(outgoing, timeout: timeout)
+        let response = try await Self.client.execute(outgoing, timeout: timeout)
         let body = try await response.body.collect(upTo: maxBodyBytes)
         return UpstreamResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
     }
@@ -106,7 +122,7 @@ public struct UpstreamClient: Sendable {
     ) {
         self.transport = transport
         self.limiter = limiter
-        let base = baseURL ?? api.baseURL.replacingOccurrences(of: "{account}", with: account ?? "")
+        let base = baseURL ?? Self.fill(api.baseURL, account: account)
         self.baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
         auth = api.auth
         self.token = token
@@ -119,6 +135,12 @@ public struct UpstreamClient: Sendable {
         self.maxAttempts = maxAttempts
         self.backoff = backoff
         self.now = now
+    }
+
+    /// A manifest's base URL with `{account}` filled in, or `""` (which no request can be sent to)
+    /// when the account is not fit for where it goes; ``URLTemplate`` says why.
+    static func fill(_ template: String, account: String?) -> String {
+        (try? URLTemplate.fillBaseURL(template, account: account ?? "").get()) ?? ""
     }
 
     /// The absolute URL for `pathOrURL` (a path under the base, or an absolute URL the provider gave).
@@ -135,12 +157,46 @@ public struct UpstreamClient: Sendable {
     /// Sends `request` through the limiter with auth, retrying throttles and server errors.
     /// - Returns: the first response that is neither 429 nor 5xx (a 4xx is returned, not thrown).
     public func send(_ request: UpstreamRequest, priority: RequestPriority, logger: Logger) async throws -> UpstreamResponse {
+        var current = request
+        for hop in 0...Self.maxRedirects {
+            let response = try await sendOnce(current, priority: priority, logger: logger)
+            guard [301, 302, 303, 307, 308].contains(response.status) else { return response }
+            guard hop < Self.maxRedirects else {
+                throw UpstreamError("gave up after \(Self.maxRedirects) redirects from \(OutboundGuard.redacted(request.url))", status: response.status)
+            }
+            guard let location = response.header("Location"),
+                  let target = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL.absoluteString else {
+                throw UpstreamError("redirect \(response.status) without a usable Location from \(OutboundGuard.redacted(current.url))", status: response.status)
+            }
+            // Same origin only (scheme, host and port), so never https to http: the next hop carries the credentials.
+            guard Self.origin(target) == Self.origin(baseURL) else {
+                throw UpstreamError("refusing a redirect to \(Self.origin(target) ?? "an unreadable URL"), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)", status: response.status)
+            }
+            logger.debug("following a redirect within the API's origin", metadata: ["status": "\(response.status)"])
+            current.url = target
+            if response.status == 303 || (response.status == 301 || response.status == 302) && current.method == "POST" {
+                current.method = "GET"
+                current.body = nil
+                current.headers.removeAll { $0.name.lowercased() == "content-type" }
+            }
+        }
+        throw UpstreamError("unreachable")
+    }
+
+    /// Redirects followed within the API's origin before giving up.
+    public static let maxRedirects = 5
+
+    /// One request (with its retries), no redirect followed.
+    func sendOnce(_ request: UpstreamRequest, priority: RequestPriority, logger: Logger) async throws -> UpstreamResponse {
         var outgoing = request
         for (name, value) in staticHeaders { outgoing.headers.append((name, value)) }
         // Credentials go only to the API's own origin: a Link or @odata.nextLink the provider returns
         // could name another host, and must not receive the token.
+        guard !baseURL.isEmpty else {
+            throw UpstreamError("the connection's account does not fit the manifest's base URL; no request is sent")
+        }
         guard Self.origin(outgoing.url) == Self.origin(baseURL) else {
-            throw UpstreamError("refusing to send credentials to \(Self.origin(outgoing.url) ?? outgoing.url), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)")
+            throw UpstreamError("refusing to send credentials to \(Self.origin(outgoing.url) ?? "an unreadable URL"), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)")
         }
         if let token {
             switch auth.style {
@@ -159,6 +215,10 @@ public struct UpstreamClient: Sendable {
             do {
                 response = try await transport.send(outgoing)
                 response.sentAt = sentAt
+            } catch let refusal as UpstreamError where refusal.refused {
+                // The guard refused before connecting: no retry can change where the name points.
+                await limiter.complete(status: nil, signals: RateLimitSignals())
+                throw refusal
             } catch {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
                 lastFailure = "transport error: \(error)"
@@ -186,7 +246,7 @@ public struct UpstreamClient: Sendable {
 
     /// `scheme://host:port` of a URL (default ports made explicit), for same-origin checks.
     static func origin(_ url: String) -> String? {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased() else { return nil }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host?.lowercased(), !host.isEmpty else { return nil }
         let port = components.port ?? (scheme == "https" ? 443 : 80)
         return "\(scheme)://\(host):\(port)"
     }

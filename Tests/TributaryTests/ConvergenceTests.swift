@@ -130,7 +130,7 @@ struct ReconcileCrashTests {
 
         let store = try await PollSimulatorTests.withSimulator(simulator) { port in
             let store = try await PollSimulatorTests.store(directory, port: port, token: token)
-            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             _ = try await runner.runDue(force: true, logger: logger)
             return store
         }

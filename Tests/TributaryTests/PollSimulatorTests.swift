@@ -55,7 +55,7 @@ struct PollSimulatorTests {
 
         let (missing, counters, reports) = try await Self.withSimulator(simulator) { port in
             let store = try await Self.store(directory, port: port, token: token)
-            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             try simulator.startMutations(rate: 300)
             var reports: [PollReport] = []
             for _ in 0..<5 { reports += try await runner.runDue(force: true, logger: logger) }
@@ -158,7 +158,7 @@ struct PollLeaseTests {
             #expect(try await store.acquireLease("poll:sim1:customers", holder: "other-host:4242:abcd", ttl: .seconds(60), now: now))
             let alive = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):other"
             #expect(try await store.acquireLease("poll:sim1:tickets", holder: alive, ttl: .seconds(60), now: now))
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             let reports = try await runner.runDue(force: true, logger: PollSimulatorTests.quietLogger)
             let requests = simulator.counters().requests
             try await store.releaseLease("poll:sim1:customers", holder: "other-host:4242:abcd")
@@ -191,7 +191,7 @@ struct MirrorFromPollingTests {
         let (mismatches, counters, reports) = try await PollSimulatorTests.withSimulator(simulator) { port in
             let store = try await PollSimulatorTests.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             var reports: [ReconcileReport] = []
             try simulator.startMutations(rate: 400)
@@ -248,7 +248,7 @@ struct ReconcileFetchTests {
         let outcome = try await PollSimulatorTests.withSimulator(simulator) { port in
             let store = try await PollSimulatorTests.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             _ = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: logger)
             _ = try await reconciler.runOnce(logger: logger)

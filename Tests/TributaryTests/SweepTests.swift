@@ -31,7 +31,7 @@ struct SweepTests {
         try await PollSimulatorTests.withSimulator(simulator) { port in
             let store = try await PollSimulatorTests.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             _ = try await runner.runDue(force: true, logger: logger)
             _ = try await reconciler.runOnce(logger: logger)
@@ -107,7 +107,7 @@ struct SweepTests {
             _ = try simulator.delete(type: "customer", id: simulator.records().first { $0.type == "customer" && !$0.deleted }!.id)
             try await store.setAPICredentials(connection: "sim1", token: simulator.configuration.tokens[0], baseURL: "http://127.0.0.1:1", now: 0)
             // (The HTTP client retries a refused connection until the request's deadline: keep it short.)
-            let refused = HTTPTransport(timeoutSeconds: 2)
+            let refused = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 2)
             let failingRunner = PollRunner(
                 store: store, catalog: runner.catalog, transport: refused,
                 clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
