@@ -61,9 +61,31 @@ struct Events: AsyncParsableCommand {
         func run() async throws {
             let store = try global.openStore()
             do {
-                let replayed = try await store.replayEvents(seqs)
-                Output.line("\(replayed) event(s) back to pending")
-            } catch {
+                // A delivery quarantined as unreadable is read again with the manifests as they are now
+                // (after a fix); every other event goes back to pending as it is.
+                var plain: [Int64] = []
+                var reread = 0
+                for seq in seqs {
+                    guard let event = try await store.event(seq: seq) else { throw StoreError(.notFound, "no event with seq \(seq)") }
+                    guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
+                    let extractor = try global.loadCatalog().providers[event.provider]?.extractor
+                    let request = WebhookRequest(method: "POST", url: event.url ?? "", headers: event.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: event.body)
+                    switch extractor?.extract(request) {
+                    case .success(let read)?:
+                        if let existing = try await store.reread(seq: seq, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt) {
+                            Output.line("event \(seq) is a duplicate of event \(existing); settled as superseded")
+                        } else {
+                            reread += 1
+                        }
+                    case .failure(let failure)?:
+                        Output.error("tributary: event \(seq) is still unreadable: \(failure.reason); fix the \(event.provider) manifest and replay again")
+                    case nil:
+                        Output.error("tributary: event \(seq): provider \(event.provider) has no webhooks section to read it with")
+                    }
+                }
+                let replayed = try await store.replayEvents(plain)
+                Output.line("\(replayed + reread) event(s) back to pending")
+            } catch let error as StoreError {
                 throw error.code == .notFound ? CLIError.usage(error.message) : CLIError.failure(error.message)
             }
         }

@@ -77,7 +77,18 @@ extension PollResource {
             if let extractor = eventExtractor {
                 let text = Array(element.jsonText.utf8)
                 let request = WebhookRequest(method: "GET", url: "", headers: [], body: text)
-                guard case .success(let event) = extractor.extract(request) else { continue }
+                let event: ExtractedEvent
+                switch extractor.extract(request) {
+                case .success(let extracted): event = extracted
+                case .failure(let failure):
+                    // An item the manifest cannot read (no id, a time out of range) is kept, quarantined, not dropped.
+                    drafts.append(EventDraft(
+                        connection: connection, tenant: tenant, provider: provider, source: .poll,
+                        eventId: EventID.quarantined(bodySHA256: request.bodySHA256), type: nil, record: nil, occurredAt: nil,
+                        receivedAt: receivedAt, status: .quarantined, reason: "unreadable: \(failure.reason)", headers: [], body: text, url: nil
+                    ))
+                    continue
+                }
                 pageItems.append(PageItem(id: event.eventId, updatedAt: event.occurredAt))
                 drafts.append(EventDraft(
                     connection: connection, tenant: tenant, provider: provider, source: .poll, eventId: event.eventId,

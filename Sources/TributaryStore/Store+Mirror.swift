@@ -349,6 +349,35 @@ extension Store {
         }
     }
 
+    /// Gives a quarantined delivery that was unreadable what a fixed manifest now reads from it, and
+    /// puts it back to pending; the bytes stay as received.
+    ///
+    /// - Returns: `nil` when it became pending; the seq of the event already holding its real id when
+    ///   the provider's retry was stored meanwhile (this one is then settled as a duplicate of that).
+    public func reread(
+        seq: Int64, eventId: String, type: String?, record: RecordRef?, occurredAt: Int64?
+    ) async throws(StoreError) -> Int64? {
+        try await writeValue { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT connection, status FROM events WHERE seq = ?", arguments: [seq]) else {
+                throw StoreError(.notFound, "no event with seq \(seq)")
+            }
+            let connection: String = row["connection"]
+            if let existing = try Int64.fetchOne(db, sql: "SELECT seq FROM events WHERE connection = ? AND event_id = ? AND seq != ?",
+                                                 arguments: [connection, eventId, seq]) {
+                try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ?",
+                               arguments: ["read again: a duplicate of seq \(existing)", seq])
+                return existing
+            }
+            try db.execute(sql: """
+                UPDATE events SET event_id = ?, type = ?, record_type = ?, record_id = ?, version = ?, deleted = ?, full_state = ?,
+                                  occurred_at = ?, status = 'pending', reason = NULL, attempts = 0, next_attempt_at = NULL
+                WHERE seq = ?
+                """, arguments: [eventId, type, record?.recordType, record?.recordId, record?.version, record?.deleted ?? false,
+                                 record?.fullState ?? false, occurredAt, seq])
+            return nil
+        }
+    }
+
     /// How many times each event was applied to the mirror (at most once, unless replayed).
     public func applications(seqs: [Int64]? = nil) async throws(StoreError) -> [Int64: Int] {
         try await readValue { db in

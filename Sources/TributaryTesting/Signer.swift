@@ -14,7 +14,35 @@ public enum Signer {
         ]
     }
 
-    static func hex(_ bytes: [UInt8]) -> String {
+    /// A Stripe delivery: `Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`.
+    public static func stripe(body: String, secret: String, timestamp: Int64) -> [String: String] {
+        let mac = hmacSHA256(key: Array(secret.utf8), data: Array("\(timestamp).\(body)".utf8))
+        return ["Stripe-Signature": "t=\(timestamp),v1=" + hex(mac), "Content-Type": "application/json"]
+    }
+
+    /// A Shopify delivery: base64 HMAC-SHA256 of the body; the shop domain and event id are unsigned headers.
+    public static func shopify(body: String, secret: String, eventId: String, topic: String, shop: String?) -> [String: String] {
+        var headers = [
+            "X-Shopify-Hmac-Sha256": Data(hmacSHA256(key: Array(secret.utf8), data: Array(body.utf8))).base64EncodedString(),
+            "X-Shopify-Event-Id": eventId, "X-Shopify-Topic": topic, "Content-Type": "application/json",
+        ]
+        if let shop { headers["X-Shopify-Shop-Domain"] = shop }
+        return headers
+    }
+
+    /// Twilio's signature: base64 HMAC-SHA1 of the URL followed by the sorted form parameters (`name+value`).
+    public static func twilio(url: String, form: [(String, String)], authToken: String) -> String {
+        let suffix = form.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map { $0.0 + $0.1 }.joined()
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Array((url + suffix).utf8), using: SymmetricKey(data: Array(authToken.utf8)))
+        return Data(mac).base64EncodedString()
+    }
+
+    /// HMAC-SHA256 of `data` under `key` (an empty key is allowed here: tests forge with it).
+    public static func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: key)))
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)

@@ -446,13 +446,20 @@ struct APITests {
         return String(try await RawHTTP.sendAndRead(port: port, bytes: Array(request.utf8)).prefix(12))
     }
 
-    /// The token on the `admin token (shown once): …` line that `serve` and `admin-token rotate` print.
+    /// The token in the file named on the `admin token written to FILE …` line that `serve` and
+    /// `admin-token rotate` print; the line must not hold the token itself, and the file must be 0600.
     static func printedToken(_ output: String) -> String? {
-        let prefix = "admin token (shown once): "
-        return output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        let prefix = "admin token written to "
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }),
+              let path = line.dropFirst(prefix.count).split(separator: " ").first.map(String.init),
+              let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              (attributes[.posixPermissions] as? Int) == 0o600,
+              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return output.contains(token) ? nil : token
     }
 
-    @Test("tributary serve prints a generated token once; a restart prints none and the token still works")
+    @Test("tributary serve writes a generated token to a 0600 file once, printing only where; a restart writes none and the token still works")
     func servePrintsTokenOnce() async throws {
         let directory = try TestPaths.temporaryDirectory("api-serve")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -476,7 +483,7 @@ struct APITests {
         #expect(file.range(of: Data(token.utf8)) == nil && wal.range(of: Data(token.utf8)) == nil, "the token itself reached the database")
     }
 
-    @Test("admin-token rotate prints a new token once; a running serve accepts it and refuses the old one from then on")
+    @Test("admin-token rotate writes a new token to the 0600 file; a running serve accepts it and refuses the old one from then on")
     func rotate() async throws {
         let directory = try TestPaths.temporaryDirectory("api-rotate")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -99,14 +99,22 @@ struct IntakeTests {
         }
     }
 
-    @Test("a verified delivery whose event id cannot be found is 400 and stores nothing")
+    @Test("a verified delivery whose event id cannot be found is kept quarantined and answered 2xx; its retry dedupes")
     func unreadable() async throws {
         try await Self.withEngine { engine, client, _ async throws in
             var (headers, body) = Self.signed(4)
             headers["X-GitHub-Delivery"] = nil
             let response = try await client.send("/webhooks/github/gh1", headers: headers, body: body)
-            #expect(response.status == .badRequest)
-            #expect(try await engine.store.events(EventFilter()).isEmpty)
+            #expect(response.status == .ok)
+            #expect(response.json?["quarantined"] == .bool(true))
+            let events = try await engine.store.events(EventFilter())
+            #expect(events.count == 1)
+            #expect(events.first?.status == .quarantined)
+            #expect(events.first?.reason?.contains("event id not found") == true)
+            #expect(events.first?.body == Array(body.utf8))
+            let retry = try await client.send("/webhooks/github/gh1", headers: headers, body: body)
+            #expect(retry.json?["duplicate"] == .bool(true))
+            #expect(try await engine.store.events(EventFilter()).count == 1)
         }
     }
 
