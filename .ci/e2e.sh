@@ -127,9 +127,14 @@ ok "GET /healthz and /readyz answer 200"
 
 # --- /v1 API ---------------------------------------------------------------
 SCHEMA="$ROOT/Schemas/event.schema.json"
-# No TRIBUTARY_ADMIN_TOKEN: the first serve on this database generated one and printed it once.
-TOKEN=$(sed -n 's/^admin token (shown once): \([A-Za-z0-9_-]\{43\}\)$/\1/p' serve.out)
-[ -n "$TOKEN" ] || { cat serve.out; fail "serve printed no 'admin token (shown once): …' line"; }
+# No TRIBUTARY_ADMIN_TOKEN: the first serve on this database generated one into a 0600 file and
+# printed only where it is (stdout usually lands in a log).
+TOKEN_FILE=$(sed -n 's/^admin token written to \(.*\) (readable by this user only)$/\1/p' serve.out)
+[ -n "$TOKEN_FILE" ] && [ -f "$TOKEN_FILE" ] || { cat serve.out; fail "serve printed no 'admin token written to FILE' line"; }
+[ "$(stat -c %a "$TOKEN_FILE")" = 600 ] || fail "$TOKEN_FILE is mode $(stat -c %a "$TOKEN_FILE"), expected 600"
+TOKEN=$(cat "$TOKEN_FILE")
+[ ${#TOKEN} = 43 ] || fail "$TOKEN_FILE does not hold a 43-character token"
+! grep -qF "$TOKEN" serve.out serve.err || fail "serve printed the admin token itself"
 code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$URL/v1/events")
 [ "$code" = 401 ] || fail "GET /v1/events without a token answered $code, expected 401"
 code=$(curl -sS --max-time 10 -o v1events.body -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$URL/v1/events?limit=1")
@@ -167,6 +172,18 @@ python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" show2.out || fail "show2: outp
 python3 -c 'import json,sys,base64; e=json.load(open(sys.argv[1])); assert base64.b64decode(e["body_base64"]) == open(sys.argv[2],"rb").read(), e' show2.out binary.bin \
   || fail "events show $BIN_SEQ does not hold the binary body byte-exact"
 ok "events list --json and events show match Schemas/event.schema.json"
+
+# A verified delivery that cannot be read (no X-GitHub-Delivery) is kept, quarantined, and answered 200.
+printf '{"zen":"unreadable without a delivery id"}' > unreadable.json
+UNREADABLE_SIG=$(python3 -c 'import hmac,hashlib,sys; print("sha256=" + hmac.new(b"It'"'"'s a Secret to Everybody", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' unreadable.json)
+status=$(post unreadable "$UNREADABLE_SIG" '' unreadable.json)
+grep -q '"quarantined":true' unreadable.body && [ "$status" = 200 ] \
+  || fail "unreadable: got $status $(cat unreadable.body), expected 200 with \"quarantined\":true"
+expect_exit 0 quarantined -- cli events list --status quarantined --json
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert len(e)==1 and e[0]["reason"].startswith("unreadable:") and e[0]["event_id"].startswith("quarantine:sha256:"), e' quarantined.out \
+  || fail "the unreadable delivery is not listed as quarantined with its reason"
+[ "$(stat -c %a tributary.db)" = 600 ] || fail "tributary.db is mode $(stat -c %a tributary.db), expected 600"
+ok "a verified but unreadable delivery is quarantined and answered 200; the database file is 0600"
 
 # --- shutdown --------------------------------------------------------------
 kill -TERM "$SERVER_PID"
