@@ -414,7 +414,8 @@ struct HostileInputTests {
         for (needle, replacement, path) in [
             ("lookback: 1", "lookback: 9223372036854775807", "/poll/resources/0/cursor/lookback"),
             ("lookback: 1", "lookback: 99999999999999999999999", "/poll/resources/0/cursor/lookback"),
-            ("interval: 60", "interval: 0", "/poll/resources/0/interval"),
+            ("interval: 300", "interval: 0", "/poll/resources/0/interval"),
+            ("interval: 300", "interval: 99999999999", "/poll/resources/0/interval"),
         ] {
             let broken = original.replacingOccurrences(of: needle, with: replacement)
             try #require(broken != original, "github.yaml has no \(needle)")
