@@ -161,7 +161,7 @@ struct ReconcileCrashTests {
     }
 
     static func reconcile(_ database: String) throws -> Process {
-        let process = TestPaths.tributaryProcess(["reconcile", "--db", database, "--providers", TestPaths.providers], masterKey: PollSimulatorTests.masterKey)
+        let process = TestPaths.tributaryProcess(["reconcile", "--allow-private-upstreams", "--db", database, "--providers", TestPaths.providers], masterKey: PollSimulatorTests.masterKey)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

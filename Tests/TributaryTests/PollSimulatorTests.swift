@@ -125,7 +125,7 @@ struct PollCrashTests {
     }
 
     static func startPoll(database: String, json: Bool = false) throws -> Process {
-        let process = TestPaths.tributaryProcess(["poll", "--once", "--connection", "sim1", "--resource", "customers", "--db", database, "--providers", TestPaths.providers] + (json ? ["--json"] : []), masterKey: PollSimulatorTests.masterKey)
+        let process = TestPaths.tributaryProcess(["poll", "--once", "--allow-private-upstreams", "--connection", "sim1", "--resource", "customers", "--db", database, "--providers", TestPaths.providers] + (json ? ["--json"] : []), masterKey: PollSimulatorTests.masterKey)
         process.standardOutput = Pipe()
         process.standardError = FileHandle.nullDevice
         try process.run()
