@@ -1,4 +1,5 @@
 import Foundation
+import TributaryCore
 /// Fills a connection's `{account}` into a manifest's URL templates, checked for the place it goes.
 ///
 /// Why: the account is operator input pasted into a URL. In a host (`https://{account}.zendesk.com`,
@@ -30,7 +31,7 @@ public enum URLTemplate {
         guard !account.isEmpty, segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
             return .failure(ManifestError(path: "/poll/resources/path", reason: "account \"\(account)\" is not a path of non-empty segments without '.' or '..'"))
         }
-        let encoded = segments.map { percentEncode(String($0)) }.joined(separator: "/")
+        let encoded = segments.map { PercentEncoding.encode(String($0)) }.joined(separator: "/")
         return .success(template.replacingOccurrences(of: "{account}", with: encoded))
     }
 
@@ -45,21 +46,5 @@ public enum URLTemplate {
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "-")
             }
         }
-    }
-
-    /// Percent-encodes everything but RFC 3986's unreserved characters.
-    public static func percentEncode(_ text: String) -> String {
-        var out = ""
-        for b in text.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            default:
-                let hex = Array("0123456789ABCDEF".utf8)
-                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
-            }
-        }
-        return out
     }
 }

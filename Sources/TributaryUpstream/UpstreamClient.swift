@@ -253,8 +253,6 @@ public struct UpstreamClient: Sendable {
 
     /// Percent-encodes `text` for a query value or one path segment (RFC 3986 unreserved characters stay).
     public static func encode(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        PercentEncoding.encode(text)
     }
 }
