@@ -68,11 +68,17 @@ struct Events: AsyncParsableCommand {
                 for seq in seqs {
                     guard let event = try await store.event(seq: seq) else { throw StoreError(.notFound, "no event with seq \(seq)") }
                     guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
-                    let extractor = try global.loadCatalog().providers[event.provider]?.extractor
+                    let provider = try global.loadCatalog().providers[event.provider]
                     let request = WebhookRequest(method: "POST", url: event.url ?? "", headers: event.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: event.body)
-                    switch extractor?.extract(request) {
+                    switch provider?.extractor?.extract(request) {
                     case .success(let read)?:
-                        if let existing = try await store.reread(seq: seq, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt) {
+                        // Read again, it must still route to its connection as intake would have decided.
+                        let connection = try await store.connection(id: event.connection)
+                        if let refusal = AccountRouting.refusal(
+                            expected: connection?.account, delivered: read.account, manifestNamesAccount: provider?.manifest.webhooks?.event.account != nil
+                        ) {
+                            Output.error("tributary: event \(seq) stays quarantined: \(refusal)")
+                        } else if let existing = try await store.reread(seq: seq, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt) {
                             Output.line("event \(seq) is a duplicate of event \(existing); settled as superseded")
                         } else {
                             reread += 1

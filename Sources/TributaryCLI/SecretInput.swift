@@ -45,12 +45,16 @@ enum SecretInput {
 enum AdminTokenFile {
     static func path(database: String) -> String { database + ".admin-token" }
 
-    /// Writes `token` to a new temporary file created 0600, then renames it over the old one.
+    /// Writes `token` to a new temporary file, then renames it over the old one.
+    ///
+    /// The temporary file comes from `mkstemp`: a fresh name, created exclusively with mode 0600, so
+    /// neither a planted symlink nor a file left with a wider mode can receive the token.
     static func write(_ token: String, database: String) throws -> String {
         let target = path(database: database)
-        let temporary = target + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CLIError.failure("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var template = Array((target + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw CLIError.failure("cannot create a temporary file beside \(target): \(String(cString: strerror(errno)))") }
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let bytes = Array((token + "\n").utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)

@@ -113,6 +113,9 @@ public enum CursorAnomaly: Sendable, Equatable {
     /// The next request would repeat one the run already made (a page token or event id that leads
     /// back to a page already read): the run stops instead of asking forever.
     case repeatedRequest
+    /// A page came back with exactly the previous page's items (a next link that changes on every
+    /// call but leads to the same page): the run stops.
+    case repeatedPage
     /// A full page came back with the sync token the run started from: the token is not moving,
     /// so the next run would read the same changes again.
     case syncTokenStalled
@@ -144,7 +147,8 @@ public struct CursorMachine: Sendable, Equatable {
     public func begin(_ cursor: PollCursor, now: Int64) -> PollCursor {
         var next = cursor
         if next.run == nil {
-            next.run = PollCursor.Run(startedAt: now, horizon: now - lag, since: cursor.watermark.map { $0 - lookback })
+            // Saturating: a watermark read from a page may sit anywhere in Int64 (an `integer`-format time).
+            next.run = PollCursor.Run(startedAt: now, horizon: now - lag, since: cursor.watermark.map { $0 < Int64.min + lookback ? Int64.min : $0 - lookback })
         }
         return next
     }

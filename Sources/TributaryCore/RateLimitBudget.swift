@@ -41,7 +41,9 @@ public struct RateLimitBudget: Sendable, Equatable {
             return nil
         }
         let missing = 1 - tokens
-        return now + Int64((missing / refillPerSecond * 1_000_000).rounded(.up))
+        // Capped at a day before converting: the refill rate comes from the provider's headers.
+        let seconds = min(missing / refillPerSecond, Double(RateLimitSignals.maxWaitSeconds))
+        return now + Int64((seconds * 1_000_000).rounded(.up))
     }
 
     /// Applies what a response said.
@@ -50,7 +52,8 @@ public struct RateLimitBudget: Sendable, Equatable {
         refill(now: now)
         if let quota = signals.quota, quota > 0 {
             capacity = Double(quota)
-            if let window = signals.windowSeconds, window > 0 { refillPerSecond = Double(quota) / Double(window) }
+            // The same floor as at init: a window of Int64.max seconds must not make the rate zero.
+            if let window = signals.windowSeconds, window > 0 { refillPerSecond = max(0.001, Double(quota) / Double(window)) }
             tokens = min(tokens, capacity)
         }
         if let remaining = signals.remaining { tokens = min(tokens, Double(max(0, remaining))) }

@@ -119,7 +119,7 @@ public struct IntakeRoutes: Sendable {
         }
 
         let keptHeaders = keptHeaders(webhookRequest.headers, scheme: webhooks.verification)
-        let bodyDigest = webhookRequest.bodySHA256
+        let bodyDigest = webhookRequest.contentSHA256
         var draft: EventDraft
         switch extractor.extract(webhookRequest) {
         case .success(let extracted):
@@ -129,20 +129,11 @@ public struct IntakeRoutes: Sendable {
                 occurredAt: extracted.occurredAt, receivedAt: nowMicros,
                 headers: keptHeaders, body: webhookRequest.body, url: webhookRequest.url
             )
-            if let expected = connection.account {
-                if let account = extracted.account, account != expected {
-                    // One app secret often signs every install (Slack, HubSpot, Shopify): a valid signature does not
-                    // make another account's event this tenant's. Keep it visible and replayable, never routed.
-                    draft.status = .quarantined
-                    draft.reason = "account \(account) does not match the connection's account \(expected)"
-                    logger.warning("webhook quarantined: account mismatch", metadata: ["account": "\(account)"])
-                } else if extracted.account == nil, webhooks.event.account != nil {
-                    // Fails closed: Shopify's shop comes from an unsigned header, and dropping it must not route
-                    // another shop's signed event into this tenant.
-                    draft.status = .quarantined
-                    draft.reason = "delivery names no account; the connection's account is \(expected)"
-                    logger.warning("webhook quarantined: account missing")
-                }
+            if let refusal = AccountRouting.refusal(expected: connection.account, delivered: extracted.account, manifestNamesAccount: webhooks.event.account != nil) {
+                // Visible and replayable, never routed.
+                draft.status = .quarantined
+                draft.reason = refusal
+                logger.warning("webhook quarantined: account does not route here", metadata: ["account": "\(extracted.account ?? "none")"])
             }
         case .failure(let failure):
             // Verified but unreadable (not JSON, no event id, a value out of range): kept byte for byte and
@@ -157,7 +148,8 @@ public struct IntakeRoutes: Sendable {
             logger.warning("verified webhook unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
         }
         if let horizon = provider.replayHorizon {
-            draft.replayGuard = (bodyDigest, horizon)
+            // Keyed by the type too: Shopify sends byte-identical bodies as orders/updated and orders/paid.
+            draft.replayGuard = (bodyDigest + " " + (draft.type ?? ""), horizon)
         }
         do {
             let result = try await store.append(draft)
@@ -166,6 +158,9 @@ public struct IntakeRoutes: Sendable {
             let quarantined = draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
             buffer.writeString(#"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(quarantined)}"#)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        } catch where error.code == .notFound {
+            logger.notice("connection removed while the webhook was received; answering 404")
+            return Self.plain(.notFound, "unknown connection")
         } catch {
             logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])
             return Self.unavailable()

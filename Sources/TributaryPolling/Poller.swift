@@ -88,6 +88,7 @@ public struct Poller: Sendable {
         // Every request this run made, whatever the cursor kind: a next request identical to one of them
         // would be answered with the same page again, and again.
         var made = Set<[UInt8]>()
+        var previousItems: [String] = []
         while pages < maxPages {
             let request = try resource.request(for: cursor, client: client, account: connection.account)
             guard made.insert(Array((request.method + " " + request.url + "\n").utf8) + (request.body ?? [])).inserted else {
@@ -108,6 +109,14 @@ public struct Poller: Sendable {
                 throw PollError("\(resource.name): provider answered HTTP \(response.status)")
             }
             let page = try resource.parse(response, connection: connection.id, tenant: connection.tenant, requestedAt: requestedAt, receivedAt: receivedAt)
+            // A next link that changes every time (`?page=2&n=<counter>`) passes the request check; a page whose
+            // items are exactly the previous page's does not: no real listing serves one page twice in a row.
+            let items = page.outcome.items.map { "\($0.id)\u{0}\($0.updatedAt.map(String.init) ?? "")" }
+            if !items.isEmpty, items == previousItems {
+                logger.warning("poll run stopped: a page repeated the previous page's items")
+                return .repeated(.repeatedPage)
+            }
+            previousItems = items
             var step = resource.machine.advance(cursor, page: page.outcome)
             if pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
             cursor = step.cursor
@@ -195,6 +204,9 @@ public struct Poller: Sendable {
                 logger.notice("sync token expired; the next run enumerates everything again")
             case .repeated(let anomaly)?:
                 report.anomalies.append(anomaly)
+                // Not resumed: the next run starts over from the committed watermark or token, after the
+                // interval, instead of at once from the page that loops.
+                cursor.run = nil
             case nil:
                 break
             }

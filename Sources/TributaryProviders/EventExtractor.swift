@@ -1,4 +1,3 @@
-import Crypto
 public import TributaryCore
 
 /// What a verified delivery says about itself, read through the manifest.
@@ -87,7 +86,7 @@ public struct EventExtractor: Sendable {
         if let id = read("id", fields.id), !id.isEmpty {
             eventId = EventID.provider(id)
         } else if fields.id.derive == .bodySHA256 || fields.id.fallback == .bodySHA256 {
-            eventId = "sha256:" + Array(SHA256.hash(data: request.body)).hexString
+            eventId = "sha256:" + request.contentSHA256
         } else {
             return .failure(ExtractionError(reason: "event id not found in the delivery"))
         }

@@ -42,8 +42,24 @@ public struct WebhookRequest: Sendable {
         return nil
     }
 
-    /// The body's SHA-256 in lowercase hex: the id of an unreadable delivery and the replay guard's key.
+    /// The body's SHA-256 in lowercase hex, over the bytes as received.
     public var bodySHA256: String { Array(SHA256.hash(data: body)).hexString }
+
+    /// The SHA-256 (hex) of what the body says: the raw bytes, except that a form body is taken as its
+    /// decoded name/value pairs in sorted order. Derived ids, the replay guard and quarantine ids use it.
+    ///
+    /// Why: Twilio signs the decoded, sorted parameters, not the bytes, so one captured callback could
+    /// be replayed as `b=2&a=1`, `a=%31`, or with an extra `&`, each with new raw bytes and the same valid
+    /// signature. All of those have one content digest. Each name and value is length-prefixed, so no
+    /// two different pair lists hash the same text.
+    public var contentSHA256: String {
+        guard isFormEncoded else { return bodySHA256 }
+        var canonical: [UInt8] = Array("form\n".utf8)
+        for (name, value) in FormCoding.pairs(body).sorted(by: { ($0.name, $0.value) < ($1.name, $1.value) }) {
+            canonical += Array("\(name.utf8.count):\(name)\(value.utf8.count):\(value)\n".utf8)
+        }
+        return Array(SHA256.hash(data: canonical)).hexString
+    }
 
     /// Whether the body is `application/x-www-form-urlencoded`.
     public var isFormEncoded: Bool {

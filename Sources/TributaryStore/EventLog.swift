@@ -26,7 +26,8 @@ enum EventLog {
             INSERT INTO events (connection, tenant, provider, source, event_id, type, record_type, record_id, version,
                                 deleted, full_state, occurred_at, received_at, status, reason, headers, body, url,
                                 read_fence, generation, body_digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+            WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?1)
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq
             """), arguments: arguments) {
@@ -34,7 +35,9 @@ enum EventLog {
         }
         guard let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM events WHERE connection = ? AND event_id = ?"),
                                            arguments: [draft.connection, draft.eventId]) else {
-            throw StoreError(.internal, "event neither inserted nor found")
+            // Removed (`connections remove --purge`) after the caller looked it up: nothing may be stored under
+            // it, or a connection added later with the same id would inherit the event and its tenant.
+            throw StoreError(.notFound, "no connection \(draft.connection)")
         }
         return AppendResult(seq: seq, duplicate: true)
     }

@@ -31,6 +31,17 @@ public final class Store: Sendable {
                 throw StoreError(.configuration, "cannot create database \(path): \(String(cString: strerror(errno)))")
             }
         }
+        // A database made by an older version (0644) is tightened too: the -wal and -shm files SQLite makes
+        // next take the database's mode. One the process does not own is left as it is, and said so.
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            if chmod(file, 0o600) == 0 {
+                logger.notice("database file was readable by others; now 0600", metadata: ["db.path": "\(file)"])
+            } else {
+                logger.warning("database file is readable by others and cannot be made 0600", metadata: ["db.path": "\(file)"])
+            }
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in

@@ -147,6 +147,18 @@ struct HostileInputTests {
         #expect(events.contains { $0.status == .quarantined && $0.reason?.contains("out of range") == true })
     }
 
+    @Test("a RateLimit-Policy window of Int64.max seconds neither traps nor parks the connection beyond a day")
+    func hugeRateLimitWindow() {
+        var budget = RateLimitBudget(capacity: 1, refillPerSecond: 1, now: 0)
+        var signals = RateLimitSignals()
+        signals.quota = 1
+        signals.windowSeconds = Int.max
+        budget.observe(status: 200, signals: signals, now: 0, random: 0.5)
+        #expect(budget.take(now: 0) == nil)
+        let wait = budget.take(now: 0)
+        #expect(wait != nil && wait! <= RateLimitSignals.maxWaitSeconds * 1_000_000)
+    }
+
     // MARK: lone surrogates, account routing, replays
 
     @Test("a verified event with a lone UTF-16 surrogate is stored (read as U+FFFD), its bytes as received")
@@ -178,10 +190,23 @@ struct HostileInputTests {
             #expect(try await client.send("/webhooks/shopify/sh1", headers: other, body: otherBody).json?["quarantined"] == .bool(true))
             let own = Signer.shopify(body: #"{"id":1,"updated_at":"2026-11-20T10:00:00Z"}"#, secret: Self.shopifySecret, eventId: "e-3", topic: "orders/updated", shop: "acme.myshopify.com")
             #expect(try await client.send("/webhooks/shopify/sh1", headers: own, body: #"{"id":1,"updated_at":"2026-11-20T10:00:00Z"}"#).json?["quarantined"] == nil)
+            // Shopify sends one body as orders/updated and as orders/paid: two events, not a replay.
+            let paidBody = #"{"id":1,"updated_at":"2026-11-20T10:00:00Z"}"#
+            let paid = Signer.shopify(body: paidBody, secret: Self.shopifySecret, eventId: "e-4", topic: "orders/paid", shop: "acme.myshopify.com")
+            #expect(try await client.send("/webhooks/shopify/sh1", headers: paid, body: paidBody).json?["duplicate"] == .bool(false))
             let events = try await Self.events(engine, "sh1")
-            #expect(events.map(\.status) == [.quarantined, .quarantined, .pending])
+            #expect(events.map(\.status) == [.quarantined, .quarantined, .pending, .pending])
             #expect(events[0].reason?.contains("names no account") == true)
         }
+    }
+
+    @Test("one account rule for intake and replay: mismatch and, where the manifest names an account, absence are refused")
+    func accountRouting() {
+        #expect(AccountRouting.refusal(expected: nil, delivered: "b", manifestNamesAccount: true) == nil)
+        #expect(AccountRouting.refusal(expected: "a", delivered: "a", manifestNamesAccount: true) == nil)
+        #expect(AccountRouting.refusal(expected: "a", delivered: "b", manifestNamesAccount: true)?.contains("does not match") == true)
+        #expect(AccountRouting.refusal(expected: "a", delivered: nil, manifestNamesAccount: true)?.contains("names no account") == true)
+        #expect(AccountRouting.refusal(expected: "a", delivered: nil, manifestNamesAccount: false) == nil)
     }
 
     @Test("a replayed GitHub body under a fresh unsigned delivery id is a duplicate; provider ids never reach internal ones")
@@ -222,11 +247,19 @@ struct HostileInputTests {
 
             let form = [("CallSid", "CA1"), ("CallStatus", "completed"), ("AccountSid", "AC1")]
             let formBody = form.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
-            let real = try await client.send("/webhooks/twilio/tw1", headers: [
+            let headers = [
                 "X-Twilio-Signature": Signer.twilio(url: url, form: form, authToken: Self.twilioToken),
                 "Content-Type": "application/x-www-form-urlencoded",
-            ], body: formBody)
+            ]
+            let real = try await client.send("/webhooks/twilio/tw1", headers: headers, body: formBody)
             #expect(real.status == .ok)
+            // The signature covers the decoded, sorted parameters: the same captured signature verifies these
+            // re-encodings, and each must be the same event, not a new one.
+            for replay in ["AccountSid=AC1&CallStatus=completed&CallSid=CA1", "CallSid=CA1&CallStatus=complet%65d&AccountSid=AC1", formBody + "&&"] {
+                let answer = try await client.send("/webhooks/twilio/tw1", headers: headers, body: replay)
+                #expect(answer.status == .ok)
+                #expect(answer.json?["duplicate"] == .bool(true), "\(replay) was stored again")
+            }
             #expect(try await Self.events(engine, "tw1").count == 1)
         }
     }
@@ -382,12 +415,23 @@ struct HostileInputTests {
 
     // MARK: cursors that loop
 
-    /// Answers every request with the same Zendesk page, whose next cursor is always `A`.
+    /// Answers every request with a Zendesk page whose next cursor is always `A` (the tickets differ,
+    /// so only the repeated request can tell).
     final class SameCursor: UpstreamTransport {
         let count = Mutex(0)
         func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
-            count.withLock { $0 += 1 }
-            let body = #"{"tickets":[{"id":1,"updated_at":"2026-11-20T10:00:00Z","status":"open"}],"after_cursor":"A","end_of_stream":false}"#
+            let n = count.withLock { $0 += 1; return $0 }
+            let body = #"{"tickets":[{"id":\#(n),"updated_at":"2026-11-20T10:00:00Z","status":"open"}],"after_cursor":"A","end_of_stream":false}"#
+            return UpstreamResponse(status: 200, headers: [], body: Array(body.utf8))
+        }
+    }
+
+    /// Answers every request with the same tickets, under a next cursor that changes on every call.
+    final class ChangingCursor: UpstreamTransport {
+        let count = Mutex(0)
+        func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+            let n = count.withLock { $0 += 1; return $0 }
+            let body = #"{"tickets":[{"id":1,"updated_at":"2026-11-20T10:00:00Z","status":"open"}],"after_cursor":"A\#(n)","end_of_stream":false}"#
             return UpstreamResponse(status: 200, headers: [], body: Array(body.utf8))
         }
     }
@@ -399,6 +443,12 @@ struct HostileInputTests {
         #expect(transport.count.withLock { $0 } == 2, "the identical request was sent again")
         #expect(report.anomalies.contains(.repeatedRequest))
         #expect(state.lastAnomaly?.contains("repeatedRequest") == true, "\(state.lastAnomaly ?? "none")")
+        #expect(state.cursor.run == nil, "the next run would resume at the looping page at once")
+
+        let changing = ChangingCursor()
+        let (again, _, _, _) = try await Self.pollOnce(provider: "zendesk", account: "acme", transport: changing)
+        #expect(changing.count.withLock { $0 } == 2, "pages repeating the same items were asked for again")
+        #expect(again.anomalies.contains(.repeatedPage))
         let machine = CursorMachine(kind: .syncToken, pageSize: 2)
         let stalled = machine.advance(PollCursor(syncToken: "S"), page: PageOutcome(items: [PageItem(id: "1", updatedAt: nil), PageItem(id: "2", updatedAt: nil)], hasMore: false, syncToken: "S"))
         #expect(stalled.anomalies == [.syncTokenStalled])
@@ -431,6 +481,10 @@ struct HostileInputTests {
     func secrets() async throws {
         let directory = try TestPaths.temporaryDirectory("hostile-secrets")
         defer { try? FileManager.default.removeItem(at: directory) }
+        let legacy = directory.appendingPathComponent("legacy.db").path
+        _ = FileManager.default.createFile(atPath: legacy, contents: nil, attributes: [.posixPermissions: 0o644])
+        _ = try Store(path: legacy, masterKey: StoreTests.key, logger: Logger(label: "hostile"))
+        #expect(try FileManager.default.attributesOfItem(atPath: legacy)[.posixPermissions] as? Int == 0o600, "an older 0644 database stayed readable")
         let secretFile = directory.appendingPathComponent("secret").path
         try "from-a-file\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
         let add = try CLITests.run(["connections", "add", "--provider", "github", "--tenant", "acme", "--id", "g1", "--webhook-secret", "@" + secretFile], in: directory)
@@ -485,6 +539,8 @@ struct HostileInputTests {
         #expect(purged.status == 0, "\(purged.stderr)")
         #expect(purged.stdout.contains("1 event(s) and 1 record(s)"), "\(purged.stdout)")
 
+        // Nothing can be stored under a removed id: intake may have looked the connection up just before the purge.
+        await #expect(throws: StoreError.self) { _ = try await store.append(draft) }
         _ = try await store.addConnection(id: "c1", provider: "github", tenant: "new", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 2)
         var again = draft
         again.tenant = "new"
