@@ -54,7 +54,8 @@ public struct OutboundGuard: Sendable {
         for address in addresses {
             let kind = Self.classify(address)
             if !permits(kind) {
-                throw UpstreamError("refusing to connect to \(host): it resolves to \(Self.format(address)), a \(kind.rawValue) address"
+                let what = Self.literalAddress(host) != nil ? "it is" : "it resolves to \(Self.format(address)),"
+                throw UpstreamError("refusing to connect to \(host): \(what) a \(kind.rawValue) address"
                     + (kind == .private || kind == .loopback ? " (allow with --allow-private-upstreams or TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1)" : ""), refused: true)
             }
         }
