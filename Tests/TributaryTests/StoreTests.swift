@@ -17,6 +17,11 @@ struct StoreTests {
         return try await body(store, directory)
     }
 
+    /// The connection ``draft(_:connection:)`` appends to: the log takes no event for a connection it does not hold.
+    static func addConnection(_ store: Store, _ id: String = "c1") async throws {
+        _ = try await store.addConnection(id: id, provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
+    }
+
     static func draft(_ id: String, connection: String = "c1") -> EventDraft {
         EventDraft(
             connection: connection, tenant: "acme", provider: "github", source: .webhook, eventId: id, type: "issues",
@@ -37,6 +42,7 @@ struct StoreTests {
     @Test("concurrent appends share commits; every caller gets its own seq; duplicates return the first seq")
     func groupCommit() async throws {
         try await Self.withStore { store, _ in
+            try await Self.addConnection(store)
             let n = 400
             let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
                 for i in 0..<n {
@@ -61,6 +67,7 @@ struct StoreTests {
     @Test("without grouping, each append is its own commit")
     func noGrouping() async throws {
         try await Self.withStore(groupCommit: false) { store, _ in
+            try await Self.addConnection(store)
             for i in 0..<10 { _ = try await store.append(Self.draft("x\(i)")) }
             #expect(store.commitCount == 10)
         }
@@ -69,6 +76,7 @@ struct StoreTests {
     @Test("an append the store cannot commit fails with .unavailable and stores nothing")
     func unavailable() async throws {
         try await Self.withStore { store, directory in
+            try await Self.addConnection(store)
             // Another process-like connection holds the write lock past the busy timeout.
             var configuration = Configuration()
             configuration.allowsUnsafeTransactions = true
