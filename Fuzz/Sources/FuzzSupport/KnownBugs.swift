@@ -81,4 +81,13 @@ public enum KnownBugs {
         }
         return false
     }
+
+    /// Found by fuzz-cursor: `Timestamp.rfc3339(microseconds:)` overflows (`seconds * 1_000_000`,
+    /// Timestamp.swift:61) below -9_223_372_036_854_000_000 µs, so a cursor whose `since` is there (an
+    /// item with updatedAt near Int64.min, or a stored watermark there) traps building the next request.
+    public static func requestTraps(_ resource: PollResource, _ cursor: PollCursor) -> Bool {
+        guard skip else { return false }
+        let since = resource.machine.request(cursor).since
+        return since.map { $0 < -9_223_372_036_854_000_000 } ?? false
+    }
 }
