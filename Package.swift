@@ -17,6 +17,8 @@ let package = Package(
     products: [
         .executable(name: "tributary", targets: ["tributary"]),
         .executable(name: "tributary-sim", targets: ["tributary-sim"]),
+        // For the fuzz targets in Fuzz/ (scripts/fuzz.sh), a package that depends on this one by path.
+        .library(name: "TributaryFuzzable", targets: ["TributaryCore", "TributaryProviders", "TributaryUpstream", "TributaryPolling", "TributaryAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

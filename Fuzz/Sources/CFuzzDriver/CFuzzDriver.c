@@ -1,0 +1,2 @@
+// SwiftPM needs one source file for a C target; the declaration lives in the header.
+#include "CFuzzDriver.h"
