@@ -58,7 +58,10 @@ public enum Timestamp {
     /// Formats microseconds since the epoch as RFC 3339 in UTC (`…Z`), with a fraction only when there is one.
     public static func rfc3339(microseconds: Int64) -> String {
         let seconds = microseconds.floorDiv(1_000_000)
-        let micros = microseconds - seconds * 1_000_000
+        // From the remainder, not `microseconds - seconds * 1_000_000`: near Int64.min that product
+        // overflows (a page's time can be anything, and a cursor formats it into the next request).
+        let remainder = microseconds % 1_000_000
+        let micros = remainder < 0 ? remainder + 1_000_000 : remainder
         let days = seconds.floorDiv(86_400)
         let secondOfDay = seconds - days * 86_400
         let (y, m, d) = civilFromDays(days)
