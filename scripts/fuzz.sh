@@ -7,10 +7,6 @@
 #   scripts/fuzz.sh all SECONDS           fuzz every target for SECONDS each, one after another
 #   scripts/fuzz.sh replay [TARGET]       run the saved crash inputs (Fuzz/Regressions/TARGET/*) once
 #
-# Inputs that reach a trap already known (Fuzz/Sources/FuzzSupport/KnownBugs.swift) skip only the call
-# that would trap, so a run goes on; FUZZ_KNOWN_BUGS=trap turns that off (`FUZZ_KNOWN_BUGS=trap
-# scripts/fuzz.sh replay` checks that the saved known-bug inputs no longer trap).
-#
 # The corpus of TARGET lives in .build-fuzz/corpus/TARGET, seeded from the fixtures by Fuzz/seed.py
 # and kept between runs. A crash is written to .build-fuzz/crashes/TARGET/ and makes the script
 # exit non-zero; minimize it (`.build-fuzz/release/fuzz-TARGET -minimize_crash=1 -runs=10000 FILE`)

@@ -44,7 +44,7 @@ enum FuzzVerify {
         if let handshake = provider.manifest.webhooks?.handshake?.kind {
             _ = HandshakeResponder.afterVerification(handshake, request: request, secret: secret)
         }
-        guard let extractor = provider.extractor, !KnownBugs.extractionTraps(extractor, request) else { return }
+        guard let extractor = provider.extractor else { return }
         if case .success(let event) = extractor.extract(request) {
             _ = extractor.recordState(type: event.type, body: request.body)
         }
