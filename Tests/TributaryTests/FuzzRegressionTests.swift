@@ -16,4 +16,27 @@ struct FuzzRegressionTests {
             _ = Timestamp.rfc3339(microseconds: -9_223_372_036_854_000_001)
         }
     }
+
+    /// Fuzz/Regressions/cursor/begin-watermark-int64-min.json: a stored cursor `{"watermark": Int64.min}`
+    /// trapped beginning a run of a resource with lookback (`$0 - lookback`); main now saturates it.
+    @Test("Beginning a run from a watermark at Int64.min does not trap")
+    func beginFromSmallestWatermark() async {
+        await #expect(processExitsWith: .success) {
+            let machine = CursorMachine(kind: .timestamp, lookback: 1_000_000)
+            _ = machine.begin(PollCursor(watermark: .min), now: 1_795_000_000_000_000)
+        }
+    }
+
+    /// Fuzz/Regressions/cursor/advance-pages-int-max.json: a stored run with `pages` at Int.max traps
+    /// moving past the next page (`run.pages += 1`, PollCursor.swift:186); `windowPages` at Int.max
+    /// likewise traps in the result-cap check `(run.windowPages + 1) * pageSize` (line 217).
+    @Test("Advancing a stored run whose page count is Int.max does not trap")
+    func advanceFromLargestPageCount() async {
+        await #expect(processExitsWith: .success) {
+            var run = PollCursor.Run(startedAt: 0, horizon: 0, since: nil)
+            run.pages = .max
+            let machine = CursorMachine(kind: .timestamp)
+            _ = machine.advance(PollCursor(run: run), page: PageOutcome(items: [], hasMore: false))
+        }
+    }
 }
