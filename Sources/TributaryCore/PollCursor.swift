@@ -183,7 +183,8 @@ public struct CursorMachine: Sendable, Equatable {
         var next = cursor
         var run = cursor.run ?? PollCursor.Run(startedAt: 0, horizon: .max, since: cursor.watermark)
         var anomalies: [CursorAnomaly] = []
-        run.pages += 1
+        // Saturating: a cursor is read back from the database, and a corrupted row must not trap the poller.
+        run.pages = run.pages == .max ? .max : run.pages + 1
         if page.items.isEmpty, page.hasMore, page.nextPageToken == nil {
             anomalies.append(.emptyPageClaimedMore)
         }
@@ -213,8 +214,9 @@ public struct CursorMachine: Sendable, Equatable {
             if keyset, passedHorizon { done = true }
             if !keyset {
                 run.pageToken = page.nextPageToken
-                run.windowPages += 1
-                if let cap = resultCap, run.pageToken != nil, (run.windowPages + 1) * pageSize > cap, run.maxSeen != nil {
+                run.windowPages = run.windowPages == .max ? .max : run.windowPages + 1
+                let nextEnd = (run.windowPages == .max ? run.windowPages : run.windowPages + 1).multipliedReportingOverflow(by: pageSize)
+                if let cap = resultCap, run.pageToken != nil, nextEnd.overflow || nextEnd.partialValue > cap, run.maxSeen != nil {
                     // The next page would pass the provider's cap: restart the query from the latest time seen,
                     // and keep that bound for the new query's later pages.
                     run.pageToken = nil
