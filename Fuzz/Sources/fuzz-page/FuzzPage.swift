@@ -17,7 +17,6 @@ enum FuzzPage {
         Fuzz.run { bytes in
             let input = FuzzRequest(bytes)
             let response = UpstreamResponse(status: 200, headers: input.request.headers, body: input.request.body)
-            let document = JSONValue(parsing: response.body)
             for (resource, client) in resources {
                 _ = RateLimitSignals.parse(status: 429, header: { response.header($0) }, names: client.signalNames, now: now)
                 guard let page = try? resource.parse(response, connection: "c1", tenant: "t1", requestedAt: now, receivedAt: now) else { continue }
