@@ -103,8 +103,9 @@ public enum Signer {
         case .token:
             added.append((v.signature?.headers.first ?? "X-Gitlab-Token", secret))
         case .twilio:
-            // Twilio's own rule, written out again: the URL, then (form bodies) every parameter sorted.
-            guard request.queryParameter("bodySHA256") == nil else { return nil }
+            // Twilio's own rule, written out again: the URL, then every form parameter sorted. A body that is
+            // not a form (and has no bodySHA256) is refused whatever its signature (issue 9), so none is made.
+            guard request.isFormEncoded, request.queryParameter("bodySHA256") == nil else { return nil }
             let settings = request.header("X-Twilio-Webhooks-Signature-Settings")?.uppercased() ?? ""
             var data = Array(request.url.utf8)
             if request.isFormEncoded {
