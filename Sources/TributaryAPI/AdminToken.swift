@@ -1,12 +1,12 @@
 import Foundation
 public import TributaryStore
 
-/// The bearer token that guards `/v1`: set by the operator, or generated once and shown once.
+/// The bearer token that guards `/v1`: set by the operator, or generated once and handed over once.
 ///
 /// - Important: The service never keeps the token, only its SHA-256 digest, so a copy of the
-///   database does not grant access. A generated token is printed by `serve` on the start that
-///   created it and can never be shown again; `tributary admin-token rotate` replaces it (lost or
-///   leaked) with a new one, printed once, or set `TRIBUTARY_ADMIN_TOKEN`.
+///   database does not grant access. A generated token is written by `serve` to a 0600 file on the start that
+///   created it, and the service can never show it again; `tributary admin-token rotate` replaces it (lost or
+///   leaked) with a new one, written to that file, or set `TRIBUTARY_ADMIN_TOKEN`.
 public enum AdminToken {
     /// The `settings` key holding the generated token's digest (64 hex digits).
     public static let settingKey = "admin_token_sha256"
@@ -32,7 +32,7 @@ public enum AdminToken {
         return try await store.setSettingIfAbsent(settingKey, to: TokenDigest(of: token).hex) ? token : nil
     }
 
-    /// Replaces the stored token's digest with a new token's and returns the token, to be shown once.
+    /// Replaces the stored token's digest with a new token's and returns the token, to be handed over once (the CLI writes it to a 0600 file).
     /// Running `serve` processes accept it, and refuse the old one, from their next request.
     public static func rotate(store: Store) async throws(StoreError) -> String {
         let token = generate()

@@ -9,7 +9,7 @@ public import TributaryIntake
 ///   - `databasePath` (`--db`, `TRIBUTARY_DB`, default `./tributary.db`)
 ///   - `providersDirectory` (`--providers`, `TRIBUTARY_PROVIDERS`, default `./Providers`)
 ///   - `masterKey` (`TRIBUTARY_MASTER_KEY`; unset: a 0600 key file beside the database)
-///   - `adminToken` (`TRIBUTARY_ADMIN_TOKEN`; unset: generated on the first `serve`, shown once, only its digest stored)
+///   - `adminToken` (`TRIBUTARY_ADMIN_TOKEN`; unset: generated on the first `serve` into `<db>.admin-token` (0600), only its digest stored)
 ///   - `allowPrivateUpstreams` (`--allow-private-upstreams`, `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`, default off)
 ///   - `intake`: see ``IntakeConfiguration``
 public struct EngineConfiguration: Sendable {
