@@ -52,11 +52,11 @@ public struct EventDraft: Sendable, Equatable {
     public var readFence: Int64?
     /// The sweep generation that made this observation, if a sweep did.
     public var generation: Int64?
-    /// For a delivery whose event id the signature does not cover: the body's SHA-256 (hex) and the
-    /// provider's retry horizon in microseconds. The append is then also a duplicate when the
-    /// connection holds an event with the same body digest received within the horizon, so a
-    /// signed body replayed under a fresh unsigned id is not stored twice.
-    public var replayGuard: (bodySHA256: String, horizon: Int64)?
+    /// For a delivery whose event id the signature does not cover: its replay key (the content digest
+    /// with the event type) and the provider's retry horizon in microseconds. The append is then also
+    /// a duplicate when the connection holds an event with the same key received within the horizon,
+    /// so a signed body replayed under a fresh unsigned id is not stored twice.
+    public var replayGuard: (key: String, horizon: Int64)?
 
     public init(
         connection: String, tenant: String, provider: String, source: EventSource, eventId: String,
@@ -88,7 +88,7 @@ public struct EventDraft: Sendable, Equatable {
             && lhs.type == rhs.type && lhs.record == rhs.record && lhs.occurredAt == rhs.occurredAt
             && lhs.receivedAt == rhs.receivedAt && lhs.status == rhs.status && lhs.url == rhs.url
             && lhs.readFence == rhs.readFence && lhs.generation == rhs.generation
-            && lhs.replayGuard?.bodySHA256 == rhs.replayGuard?.bodySHA256 && lhs.replayGuard?.horizon == rhs.replayGuard?.horizon
+            && lhs.replayGuard?.key == rhs.replayGuard?.key && lhs.replayGuard?.horizon == rhs.replayGuard?.horizon
     }
 }
 

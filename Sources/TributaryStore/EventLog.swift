@@ -8,7 +8,7 @@ enum EventLog {
     static func insert(_ draft: EventDraft, db: Database) throws -> AppendResult {
         if let guardInfo = draft.replayGuard, let seq = try Int64.fetchOne(db.cachedStatement(sql: """
             SELECT seq FROM events WHERE connection = ? AND body_digest = ? AND body_digest IS NOT NULL AND received_at >= ? LIMIT 1
-            """), arguments: [draft.connection, guardInfo.bodySHA256, draft.receivedAt - guardInfo.horizon]) {
+            """), arguments: [draft.connection, guardInfo.key, draft.receivedAt - guardInfo.horizon]) {
             // The same signed body under another unsigned id: a replay or a provider retry. This read
             // and the insert below run in one write transaction, so no second writer can slip between.
             return AppendResult(seq: seq, duplicate: true)
@@ -19,7 +19,7 @@ enum EventLog {
             draft.record?.recordType, draft.record?.recordId, draft.record?.version,
             draft.record?.deleted ?? false, draft.record?.fullState ?? false,
             draft.occurredAt, draft.receivedAt, draft.status.rawValue, draft.reason, headers, Data(draft.body), draft.url,
-            draft.readFence, draft.generation, draft.replayGuard?.bodySHA256,
+            draft.readFence, draft.generation, draft.replayGuard?.key,
         ]
         // Cached statements: the log's two statements are compiled once per connection, not per event.
         if let seq = try Int64.fetchOne(db.cachedStatement(sql: """
