@@ -195,9 +195,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The fault-injecting SQLite VFS of the tests and benchmarks (power cuts, failing fsync, full disk, locks).
+        .target(
+            name: "TributaryFaultVFS",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "TributaryTesting",
             dependencies: [
+                "TributaryFaultVFS",
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
@@ -226,6 +232,7 @@ let package = Package(
                 "TributaryTesting",
                 "TributaryReconcile",
                 "TributaryAPI",
+                "TributaryFaultVFS",
                 "ProviderSimulator",
                 // The crash test and CLI tests run the real binary; depending on it makes `swift test` build it.
                 "tributary",

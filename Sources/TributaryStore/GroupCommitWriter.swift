@@ -12,6 +12,18 @@ import TributaryCore
 /// So a request waits for at most the commit in flight plus its own, and under
 /// load the batch grows by itself. Each caller is resumed only after the
 /// transaction holding its row has committed (`synchronous=FULL`).
+///
+/// Failures are answered at once and honestly:
+/// - A batch that fails because the database cannot commit (locked past the busy timeout, an I/O
+///   error, a full disk) fails as a whole, and so does every append that queued behind it: each
+///   has waited up to one busy timeout already, and the next batch would make it wait another.
+///   Only a constraint error (or a connection removed meanwhile) splits a batch, so one bad row
+///   cannot fail the rest.
+/// - After an I/O error the database's connections are closed and reopened before the next
+///   commit (a failed fsync leaves the file's state unknown), and the writer counts as unhealthy
+///   (`/readyz` answers 503) until a commit succeeds again.
+/// - Appends wait in memory only up to ``StoreOptions/maxWaitingEvents`` and
+///   ``StoreOptions/maxWaitingBytes``; past either, an append is refused at once (`.unavailable`).
 final class GroupCommitWriter: Sendable {
     private struct Pending: Sendable {
         var draft: EventDraft
@@ -27,24 +39,34 @@ final class GroupCommitWriter: Sendable {
     private struct State {
         var queue: [Pending] = []
         var leaderActive = false
+        var gauge = IntakeQueueGauge()
     }
 
     private let state = Mutex(State())
-    private let pool: DatabasePool
-    private let commitsMade = Atomic<Int>(0)
+    private let database: DatabaseConnections
+    private let options: StoreOptions
 
-    private let grouping: Bool
-
-    init(pool: DatabasePool, grouping: Bool = true) {
-        self.pool = pool
-        self.grouping = grouping
+    init(database: DatabaseConnections, options: StoreOptions) {
+        self.database = database
+        self.options = options
     }
 
-    /// Number of transactions committed so far (benchmarks report events per commit).
-    var commits: Int { commitsMade.load(ordering: .relaxed) }
+    /// What waits for a commit now, the most that ever waited, and how commits went.
+    var gauge: IntakeQueueGauge { state.withLock { $0.gauge } }
+
+    /// Whether the last commit (or readiness probe) succeeded.
+    var isHealthy: Bool { state.withLock { $0.gauge.healthy } }
 
     func append(_ draft: EventDraft) async throws(StoreError) -> AppendResult {
-        guard grouping else { return try await commit([draft])[0].get() }
+        let bytes = Self.cost(draft)
+        try admit(bytes: bytes)
+        defer {
+            state.withLock { state in
+                state.gauge.waitingEvents -= 1
+                state.gauge.waitingBytes -= bytes
+            }
+        }
+        guard options.groupCommit else { return try await commit([draft])[0].get() }
         let leading = state.withLock { state -> Bool in
             guard !state.leaderActive else { return false }
             state.leaderActive = true
@@ -69,6 +91,30 @@ final class GroupCommitWriter: Sendable {
         return try await lead().get()
     }
 
+    /// The memory an append holds while it waits: its body and headers, plus a fixed allowance.
+    private static func cost(_ draft: EventDraft) -> Int {
+        draft.body.count + draft.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 512
+    }
+
+    /// Counts an append in, or refuses it when the bound would be passed. One append is always
+    /// admitted when nothing waits, so a bound set below the body limit cannot refuse everything.
+    private func admit(bytes: Int) throws(StoreError) {
+        let refusal = state.withLock { state -> String? in
+            let gauge = state.gauge
+            if gauge.waitingEvents > 0,
+               gauge.waitingEvents + 1 > options.maxWaitingEvents || gauge.waitingBytes + bytes > options.maxWaitingBytes {
+                state.gauge.refused += 1
+                return "intake is at its bound (\(gauge.waitingEvents) events, \(gauge.waitingBytes) bytes waiting for a commit)"
+            }
+            state.gauge.waitingEvents += 1
+            state.gauge.waitingBytes += bytes
+            state.gauge.peakEvents = max(state.gauge.peakEvents, state.gauge.waitingEvents)
+            state.gauge.peakBytes = max(state.gauge.peakBytes, state.gauge.waitingBytes)
+            return nil
+        }
+        if let refusal { throw StoreError(.unavailable, refusal) }
+    }
+
     /// Commits one batch (which holds this caller's own draft), then passes leadership on.
     private func lead() async -> Result<AppendResult, StoreError> {
         let batch = state.withLock { state -> [Pending] in
@@ -77,46 +123,117 @@ final class GroupCommitWriter: Sendable {
         }
         let results = await commit(batch.map(\.draft))
         var own: Result<AppendResult, StoreError> = .failure(StoreError(.internal, "leader entry missing from its batch"))
+        var unavailable: StoreError?
         for (pending, result) in zip(batch, results) {
+            if case .failure(let error) = result, error.code == .unavailable { unavailable = error }
             if let continuation = pending.continuation {
                 continuation.resume(returning: .done(result))
             } else {
                 own = result
             }
         }
-        let next = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+        let (next, failed) = state.withLock { state -> (CheckedContinuation<Outcome, Never>?, [Pending]) in
+            if unavailable != nil {
+                // What queued behind a batch the database could not commit fails with it.
+                let waiting = state.queue
+                state.queue.removeAll(keepingCapacity: true)
+                state.leaderActive = false
+                return (nil, waiting)
+            }
             guard !state.queue.isEmpty else {
                 state.leaderActive = false
-                return nil
+                return (nil, [])
             }
             let continuation = state.queue[0].continuation
             state.queue[0].continuation = nil
-            return continuation
+            return (continuation, [])
+        }
+        if let unavailable {
+            for pending in failed { pending.continuation?.resume(returning: .done(.failure(unavailable))) }
         }
         next?.resume(returning: .lead)
         return own
     }
 
-    /// One transaction for the whole batch; if it fails, each draft gets its own so one bad row cannot fail the rest.
+    /// One transaction for the whole batch. A constraint error (or a connection removed meanwhile)
+    /// splits it, each draft in its own transaction; any other failure fails every draft at once.
     private func commit(_ drafts: [EventDraft]) async -> [Result<AppendResult, StoreError>] {
         do {
-            let results = try await pool.write { db in try drafts.map { try EventLog.insert($0, db: db) } }
-            commitsMade.add(1, ordering: .relaxed)
+            let results = try await database.writer().write { db in try drafts.map { try EventLog.insert($0, db: db) } }
+            committed()
             return results.map { .success($0) }
         } catch {
-            guard drafts.count > 1 else { return [.failure(StoreError.wrapping(error))] }
+            let failure = failed(error)
+            guard failure.code != .unavailable, drafts.count > 1 else { return drafts.map { _ in .failure(failure) } }
             var results: [Result<AppendResult, StoreError>] = []
             for draft in drafts {
                 do {
-                    results.append(.success(try await pool.write { db in try EventLog.insert(draft, db: db) }))
-                    commitsMade.add(1, ordering: .relaxed)
+                    results.append(.success(try await database.writer().write { db in try EventLog.insert(draft, db: db) }))
+                    committed()
                 } catch {
-                    results.append(.failure(StoreError.wrapping(error)))
+                    let failure = failed(error)
+                    results.append(.failure(failure))
+                    if failure.code == .unavailable {
+                        results += Array(repeating: .failure(failure), count: drafts.count - results.count)
+                        break
+                    }
                 }
             }
             return results
         }
     }
+
+    /// A commit that is not an event, for readiness: `/readyz` calls it while the writer is unhealthy.
+    func probe(now: Int64) async throws(StoreError) {
+        do {
+            try await database.writer().write { db in
+                try db.execute(sql: """
+                    INSERT INTO settings (key, value) VALUES ('readyz.probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, arguments: [String(now)])
+            }
+            committed()
+        } catch {
+            throw failed(error)
+        }
+    }
+
+    private func committed() {
+        state.withLock { state in
+            state.gauge.commits += 1
+            state.gauge.healthy = true
+        }
+    }
+
+    /// Maps a failed commit's error, closes the connections after an I/O error, and marks the writer
+    /// unhealthy when the database could not commit.
+    private func failed(_ error: any Error) -> StoreError {
+        let failure = StoreError.wrapping(error)
+        if let db = error as? DatabaseError, db.resultCode == .SQLITE_IOERR { database.poison() }
+        if failure.code == .unavailable {
+            state.withLock { state in
+                state.gauge.failedCommits += 1
+                state.gauge.healthy = false
+            }
+        }
+        return failure
+    }
+}
+
+/// What waits for the intake writer and how its commits went: the writer's own gauge.
+public struct IntakeQueueGauge: Sendable, Equatable {
+    /// Appends waiting for a commit now, counting the batch being committed, and the bytes they hold.
+    public var waitingEvents = 0
+    public var waitingBytes = 0
+    /// The most that ever waited at once.
+    public var peakEvents = 0
+    public var peakBytes = 0
+    /// Appends refused because the bound was reached.
+    public var refused = 0
+    /// Transactions committed, and commits that failed because the database could not commit.
+    public var commits = 0
+    public var failedCommits = 0
+    /// Whether the last commit succeeded.
+    public var healthy = true
 }
 
 extension StoreError {
@@ -126,7 +243,7 @@ extension StoreError {
         if let db = error as? DatabaseError {
             switch db.resultCode {
             case .SQLITE_CONSTRAINT: return StoreError(.invalid, "rejected by a database constraint: \(db.message ?? "")")
-            default: return StoreError(.unavailable, "database cannot commit: \(db.resultCode) \(db.message ?? "")")
+            default: return StoreError(.unavailable, "database cannot commit: \(db.extendedResultCode) \(db.message ?? "")")
             }
         }
         return StoreError(.unavailable, "database cannot commit: \(error)")

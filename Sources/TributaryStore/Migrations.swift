@@ -1,10 +1,24 @@
 import GRDB
 
 /// The schema, as SQL that is never edited once shipped: a change is a new migration appended here.
+///
+/// Applied by ``migrate(_:upTo:)`` under one write lock, so any number of processes opening a new or
+/// older database at once agree: the first applies what is missing, the others find it applied.
+/// Applied identifiers are kept in `grdb_migrations`, the table of GRDB's migrator, which applied
+/// them before, so databases it made need nothing.
 enum Migrations {
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1-connections-and-events") { db in
+    struct Migration: Sendable {
+        let identifier: String
+        let apply: @Sendable (Database) throws -> Void
+
+        init(_ identifier: String, apply: @escaping @Sendable (Database) throws -> Void) {
+            self.identifier = identifier
+            self.apply = apply
+        }
+    }
+
+    static let all: [Migration] = [
+        Migration("v1-connections-and-events") { db in
             try db.execute(sql: """
                 CREATE TABLE connections (
                     id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 128),
@@ -54,8 +68,8 @@ enum Migrations {
                 CREATE INDEX events_by_status ON events(status, seq);
                 CREATE INDEX events_by_connection ON events(connection, seq);
                 """)
-        }
-        migrator.registerMigration("v2-polling") { db in
+        },
+        Migration("v2-polling") { db in
             try db.execute(sql: """
                 ALTER TABLE connections ADD COLUMN api_base_url TEXT;
 
@@ -85,8 +99,8 @@ enum Migrations {
                     updated_at INTEGER NOT NULL
                 );
                 """)
-        }
-        migrator.registerMigration("v3-mirror") { db in
+        },
+        Migration("v3-mirror") { db in
             try db.execute(sql: """
                 CREATE TABLE records (
                     connection TEXT NOT NULL,
@@ -106,15 +120,15 @@ enum Migrations {
                 );
                 CREATE INDEX records_by_update ON records(connection, record_type, updated_at);
                 """)
-        }
-        migrator.registerMigration("v4-retries") { db in
+        },
+        Migration("v4-retries") { db in
             try db.execute(sql: """
                 ALTER TABLE events ADD COLUMN applications INTEGER NOT NULL DEFAULT 0 CHECK (applications >= 0);
                 ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
                 ALTER TABLE events ADD COLUMN next_attempt_at INTEGER;
                 """)
-        }
-        migrator.registerMigration("v5-sweeps-fences-changes") { db in
+        },
+        Migration("v5-sweeps-fences-changes") { db in
             try db.execute(sql: """
                 -- The sweep generation an event belongs to, and when the read that produced it was
                 -- issued (a poll page's or a fetch's request time; a webhook's arrival).
@@ -154,8 +168,8 @@ enum Migrations {
                     value TEXT NOT NULL
                 );
                 """)
-        }
-        migrator.registerMigration("v6-unapplied-index") { db in
+        },
+        Migration("v6-unapplied-index") { db in
             // Applied events are the bulk of the log and nothing looks them up by status. Leaving
             // them out of the status index means applying an event only removes its entry (the
             // reconciler's hot path) rather than moving it, and keeps the index to the events an
@@ -164,15 +178,38 @@ enum Migrations {
                 DROP INDEX events_by_status;
                 CREATE INDEX events_unapplied ON events(status, seq) WHERE status != 'applied';
                 """)
-        }
-        migrator.registerMigration("v7-body-digests") { db in
+        },
+        Migration("v7-body-digests") { db in
             // The SHA-256 of a delivery's body, kept only where the provider's event id is not signed
             // (GitHub's X-GitHub-Delivery, for one): the replay guard looks it up within the retry horizon.
             try db.execute(sql: """
                 ALTER TABLE events ADD COLUMN body_digest TEXT;
                 CREATE INDEX events_by_body_digest ON events(connection, body_digest, received_at) WHERE body_digest IS NOT NULL;
                 """)
+        },
+    ]
+
+    /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)
+    /// that the database has not applied. The check and the changes happen under the same write
+    /// lock, which a second process waits for (busy timeout) and then finds nothing left to do.
+    /// - Throws: `StoreError(.configuration)` when the database holds a migration this version does
+    ///   not know: it was made by a newer Tributary, and running on it could corrupt it.
+    static func migrate(_ db: Database, upTo last: String? = nil) throws {
+        try db.inTransaction(.immediate) {
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+            let known = Set(all.map(\.identifier))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw StoreError(.configuration, "the database was migrated by a newer Tributary (it holds migration \(unknown)); upgrade tributary to open it")
+            }
+            for migration in all {
+                if !applied.contains(migration.identifier) {
+                    try migration.apply(db)
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+                }
+                if migration.identifier == last { break }
+            }
+            return .commit
         }
-        return migrator
     }
 }

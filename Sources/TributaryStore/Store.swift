@@ -10,29 +10,66 @@ public import TributaryCore
 ///   `NORMAL` in WAL mode can lose acknowledged commits on power loss, and a 2xx
 ///   from intake promises the event survives exactly that.
 public final class Store: Sendable {
-    let pool: DatabasePool
+    let database: DatabaseConnections
     let box: SecretBox
     let writer: GroupCommitWriter
     public let path: String
     private let connectionCache = Mutex([String: (connection: Connection, loaded: ContinuousClock.Instant)]())
+
+    /// The pool in use (a new one after an I/O error: see ``DatabaseConnections``).
+    var pool: DatabasePool { database.current }
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     /// - Parameters:
     ///   - masterKey: `TRIBUTARY_MASTER_KEY`; when `nil` a key file `<path>.key` is used (created 0600).
     ///   - groupCommit: share one transaction between concurrent appends (default). `false` commits each
     ///     append on its own; it exists so the benchmark can measure what group commit buys.
-    public init(path: String, masterKey: String?, groupCommit: Bool = true, logger: Logger) throws(StoreError) {
+    public convenience init(path: String, masterKey: String?, groupCommit: Bool = true, logger: Logger) throws(StoreError) {
+        var options = StoreOptions()
+        options.groupCommit = groupCommit
+        try self.init(path: path, masterKey: masterKey, options: options, logger: logger)
+    }
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    ///
+    /// Any number of processes may open a new or older database at once: the busy timeout is set
+    /// before anything touches the file, and the migrations are checked and applied under one
+    /// write lock (see ``Migrations/migrate(_:upTo:)``).
+    public init(path: String, masterKey: String?, options: StoreOptions, logger: Logger) throws(StoreError) {
         self.path = path
-        // A new database file is created 0600 before SQLite opens it: it holds every event's body and the
-        // sealed secrets, and SQLite gives the -wal and -shm files the mode of the database file.
+        try Self.createPrivately(path, logger: logger)
+        let location = Self.location(path, vfs: options.vfs)
+        let configuration = Self.configuration(options)
+        try Self.prepareSchema(location, path: path, configuration: configuration, busyTimeout: options.busyTimeout, upTo: nil)
+        let synchronous = options.unsafeSynchronousNormal ? 1 : 2
+        do {
+            database = try DatabaseConnections { try Self.openPool(location, path: path, configuration: configuration, synchronous: synchronous) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.configuration, "cannot open database \(path): \(error)")
+        }
+        box = try SecretBox.load(environment: masterKey, keyFile: path + ".key")
+        writer = GroupCommitWriter(database: database, options: options)
+        logger.debug("store opened", metadata: ["db.path": "\(path)"])
+    }
+
+    /// Creates a database at `path` migrated only up to `last`: tests of upgrades start from it.
+    package static func createSchema(path: String, upTo last: String) throws {
+        try prepareSchema(path, path: path, configuration: configuration(StoreOptions()), busyTimeout: .seconds(5), upTo: last)
+    }
+
+    /// A new database file is created 0600 before SQLite opens it: it holds every event's body and
+    /// the sealed secrets, and SQLite gives the -wal and -shm files the mode of the database file.
+    /// A database made by an older version (0644) is tightened too. One the process does not own
+    /// is left as it is, and said so.
+    private static func createPrivately(_ path: String, logger: Logger) throws(StoreError) {
         if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 { close(fd) } else if errno != EEXIST {
                 throw StoreError(.configuration, "cannot create database \(path): \(String(cString: strerror(errno)))")
             }
         }
-        // A database made by an older version (0644) is tightened too: the -wal and -shm files SQLite makes
-        // next take the database's mode. One the process does not own is left as it is, and said so.
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()
             guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
@@ -42,39 +79,84 @@ public final class Store: Sendable {
                 logger.warning("database file is readable by others and cannot be made 0600", metadata: ["db.path": "\(file)"])
             }
         }
+    }
+
+    /// What SQLite opens: the path, or a `file:` URI naming the VFS to go through.
+    private static func location(_ path: String, vfs: String?) -> String {
+        guard let vfs else { return path }
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let encoded = absolute.split(separator: "/", omittingEmptySubsequences: false).map { PercentEncoding.encode(String($0)) }
+        return "file:" + encoded.joined(separator: "/") + "?vfs=" + PercentEncoding.encode(vfs)
+    }
+
+    private static func configuration(_ options: StoreOptions) -> Configuration {
         var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
+        // Set on each connection before it reads anything (GRDB does it first thing after opening).
+        let timeout = options.busyTimeout.components
+        configuration.busyMode = .timeout(Double(timeout.seconds) + Double(timeout.attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
+        return configuration
+    }
+
+    /// Puts the database in WAL mode and applies the missing migrations, on one connection of its own.
+    ///
+    /// Switching a new database to WAL takes an exclusive lock that SQLite does not always wait for
+    /// (a connection that already read the file gets `SQLITE_BUSY` at once rather than deadlock),
+    /// so the switch is retried until the busy timeout; the migrations then wait on the write lock.
+    private static func prepareSchema(
+        _ location: String, path: String, configuration: Configuration, busyTimeout: Duration, upTo last: String?
+    ) throws(StoreError) {
+        let deadline = ContinuousClock.now + busyTimeout
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-        } catch {
-            throw StoreError(.configuration, "cannot open database \(path): \(error)")
-        }
-        do {
-            // DatabasePool resets `synchronous` after prepareDatabase; set it on the writer afterwards and check.
-            let (journal, synchronous) = try pool.writeWithoutTransaction { db -> (String, Int) in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-                let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
-                let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
-                return (journal, synchronous)
+            let queue = try DatabaseQueue(path: location, configuration: configuration)
+            defer { try? queue.close() }
+            try queue.writeWithoutTransaction { db in
+                while true {
+                    do {
+                        let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") ?? ""
+                        guard journal.lowercased() == "wal" else {
+                            throw StoreError(.configuration, "database \(path) cannot use WAL journaling (journal_mode is \(journal))")
+                        }
+                        break
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                        usleep(UInt32.random(in: 2_000...20_000))
+                    }
+                }
+                try Migrations.migrate(db, upTo: last)
             }
-            guard journal.lowercased() == "wal" else {
-                throw StoreError(.configuration, "database \(path) cannot use WAL journaling (journal_mode is \(journal))")
-            }
-            guard synchronous == 2 else {
-                throw StoreError(.configuration, "database \(path) refused synchronous=FULL (got \(synchronous))")
-            }
-            try Migrations.migrator.migrate(pool)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.configuration, "cannot prepare database \(path): \(error)")
         }
-        box = try SecretBox.load(environment: masterKey, keyFile: path + ".key")
-        writer = GroupCommitWriter(pool: pool, grouping: groupCommit)
-        logger.debug("store opened", metadata: ["db.path": "\(path)"])
+    }
+
+    /// Opens the connection pool and checks the durability settings on its writer.
+    /// - Parameter synchronous: 2 (`FULL`), or 1 (`NORMAL`) for the test that shows `NORMAL` loses events.
+    private static func openPool(_ location: String, path: String, configuration: Configuration, synchronous wanted: Int) throws -> DatabasePool {
+        let pool = try DatabasePool(path: location, configuration: configuration)
+        // DatabasePool resets `synchronous` after prepareDatabase; set it on the writer afterwards and check.
+        let (journal, synchronous) = try pool.writeWithoutTransaction { db -> (String, Int) in
+            try db.execute(sql: "PRAGMA synchronous = \(wanted)")
+            let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            return (journal, synchronous)
+        }
+        guard journal.lowercased() == "wal" else {
+            throw StoreError(.configuration, "database \(path) cannot use WAL journaling (journal_mode is \(journal))")
+        }
+        guard synchronous == wanted else {
+            throw StoreError(.configuration, "database \(path) refused synchronous=FULL (got \(synchronous))")
+        }
+        return pool
+    }
+
+    /// Closes every connection to the database. The store must not be used afterwards; tests that
+    /// reopen the same file in the same process (a simulated power cut) need the old connections gone.
+    package func closeConnections() throws {
+        try database.close()
     }
 
     /// The pragmas in force on the writer connection, for tests and `status`.
@@ -84,15 +166,20 @@ public final class Store: Sendable {
         }
     }
 
-    /// Whether a write transaction can commit right now (readiness).
+    /// Whether the store can commit (readiness): yes while intake's last commit succeeded; after a
+    /// failure, only once a probe commit succeeds (so `/readyz` answers 503 until the fault clears).
     public func isWritable() async -> Bool {
+        if writer.isHealthy { return true }
         do {
-            try await pool.write { db in try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS readyz_probe(x); DELETE FROM readyz_probe") }
+            try await writer.probe(now: Int64(Date().timeIntervalSince1970 * 1_000_000))
             return true
         } catch {
             return false
         }
     }
+
+    /// Intake's waiting appends and commits: the writer's own gauge.
+    public var intakeQueue: IntakeQueueGauge { writer.gauge }
 
     // MARK: events
 
@@ -102,7 +189,7 @@ public final class Store: Sendable {
     }
 
     /// Number of commits made by the group-commit writer (for benchmarks).
-    public var commitCount: Int { writer.commits }
+    public var commitCount: Int { writer.gauge.commits }
 
     public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
         try await read { db in try EventLog.list(filter, db: db) }
