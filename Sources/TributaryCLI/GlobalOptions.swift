@@ -31,13 +31,30 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// The environment variable `name` as a positive integer, `nil` when unset or empty.
+    func positiveInteger(_ name: String, unit: String) throws -> Int? {
+        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
+        guard let value = Int(text), value > 0 else { throw CLIError.usage("\(name) must be a positive number of \(unit), not \"\(text)\"") }
+        return value
+    }
+
     var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
     var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
 
+    /// How the store opens: `TRIBUTARY_DB_BUSY_TIMEOUT_MS` (how long to wait for another process's write lock).
+    func storeOptions() throws -> StoreOptions {
+        var options = StoreOptions()
+        if let millis = try positiveInteger("TRIBUTARY_DB_BUSY_TIMEOUT_MS", unit: "milliseconds") {
+            options.busyTimeout = .milliseconds(millis)
+        }
+        return options
+    }
+
     func openStore() throws -> Store {
+        let options = try storeOptions()
         do {
-            return try Store(path: databasePath, masterKey: masterKey, logger: Logger(label: "tributary"))
+            return try Store(path: databasePath, masterKey: masterKey, options: options, logger: Logger(label: "tributary"))
         } catch {
             throw CLIError.failure(error.message)
         }
@@ -50,6 +67,7 @@ struct GlobalOptions: ParsableArguments {
                 databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, logger: Logger(label: "tributary")
             )
             configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
+            configuration.store = try storeOptions()
             return try Engine(configuration: configuration)
         } catch let error as CLIError {
             throw error

@@ -23,6 +23,10 @@ struct Serve: AsyncParsableCommand {
     var maxBody: Int?
     @Option(name: .customLong("body-timeout"), help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
     var bodyTimeout: Int?
+    @Option(name: .customLong("max-waiting-events"), help: "Webhooks that may wait for a commit at once; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_EVENTS, default 10000).")
+    var maxWaitingEvents: Int?
+    @Option(name: .customLong("max-waiting-bytes"), help: "Body bytes those webhooks may hold; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_BYTES, default 67108864).")
+    var maxWaitingBytes: Int?
     @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process.")
     var noPoll = false
     @Flag(name: .customLong("no-reconcile"), help: "Do not run the reconciler in this process.")
@@ -40,6 +44,15 @@ struct Serve: AsyncParsableCommand {
             return value
         } ?? 10
         guard bodyTimeout > 0 else { throw CLIError.usage("--body-timeout must be positive") }
+        var store = try global.storeOptions()
+        if let events = try maxWaitingEvents ?? global.positiveInteger("TRIBUTARY_INTAKE_MAX_WAITING_EVENTS", unit: "events") {
+            guard events > 0 else { throw CLIError.usage("--max-waiting-events must be positive") }
+            store.maxWaitingEvents = events
+        }
+        if let bytes = try maxWaitingBytes ?? global.positiveInteger("TRIBUTARY_INTAKE_MAX_WAITING_BYTES", unit: "bytes") {
+            guard bytes > 0 else { throw CLIError.usage("--max-waiting-bytes must be positive") }
+            store.maxWaitingBytes = bytes
+        }
         guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
         let publicURL = publicURL ?? environment["TRIBUTARY_PUBLIC_URL"]
         if let publicURL, URL(string: publicURL)?.host == nil {
@@ -66,6 +79,7 @@ struct Serve: AsyncParsableCommand {
             logger: Logger(label: "tributary")
         )
         configuration.allowPrivateUpstreams = try global.allowPrivateUpstreams()
+        configuration.store = store
         configuration.polling = !noPoll
         configuration.reconciling = !noReconcile
         let engine: Engine

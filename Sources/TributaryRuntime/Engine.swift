@@ -29,8 +29,7 @@ public struct Engine: Sendable {
         self.configuration = configuration
         catalog = try ManifestCatalog.load(directory: configuration.providersDirectory)
         store = try Store(
-            path: configuration.databasePath, masterKey: configuration.masterKey, groupCommit: configuration.groupCommit,
-            logger: configuration.logger
+            path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
         pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams)), now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: pollRunner.clients, now: configuration.now)

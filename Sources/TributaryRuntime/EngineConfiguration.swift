@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import TributaryIntake
+public import TributaryStore
 
 /// Everything `tributary serve` (and a test) needs to assemble the engine.
 ///
@@ -12,6 +13,8 @@ public import TributaryIntake
 ///   - `adminToken` (`TRIBUTARY_ADMIN_TOKEN`; unset: generated on the first `serve` into `<db>.admin-token` (0600), only its digest stored)
 ///   - `allowPrivateUpstreams` (`--allow-private-upstreams`, `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`, default off)
 ///   - `intake`: see ``IntakeConfiguration``
+///   - `store`: see ``StoreOptions`` (`TRIBUTARY_DB_BUSY_TIMEOUT_MS`, `TRIBUTARY_INTAKE_MAX_WAITING_EVENTS`,
+///     `TRIBUTARY_INTAKE_MAX_WAITING_BYTES`)
 public struct EngineConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -24,8 +27,13 @@ public struct EngineConfiguration: Sendable {
     public var intake: IntakeConfiguration
     /// Seconds a keep-alive connection may sit idle (and a stalled request may go unread) before it is closed.
     public var idleTimeoutSeconds: Int64
+    /// How the store opens and bounds intake's waiting appends: see ``StoreOptions``.
+    public var store = StoreOptions()
     /// Share one commit between concurrent appends (default); `false` only for benchmarks.
-    public var groupCommit: Bool = true
+    public var groupCommit: Bool {
+        get { store.groupCommit }
+        set { store.groupCommit = newValue }
+    }
     /// Run the poll scheduler inside `serve` (`--no-poll` turns it off).
     public var polling: Bool = true
     /// Run the reconciler inside `serve` (`--no-reconcile` turns it off).
