@@ -303,5 +303,23 @@ let package = Package(
             path: "Benchmarks/intake",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "tributary-bench-contention",
+            dependencies: [
+                "TributaryCore",
+                "TributaryStore",
+                "TributaryRuntime",
+                "TributaryTesting",
+                "TributaryReconcile",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/contention",
+            swiftSettings: strict
+        ),
     ]
 )

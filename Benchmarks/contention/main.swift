@@ -1,0 +1,190 @@
+// Contention benchmark: how long intake's acks wait while the store's other writers work.
+//
+// Signed GitHub deliveries at a fixed rate (open loop: each request has a scheduled send time and
+// its latency counts from it, so a stall cannot hide), over 16 keep-alive connections, through
+// the real HTTP server, in three phases of one run:
+//   1. idle: nothing else writes;
+//   2. reconcile: the reconciler applies a backlog of N pending webhook events (default 100,000),
+//      each a full-state body it must parse;
+//   3. sweep: a sweep commits pages that see M mirror records (default 50,000), then ends,
+//      proposing every record it did not see as a suspected deletion.
+// Figures: ack p50/p99/max in each phase, and the p99 during each phase over the idle p99 (the
+// ceiling measured in the same run). Usage:
+//   tributary-bench-contention [--rate R] [--events N] [--records M] [--seconds S]
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import TributaryCore
+import TributaryReconcile
+import TributaryRuntime
+import TributaryStore
+import TributaryTesting
+
+let arguments = CommandLine.arguments
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count, let value = Int(arguments[i + 1]) else { return fallback }
+    return value
+}
+let rate = Double(option("--rate", 400))
+let backlog = option("--events", 100_000)
+let swept = option("--records", 50_000)
+let idleSeconds = option("--seconds", 5)
+let connections = 16
+let secret = "bench-secret"
+let sequence = Atomic<Int>(0)
+
+struct Latencies {
+    var values: [Double] = []
+    var failed = 0
+
+    func percentile(_ p: Double) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
+    }
+}
+
+func milliseconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+}
+
+/// Open-loop load at `rate` until `running()` turns false (checked before each send).
+func load(port: Int, running: @escaping @Sendable () -> Bool) async throws -> Latencies {
+    let start = ContinuousClock.now
+    let interval = Duration.nanoseconds(Int64(1e9 * Double(connections) / rate))
+    return try await withThrowingTaskGroup(of: Latencies.self) { group in
+        for c in 0..<connections {
+            group.addTask {
+                let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120)))
+                client.connect()
+                var result = Latencies()
+                var scheduled = start + interval * (Double(c) / Double(connections))
+                while running() {
+                    if scheduled > ContinuousClock.now { try await Task.sleep(until: scheduled, clock: .continuous) }
+                    let n = sequence.add(1, ordering: .relaxed).newValue
+                    let body = Signer.issueBody(n)
+                    var headers = HTTPFields()
+                    for (name, value) in Signer.github(body: body, secret: secret, delivery: "load-\(n)") {
+                        headers.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+                    }
+                    let response = try await client.post("/webhooks/github/gh1", headers: headers, body: ByteBuffer(string: body))
+                    if response.status == .ok { result.values.append(milliseconds(ContinuousClock.now - scheduled)) } else { result.failed += 1 }
+                    scheduled += interval
+                }
+                try await client.shutdown()
+                return result
+            }
+        }
+        return try await group.reduce(into: Latencies()) { total, part in
+            total.values += part.values
+            total.failed += part.failed
+        }
+    }
+}
+
+/// Runs `body` while the load runs, then stops the load; returns the load's latencies and `body`'s result.
+func during<T: Sendable>(port: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> (Latencies, T) {
+    let done = Atomic<Bool>(false)
+    async let latencies = load(port: port) { !done.load(ordering: .acquiring) }
+    let value: T
+    do {
+        value = try await body()
+    } catch {
+        done.store(true, ordering: .releasing)
+        _ = try? await latencies
+        throw error
+    }
+    done.store(true, ordering: .releasing)
+    return (try await latencies, value)
+}
+
+func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+
+func report(_ name: String, _ latencies: Latencies, idle: Latencies?, extra: String) {
+    let p99 = latencies.percentile(0.99)
+    let ratio = idle.map { " p99/idle \(f(p99 / $0.percentile(0.99), 2))" } ?? ""
+    print("\(name): \(latencies.values.count) acks, \(latencies.failed) non-2xx, p50 \(f(latencies.percentile(0.5), 2)) ms, p99 \(f(p99, 2)) ms, max \(f(latencies.values.max() ?? .nan, 1)) ms\(ratio)  \(extra)")
+}
+
+let directory = try TestPaths.temporaryDirectory("bench-contention")
+defer { try? FileManager.default.removeItem(at: directory) }
+var configuration = TestEngine.configuration(directory: directory)
+configuration.logger.logLevel = .error
+let engine = try Engine(configuration: configuration)
+let store = engine.store
+for id in ["gh1", "bulk"] {
+    _ = try await store.addConnection(id: id, provider: "github", tenant: "bench", account: nil, toleranceSeconds: nil, webhookSecrets: [secret], now: 0)
+}
+
+// The backlog: N deliveries of distinct issues, as intake would have logged them (group commit, 64 at once).
+let now = EngineConfiguration.systemNow()
+let logged = Atomic<Int>(0)
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for _ in 0..<64 {
+        group.addTask {
+            while true {
+                let n = logged.add(1, ordering: .relaxed).oldValue
+                guard n < backlog else { return }
+                _ = try await store.append(EventDraft(
+                    connection: "bulk", tenant: "bench", provider: "github", source: .webhook, eventId: "backlog-\(n)", type: "issues",
+                    record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
+                    occurredAt: nil, receivedAt: now, headers: [("X-GitHub-Event", "issues")], body: Array(Signer.issueBody(n).utf8), url: nil
+                ))
+            }
+        }
+    }
+    try await group.waitForAll()
+}
+print("contention benchmark: \(f(rate, 0)) deliveries/s over \(connections) connections; backlog \(backlog) events; sweep of \(swept) records")
+
+let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+let app = engine.application { portContinuation.yield($0) }
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+try await withThrowingTaskGroup(of: Void.self) { tasks in
+    tasks.addTask { try await services.run() }
+    var ports = portStream.makeAsyncIterator()
+    guard let port = await ports.next() else { fatalError("server did not start") }
+
+    let idleUntil = ContinuousClock.now + .seconds(idleSeconds)
+    let (idle, _) = try await during(port: port) { try await Task.sleep(until: idleUntil, clock: .continuous) }
+    report("idle     ", idle, idle: nil, extra: "")
+
+    let (reconciling, applied) = try await during(port: port) { () async throws -> (Int, Duration) in
+        let start = ContinuousClock.now
+        let report = try await engine.reconciler.runOnce(logger: logger)
+        return (report.applied, ContinuousClock.now - start)
+    }
+    report("reconcile", reconciling, idle: idle, extra: "(\(applied.0) events applied in \(f(milliseconds(applied.1) / 1000, 2)) s)")
+
+    let (sweeping, sweepFigures) = try await during(port: port) { () async throws -> (Int, Duration) in
+        let start = ContinuousClock.now
+        let holder = "bench"
+        let lease = "sweep:bulk:issues"
+        let begun = EngineConfiguration.systemNow()
+        guard try await store.acquireLease(lease, holder: holder, ttl: .seconds(3600), now: begun) else { fatalError("lease") }
+        let sweep = try await store.beginSweep(connection: "bulk", resource: "issues", recordType: "issue", now: begun)
+        for page in stride(from: 0, to: swept, by: 100) {
+            let drafts = (page..<min(page + 100, swept)).map { n in
+                EventDraft(
+                    connection: "bulk", tenant: "bench", provider: "github", source: .poll, eventId: "unused", type: nil,
+                    record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
+                    occurredAt: nil, receivedAt: begun, headers: [], body: Array(Signer.issueBody(n).utf8), url: nil
+                )
+            }
+            try await store.commitSweepPage(drafts, sweep: sweep.generation, cursor: PollCursor(), lease: lease, holder: holder)
+        }
+        let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineConfiguration.systemNow())
+        return (suspects, ContinuousClock.now - start)
+    }
+    report("sweep    ", sweeping, idle: idle, extra: "(\(swept) records seen, \(sweepFigures.0) suspects proposed, in \(f(milliseconds(sweepFigures.1) / 1000, 2)) s)")
+
+    await services.triggerGracefulShutdown()
+    try await tasks.waitForAll()
+}
