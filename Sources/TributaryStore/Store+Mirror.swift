@@ -78,7 +78,16 @@ extension Store {
         limit: Int = 500, connection: String? = nil, now: Int64,
         state: @escaping @Sendable (_ provider: String, _ type: String?, _ body: [UInt8]) -> [UInt8]?
     ) async throws(StoreError) -> ReconcileReport {
-        try await writeValue { db in
+        // Everything that can be done before the write transaction is: the batch is read on a reader
+        // connection, and each delivery's state (its body parsed) and content hash computed with no
+        // lock held. The write transaction then reads the batch again with what the mirror holds
+        // (by index, cheap), decides and writes; an event that arrived in between is prepared there.
+        let candidates = try await readValue { db in try Self.pendingEvents(connection: connection, limit: limit, db: db) }
+        var prepared: [Int64: PreparedObservation] = [:]
+        prepared.reserveCapacity(candidates.count)
+        for event in candidates { prepared[event.seq] = Self.prepare(event, state: state) }
+        let ready = prepared
+        return try await writeValue { db in
             var report = ReconcileReport()
             let events = try Self.pendingEvents(connection: connection, limit: limit, db: db)
             // The mirror's change sequence, continued in memory: one writer holds this transaction.
@@ -111,9 +120,9 @@ extension Store {
                 }
                 let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
                 let current = touched[key] ?? event.held
-                // A delivery's state is where its rule points; a read's is its body, bound as read.
-                let delivered = event.fullState && event.source == .webhook ? state(event.provider, event.type, Array(event.body)) : nil
-                let contentHash = !event.fullState ? nil : delivered.map(Self.hash) ?? (event.source == .webhook ? nil : Self.hash(event.body))
+                let observed = ready[event.seq] ?? Self.prepare(event, state: state)
+                let delivered = observed.delivered
+                let contentHash = observed.contentHash
                 let readFence = event.readFence ?? event.receivedAt
                 let observation = Observation(
                     version: event.version, deleted: event.deleted, fullState: event.fullState,
@@ -182,9 +191,28 @@ extension Store {
         }
     }
 
+    /// What the apply loop needs of an event's body, computed before its write transaction.
+    struct PreparedObservation: Sendable {
+        /// The record state a delivery carries (where its rule's state pointer says); `nil` otherwise.
+        var delivered: [UInt8]?
+        var contentHash: String?
+    }
+
+    /// A delivery's state is where its rule points; a read's is its body, bound as read.
+    static func prepare(
+        _ event: PendingEvent, state: (_ provider: String, _ type: String?, _ body: [UInt8]) -> [UInt8]?
+    ) -> PreparedObservation {
+        guard event.fullState else { return PreparedObservation(delivered: nil, contentHash: nil) }
+        if event.source == .webhook {
+            let delivered = state(event.provider, event.type, Array(event.body))
+            return PreparedObservation(delivered: delivered, contentHash: delivered.map(hash))
+        }
+        return PreparedObservation(delivered: nil, contentHash: hash(event.body))
+    }
+
     /// A pending event as the apply loop reads it: only what deciding needs, with what the mirror
     /// held for its record when the batch was read.
-    struct PendingEvent {
+    struct PendingEvent: Sendable {
         var seq: Int64
         var connection: String
         var tenant: String

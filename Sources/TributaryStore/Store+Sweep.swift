@@ -75,6 +75,8 @@ extension Store {
         _ drafts: [EventDraft], sweep generation: Int64, cursor: PollCursor, lease: String, holder: String, pages: Int = 1
     ) async throws(StoreError) {
         let cursorText = String(decoding: try JSONEncoder().encodeOrThrow(cursor), as: UTF8.self)
+        // Hashed before the write transaction, which then only reads and writes rows.
+        let hashes = drafts.map { Self.hash($0.body) }
         try await writeValue { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
                 throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
@@ -82,8 +84,9 @@ extension Store {
             var seen = 0
             var missing = 0
             var stale = 0
-            for var draft in drafts {
+            for (index, var draft) in drafts.enumerated() {
                 guard let ref = draft.record else { continue }
+                let bodyHash = hashes[index]
                 // A record listed twice in one sweep (pages that repeat items, a record that moved ahead
                 // while the sweep paged) is seen and counted once; a newer read of it is still logged.
                 var firstSighting = true
@@ -101,13 +104,13 @@ extension Store {
                     if let version, let seen = ref.version, trusted {
                         drifted = seen > version || (seen == version && ref.deleted != held["deleted"])
                     } else {
-                        drifted = ref.deleted != held["deleted"] || (!ref.deleted && held["content_hash"] != Self.hash(draft.body))
+                        drifted = ref.deleted != held["deleted"] || (!ref.deleted && held["content_hash"] != bodyHash)
                     }
                     if firstSighting { seen += 1 }
                     guard drifted else { continue }
                     draft.source = .sweep
                     draft.generation = generation
-                    draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId):\(ref.version.map(String.init) ?? Self.hash(draft.body))"
+                    draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId):\(ref.version.map(String.init) ?? bodyHash)"
                     if try !EventLog.insert(draft, db: db).duplicate, firstSighting { stale += 1 }
                 } else {
                     // Not in the mirror yet: the first sighting's event creates it; a later one is only logged.
@@ -115,7 +118,7 @@ extension Store {
                     draft.generation = generation
                     draft.eventId = "sweep:\(generation):\(ref.recordType):\(ref.recordId)"
                     if try EventLog.insert(draft, db: db).duplicate {
-                        draft.eventId += ":" + (ref.version.map(String.init) ?? Self.hash(draft.body))
+                        draft.eventId += ":" + (ref.version.map(String.init) ?? bodyHash)
                         _ = try EventLog.insert(draft, db: db)
                         continue
                     }
@@ -144,26 +147,25 @@ extension Store {
     public func finishSweep(
         _ generation: Int64, status: Sweep.Status, error: String? = nil, confirmable: Bool, lease: String, holder: String, now: Int64
     ) async throws(StoreError) -> Int {
-        try await writeValue { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
-                throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
-            }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]) else {
-                throw StoreError(.notFound, "no sweep with generation \(generation)")
-            }
-            let sweep = try Self.sweep(row)
-            guard sweep.status == .running else {
-                throw StoreError(.leaseLost, "sweep \(generation) already ended \(sweep.status.rawValue)")
-            }
-            var suspects = 0
-            if status == .complete {
-                let candidates = try Row.fetchAll(db, sql: """
-                    SELECT connection, tenant, provider, record_type, record_id FROM records
-                    WHERE connection = ? AND record_type = ? AND deleted = 0 AND coalesce(generation, 0) < ? AND updated_at < ?
-                    ORDER BY record_id
-                    """, arguments: [sweep.connection, sweep.recordType, generation, sweep.startedAt])
-                suspects = candidates.count
-                if confirmable {
+        let sweep = try await writeValue { db in try Self.runningSweep(generation, lease: lease, holder: holder, db: db) }
+        var suspects = 0
+        if status == .complete {
+            // Proposed in bounded transactions, in record id order, so a sweep of a large type never
+            // holds intake's commits back. Each is fenced by the lease; a crash between two leaves the
+            // sweep running with some suspects logged, and finishing it again logs the rest (the ids
+            // are deterministic, so the first ones dedupe).
+            var after = ""
+            while true {
+                let from = after
+                let (count, last) = try await writeValue { db -> (Int, String?) in
+                    _ = try Self.runningSweep(generation, lease: lease, holder: holder, db: db)
+                    let candidates = try Row.fetchAll(db, sql: """
+                        SELECT connection, tenant, provider, record_type, record_id FROM records
+                        WHERE connection = ? AND record_type = ? AND deleted = 0 AND coalesce(generation, 0) < ? AND updated_at < ?
+                          AND record_id > ?
+                        ORDER BY record_id LIMIT ?
+                        """, arguments: [sweep.connection, sweep.recordType, generation, sweep.startedAt, from, Self.suspectBatch])
+                    guard confirmable else { return (candidates.count, candidates.last?["record_id"]) }
                     for candidate in candidates {
                         let recordId: String = candidate["record_id"]
                         _ = try EventLog.insert(EventDraft(
@@ -175,14 +177,41 @@ extension Store {
                             headers: [], body: [], url: nil, generation: generation
                         ), db: db)
                     }
+                    return (candidates.count, candidates.last?["record_id"])
                 }
+                suspects += count
+                guard let last, count == Self.suspectBatch else { break }
+                after = last
             }
-            let note = status == .complete && !confirmable && suspects > 0
-                ? "\(suspects) suspected deletions not confirmed: the manifest has no api.fetch" : error
-            try db.execute(sql: "UPDATE sweeps SET status = ?, error = ?, finished_at = ?, extra = ? WHERE generation = ?",
-                           arguments: [status.rawValue, note, now, suspects, generation])
-            return suspects
         }
+        let note = status == .complete && !confirmable && suspects > 0
+            ? "\(suspects) suspected deletions not confirmed: the manifest has no api.fetch" : error
+        let extra = suspects
+        try await writeValue { db in
+            _ = try Self.runningSweep(generation, lease: lease, holder: holder, db: db)
+            try db.execute(sql: "UPDATE sweeps SET status = ?, error = ?, finished_at = ?, extra = ? WHERE generation = ?",
+                           arguments: [status.rawValue, note, now, extra, generation])
+        }
+        return suspects
+    }
+
+    /// Suspected deletions proposed per transaction when a sweep ends.
+    static let suspectBatch = 500
+
+    /// The sweep `generation`, checked to be running under a lease `holder` still holds.
+    /// - Throws: `.leaseLost` when the lease is gone or the sweep is no longer running; `.notFound`.
+    static func runningSweep(_ generation: Int64, lease: String, holder: String, db: Database) throws -> Sweep {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM leases WHERE name = ? AND holder = ?", arguments: [lease, holder]) == true else {
+            throw StoreError(.leaseLost, "lease \(lease) is no longer held by \(holder)")
+        }
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM sweeps WHERE generation = ?", arguments: [generation]) else {
+            throw StoreError(.notFound, "no sweep with generation \(generation)")
+        }
+        let sweep = try Self.sweep(row)
+        guard sweep.status == .running else {
+            throw StoreError(.leaseLost, "sweep \(generation) already ended \(sweep.status.rawValue)")
+        }
+        return sweep
     }
 
     /// Sweeps, newest first.

@@ -157,6 +157,30 @@ struct SweepTests {
         #expect(counted?.extra == 2 && counted?.error?.contains("api.fetch") == true)
     }
 
+    @Test("a sweep that ends with more suspects than one transaction holds proposes every one, once, in bounded transactions")
+    func manySuspects() async throws {
+        let directory = try TestPaths.temporaryDirectory("sweep-many")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: StoreTests.key, logger: Self.logger)
+        _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        let count = 1_234  // two full batches of 500 and a partial one
+        for n in 0..<count {
+            _ = try await store.append(EventDraft(
+                connection: "sim1", tenant: "acme", provider: "simulator", source: .poll, eventId: "poll:customer:c\(n):1", type: "customer.observed",
+                record: RecordRef(recordType: "customer", recordId: "c\(n)", version: 1, deleted: false, fullState: true),
+                occurredAt: nil, receivedAt: 500, headers: [], body: Array(#"{"id":"c\#(n)"}"#.utf8), url: nil
+            ))
+        }
+        _ = try await store.applyPendingEvents(limit: 10_000, now: 500) { _, _, body in body }
+        #expect(try await store.acquireLease("sweep:sim1:customers", holder: "me", ttl: .seconds(60), now: 1000))
+        let sweep = try await store.beginSweep(connection: "sim1", resource: "customers", recordType: "customer", now: 1000)
+        #expect(try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: "sweep:sim1:customers", holder: "me", now: 3000) == count)
+        let proposed = try await store.events(EventFilter(type: "customer.suspected_deleted", limit: 10_000)).compactMap(\.recordId)
+        #expect(proposed.count == count)
+        #expect(Set(proposed) == Set((0..<count).map { "c\($0)" }))
+        #expect(try await store.sweeps(connection: "sim1").first?.extra == count)
+    }
+
     static func suspects(_ store: Store) async throws -> Int {
         try await store.events(EventFilter(type: "customer.suspected_deleted", limit: 10_000)).count
     }
