@@ -161,6 +161,9 @@ public struct IntakeRoutes: Sendable {
         } catch where error.code == .notFound {
             logger.notice("connection removed while the webhook was received; answering 404")
             return Self.plain(.notFound, "unknown connection")
+        } catch where error.code == .overloaded {
+            logger.warning("intake at its bound of waiting webhooks; answering 503", metadata: ["error": "\(error)"])
+            return Self.unavailable()
         } catch {
             logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])
             return Self.unavailable()

@@ -12,6 +12,7 @@ final class DatabaseConnections: Sendable {
     private struct State {
         var pool: DatabasePool
         var poisoned = false
+        var reopened = 0
     }
 
     private let state: Mutex<State>
@@ -24,6 +25,9 @@ final class DatabaseConnections: Sendable {
 
     /// The pool in use, for reads and for writes that do not go through ``writer()``.
     var current: DatabasePool { state.withLock { $0.pool } }
+
+    /// How many times the connections were reopened after an I/O error.
+    var reopened: Int { state.withLock { $0.reopened } }
 
     /// Marks the pool as not to be written through again.
     func poison() {
@@ -39,6 +43,7 @@ final class DatabaseConnections: Sendable {
         state.withLock { state in
             state.pool = fresh
             state.poisoned = false
+            state.reopened += 1
         }
         return fresh
     }

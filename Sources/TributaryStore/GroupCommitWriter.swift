@@ -23,7 +23,7 @@ import TributaryCore
 ///   commit (a failed fsync leaves the file's state unknown), and the writer counts as unhealthy
 ///   (`/readyz` answers 503) until a commit succeeds again.
 /// - Appends wait in memory only up to ``StoreOptions/maxWaitingEvents`` and
-///   ``StoreOptions/maxWaitingBytes``; past either, an append is refused at once (`.unavailable`).
+///   ``StoreOptions/maxWaitingBytes``; past either, an append is refused at once (`.overloaded`).
 final class GroupCommitWriter: Sendable {
     private struct Pending: Sendable {
         var draft: EventDraft
@@ -52,7 +52,11 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// What waits for a commit now, the most that ever waited, and how commits went.
-    var gauge: IntakeQueueGauge { state.withLock { $0.gauge } }
+    var gauge: IntakeQueueGauge {
+        var gauge = state.withLock { $0.gauge }
+        gauge.reopened = database.reopened
+        return gauge
+    }
 
     /// Whether the last commit (or readiness probe) succeeded.
     var isHealthy: Bool { state.withLock { $0.gauge.healthy } }
@@ -112,7 +116,7 @@ final class GroupCommitWriter: Sendable {
             state.gauge.peakBytes = max(state.gauge.peakBytes, state.gauge.waitingBytes)
             return nil
         }
-        if let refusal { throw StoreError(.unavailable, refusal) }
+        if let refusal { throw StoreError(.overloaded, refusal) }
     }
 
     /// Commits one batch (which holds this caller's own draft), then passes leadership on.
@@ -234,6 +238,8 @@ public struct IntakeQueueGauge: Sendable, Equatable {
     public var failedCommits = 0
     /// Whether the last commit succeeded.
     public var healthy = true
+    /// Times the database's connections were closed and reopened after an I/O error.
+    public var reopened = 0
 }
 
 extension StoreError {

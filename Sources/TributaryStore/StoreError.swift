@@ -6,6 +6,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
         /// The database cannot commit (disk full, I/O error, locked): intake answers 503.
         public static let unavailable = Code(name: "unavailable")
+        /// Intake holds as many waiting appends as it may (``StoreOptions/maxWaitingEvents``,
+        /// ``StoreOptions/maxWaitingBytes``): refused at once, intake answers 503.
+        public static let overloaded = Code(name: "overloaded")
         /// A setting is wrong: the process must not start.
         public static let configuration = Code(name: "configuration")
         public static let notFound = Code(name: "not-found")

@@ -201,8 +201,10 @@ struct FaultTests {
             let gauge = engine.store.intakeQueue
             #expect(gauge.failedCommits <= during.count - accepted.count + (persistent ? 1 : 0))
             vfs.clear()
-            // Recovered by itself: the provider's retries land, readiness comes back.
+            // Recovered by itself: the provider's retries land, readiness comes back, on connections
+            // opened after the failed fsync.
             #expect(try await clients.send(2...11).values.allSatisfy { $0 == .ok })
+            #expect(engine.store.intakeQueue.reopened >= 1)
             #expect(try await clients.ready() == .ok)
             let stored = Set(try await engine.store.events(EventFilter(limit: 100)).map(\.eventId))
             #expect(stored == Set((1...11).map { "d-\($0)" }))
