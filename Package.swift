@@ -51,6 +51,8 @@ let package = Package(
             dependencies: [
                 "TributaryCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The writer's WAL hook (Checkpointer) is SQLite's C API, which GRDB does not wrap.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -163,7 +163,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
     }
     report("reconcile", reconciling, idle: idle, extra: "(\(applied.0) events applied in \(f(milliseconds(applied.1) / 1000, 2)) s)")
 
-    let (sweeping, sweepFigures) = try await during(port: port) { () async throws -> (Int, Duration) in
+    let (sweeping, sweepFigures) = try await during(port: port) { () async throws -> (Int, Duration, Duration) in
         let start = ContinuousClock.now
         let holder = "bench"
         let lease = "sweep:bulk:issues"
@@ -180,10 +180,11 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
             }
             try await store.commitSweepPage(drafts, sweep: sweep.generation, cursor: PollCursor(), lease: lease, holder: holder)
         }
+        let paged = ContinuousClock.now - start
         let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineConfiguration.systemNow())
-        return (suspects, ContinuousClock.now - start)
+        return (suspects, paged, ContinuousClock.now - start - paged)
     }
-    report("sweep    ", sweeping, idle: idle, extra: "(\(swept) records seen, \(sweepFigures.0) suspects proposed, in \(f(milliseconds(sweepFigures.1) / 1000, 2)) s)")
+    report("sweep    ", sweeping, idle: idle, extra: "(\(swept) records seen in \(f(milliseconds(sweepFigures.1) / 1000, 2)) s, then \(sweepFigures.0) suspects proposed in \(f(milliseconds(sweepFigures.2) / 1000, 2)) s)")
 
     await services.triggerGracefulShutdown()
     try await tasks.waitForAll()

@@ -63,6 +63,18 @@ public struct IntakeRoutes: Sendable {
             logger.notice("body over the limit", metadata: ["content_length": "\(length)"])
             return Self.plain(.contentTooLarge, "body exceeds \(configuration.maxBodyBytes) bytes")
         }
+        // Room among the webhooks intake may hold is taken before the body is read: past the bound the
+        // answer is 503 at once, and the refused request's body never enters memory.
+        let declared = request.headers[.contentLength].flatMap(Int.init) ?? configuration.maxBodyBytes
+        let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
+        let reservation: IntakeReservation
+        do {
+            reservation = try store.reserveIntake(bytes: declared + headerBytes + 512)
+        } catch {
+            logger.warning("intake at its bound of waiting webhooks; answering 503", metadata: ["error": "\(error)"])
+            return Self.unavailable()
+        }
+        defer { store.releaseIntake(reservation) }
         let body: ByteBuffer
         do {
             body = try await Self.collect(request.body, upTo: configuration.maxBodyBytes, deadline: .now + configuration.bodyTimeout)
@@ -152,7 +164,7 @@ public struct IntakeRoutes: Sendable {
             draft.replayGuard = (bodyDigest + " " + (draft.type ?? ""), horizon)
         }
         do {
-            let result = try await store.append(draft)
+            let result = try await store.append(draft, reservation: reservation)
             logger.debug("webhook stored", metadata: ["event.seq": "\(result.seq)", "duplicate": "\(result.duplicate)"])
             var buffer = ByteBuffer()
             let quarantined = draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
@@ -161,9 +173,6 @@ public struct IntakeRoutes: Sendable {
         } catch where error.code == .notFound {
             logger.notice("connection removed while the webhook was received; answering 404")
             return Self.plain(.notFound, "unknown connection")
-        } catch where error.code == .overloaded {
-            logger.warning("intake at its bound of waiting webhooks; answering 503", metadata: ["error": "\(error)"])
-            return Self.unavailable()
         } catch {
             logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])
             return Self.unavailable()

@@ -17,8 +17,11 @@ final class DatabaseConnections: Sendable {
 
     private let state: Mutex<State>
     private let open: @Sendable () throws -> DatabasePool
+    /// Copies the WAL into the database off the writer (its hook is installed on each writer opened).
+    let checkpointer: Checkpointer
 
-    init(open: @escaping @Sendable () throws -> DatabasePool) throws {
+    init(checkpointer: Checkpointer, open: @escaping @Sendable () throws -> DatabasePool) throws {
+        self.checkpointer = checkpointer
         self.open = open
         state = Mutex(State(pool: try open()))
     }
@@ -50,6 +53,7 @@ final class DatabaseConnections: Sendable {
 
     /// Closes every connection (tests that reopen the same file in the same process need it closed).
     func close() throws {
+        checkpointer.close()
         try current.close()
     }
 }

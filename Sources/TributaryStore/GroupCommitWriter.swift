@@ -61,15 +61,12 @@ final class GroupCommitWriter: Sendable {
     /// Whether the last commit (or readiness probe) succeeded.
     var isHealthy: Bool { state.withLock { $0.gauge.healthy } }
 
-    func append(_ draft: EventDraft) async throws(StoreError) -> AppendResult {
-        let bytes = Self.cost(draft)
-        try admit(bytes: bytes)
-        defer {
-            state.withLock { state in
-                state.gauge.waitingEvents -= 1
-                state.gauge.waitingBytes -= bytes
-            }
-        }
+    /// Appends `draft` once its transaction committed.
+    /// - Parameter reservation: room taken by ``reserve(bytes:)`` before the body was read (intake);
+    ///   the caller releases it. Without one the append takes its own room, or is refused at once.
+    func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
+        let own = reservation == nil ? try reserve(bytes: Self.cost(draft)) : nil
+        defer { if let own { release(own) } }
         guard options.groupCommit else { return try await commit([draft])[0].get() }
         let leading = state.withLock { state -> Bool in
             guard !state.leaderActive else { return false }
@@ -96,13 +93,15 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// The memory an append holds while it waits: its body and headers, plus a fixed allowance.
-    private static func cost(_ draft: EventDraft) -> Int {
+    static func cost(_ draft: EventDraft) -> Int {
         draft.body.count + draft.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 512
     }
 
-    /// Counts an append in, or refuses it when the bound would be passed. One append is always
-    /// admitted when nothing waits, so a bound set below the body limit cannot refuse everything.
-    private func admit(bytes: Int) throws(StoreError) {
+    /// Counts one append of about `bytes` in, or refuses it when the bound would be passed. Intake
+    /// reserves before it reads a body (sized by its `Content-Length`), so a request refused here
+    /// costs no memory. One append is always admitted when nothing waits, so a bound set below the
+    /// body limit cannot refuse everything.
+    func reserve(bytes: Int) throws(StoreError) -> IntakeReservation {
         let refusal = state.withLock { state -> String? in
             let gauge = state.gauge
             if gauge.waitingEvents > 0,
@@ -117,6 +116,14 @@ final class GroupCommitWriter: Sendable {
             return nil
         }
         if let refusal { throw StoreError(.overloaded, refusal) }
+        return IntakeReservation(bytes: bytes)
+    }
+
+    func release(_ reservation: IntakeReservation) {
+        state.withLock { state in
+            state.gauge.waitingEvents -= 1
+            state.gauge.waitingBytes -= reservation.bytes
+        }
     }
 
     /// Commits one batch (which holds this caller's own draft), then passes leadership on.
@@ -223,9 +230,15 @@ final class GroupCommitWriter: Sendable {
     }
 }
 
+/// Room for one webhook among those intake may hold at once (see ``Store/reserveIntake(bytes:)``).
+public struct IntakeReservation: Sendable {
+    let bytes: Int
+}
+
 /// What waits for the intake writer and how its commits went: the writer's own gauge.
 public struct IntakeQueueGauge: Sendable, Equatable {
-    /// Appends waiting for a commit now, counting the batch being committed, and the bytes they hold.
+    /// Appends waiting for a commit now (counting the batch being committed, and webhooks whose body
+    /// intake is reading), and the bytes they hold.
     public var waitingEvents = 0
     public var waitingBytes = 0
     /// The most that ever waited at once.

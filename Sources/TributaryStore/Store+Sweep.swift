@@ -153,7 +153,9 @@ extension Store {
             // Proposed in bounded transactions, in record id order, so a sweep of a large type never
             // holds intake's commits back. Each is fenced by the lease; a crash between two leaves the
             // sweep running with some suspects logged, and finishing it again logs the rest (the ids
-            // are deterministic, so the first ones dedupe).
+            // are deterministic, so the first ones dedupe). The scan walks the primary key from where
+            // the last batch ended (`+updated_at` keeps the planner off the updated_at index, which
+            // would read and sort every record of the type again for each batch).
             var after = ""
             while true {
                 let from = after
@@ -161,10 +163,10 @@ extension Store {
                     _ = try Self.runningSweep(generation, lease: lease, holder: holder, db: db)
                     let candidates = try Row.fetchAll(db, sql: """
                         SELECT connection, tenant, provider, record_type, record_id FROM records
-                        WHERE connection = ? AND record_type = ? AND deleted = 0 AND coalesce(generation, 0) < ? AND updated_at < ?
-                          AND record_id > ?
+                        WHERE connection = ? AND record_type = ? AND record_id > ?
+                          AND deleted = 0 AND coalesce(generation, 0) < ? AND +updated_at < ?
                         ORDER BY record_id LIMIT ?
-                        """, arguments: [sweep.connection, sweep.recordType, generation, sweep.startedAt, from, Self.suspectBatch])
+                        """, arguments: [sweep.connection, sweep.recordType, from, generation, sweep.startedAt, Self.suspectBatch])
                     guard confirmable else { return (candidates.count, candidates.last?["record_id"]) }
                     for candidate in candidates {
                         let recordId: String = candidate["record_id"]

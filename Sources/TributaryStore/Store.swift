@@ -42,8 +42,11 @@ public final class Store: Sendable {
         let configuration = Self.configuration(options)
         try Self.prepareSchema(location, path: path, configuration: configuration, busyTimeout: options.busyTimeout, upTo: nil)
         let synchronous = options.unsafeSynchronousNormal ? 1 : 2
+        let checkpointer = Checkpointer(location: location, configuration: configuration)
         do {
-            database = try DatabaseConnections { try Self.openPool(location, path: path, configuration: configuration, synchronous: synchronous) }
+            database = try DatabaseConnections(checkpointer: checkpointer) {
+                try Self.openPool(location, path: path, configuration: configuration, synchronous: synchronous, checkpointer: checkpointer)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -135,11 +138,14 @@ public final class Store: Sendable {
 
     /// Opens the connection pool and checks the durability settings on its writer.
     /// - Parameter synchronous: 2 (`FULL`), or 1 (`NORMAL`) for the test that shows `NORMAL` loses events.
-    private static func openPool(_ location: String, path: String, configuration: Configuration, synchronous wanted: Int) throws -> DatabasePool {
+    private static func openPool(
+        _ location: String, path: String, configuration: Configuration, synchronous wanted: Int, checkpointer: Checkpointer
+    ) throws -> DatabasePool {
         let pool = try DatabasePool(path: location, configuration: configuration)
         // DatabasePool resets `synchronous` after prepareDatabase; set it on the writer afterwards and check.
         let (journal, synchronous) = try pool.writeWithoutTransaction { db -> (String, Int) in
             try db.execute(sql: "PRAGMA synchronous = \(wanted)")
+            checkpointer.install(on: db)
             let journal = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
             let synchronous = try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             return (journal, synchronous)
@@ -184,8 +190,23 @@ public final class Store: Sendable {
     // MARK: events
 
     /// Appends one event durably: returns only after the transaction holding it has committed.
-    public func append(_ draft: EventDraft) async throws(StoreError) -> AppendResult {
-        try await writer.append(draft)
+    /// - Parameter reservation: room intake took with ``reserveIntake(bytes:)`` before reading the
+    ///   body; without one the append takes its own (and is refused at once past the bound).
+    /// - Throws: `.overloaded` past the bound, `.unavailable` when the database cannot commit.
+    public func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
+        try await writer.append(draft, reservation: reservation)
+    }
+
+    /// Takes room for one webhook of about `bytes` (its body and headers) among those intake may
+    /// hold at once (``StoreOptions/maxWaitingEvents``, ``StoreOptions/maxWaitingBytes``), before its
+    /// body is read; ``releaseIntake(_:)`` gives it back once the request is answered.
+    /// - Throws: `.overloaded` when the bound is reached: answer 503 without reading the body.
+    public func reserveIntake(bytes: Int) throws(StoreError) -> IntakeReservation {
+        try writer.reserve(bytes: bytes)
+    }
+
+    public func releaseIntake(_ reservation: IntakeReservation) {
+        writer.release(reservation)
     }
 
     /// Number of commits made by the group-commit writer (for benchmarks).
