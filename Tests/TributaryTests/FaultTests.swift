@@ -229,10 +229,7 @@ struct FaultTests {
     @Test("a write lock held by another process: all 10 deliveries get 503 within one busy timeout, not one timeout each")
     func lockHeld() async throws {
         try await Self.withFaultEngine(configure: { $0.store.busyTimeout = .seconds(2) }) { engine, _, directory, clients in
-            var configuration = Configuration()
-            configuration.allowsUnsafeTransactions = true
-            let blocker = try DatabaseQueue(path: directory.appendingPathComponent("tributary.db").path, configuration: configuration)
-            try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            let blocker = try await Self.holdWriteLock(directory.appendingPathComponent("tributary.db").path)
             let during = try await clients.send(1...10)
             let gauge = engine.store.intakeQueue
             #expect(during.values.allSatisfy { $0 == .serviceUnavailable })
@@ -253,10 +250,7 @@ struct FaultTests {
             $0.store.busyTimeout = .seconds(120)
             $0.store.maxWaitingEvents = bound
         }) { engine, _, directory, clients in
-            var configuration = Configuration()
-            configuration.allowsUnsafeTransactions = true
-            let blocker = try DatabaseQueue(path: directory.appendingPathComponent("tributary.db").path, configuration: configuration)
-            try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            let blocker = try await Self.holdWriteLock(directory.appendingPathComponent("tributary.db").path)
             // Refusals arrive while the lock is still held; once 6 have, the lock is released.
             let refused = Shared(0)
             let released = Shared(false)
@@ -288,10 +282,7 @@ struct FaultTests {
         let store = try Self.scratchStore { $0.maxWaitingBytes = 3_000; $0.busyTimeout = .seconds(120) }
         defer { try? FileManager.default.removeItem(atPath: (store.path as NSString).deletingLastPathComponent) }
         _ = try await store.addConnection(id: "c", provider: "github", tenant: "t", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
-        var configuration = Configuration()
-        configuration.allowsUnsafeTransactions = true
-        let blocker = try DatabaseQueue(path: store.path, configuration: configuration)
-        try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        let blocker = try await Self.holdWriteLock(store.path)
         let results = Shared([Result<AppendResult, StoreError>]())
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<8 {
@@ -314,6 +305,15 @@ struct FaultTests {
         #expect(gauge.peakBytes <= 3_000)
         #expect(gauge.refused == 6)
         #expect(results.value.filter { (try? $0.get()) != nil }.count == 2)
+    }
+
+    /// Another connection holding the database's write lock (`BEGIN IMMEDIATE`) until it runs `ROLLBACK`.
+    static func holdWriteLock(_ path: String) async throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let blocker = try DatabaseQueue(path: path, configuration: configuration)
+        try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        return blocker
     }
 
     static func scratchStore(_ configure: (inout StoreOptions) -> Void) throws -> Store {
