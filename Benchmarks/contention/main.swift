@@ -2,7 +2,8 @@
 //
 // Signed GitHub deliveries at a fixed rate (open loop: each request has a scheduled send time and
 // its latency counts from it, so a stall cannot hide), over 16 keep-alive connections, through
-// the real HTTP server, in three phases of one run:
+// the real HTTP server, in three phases of one run. The load comes from a child process (this
+// executable with --client), so the server's work cannot starve the client that times it:
 //   1. idle: nothing else writes;
 //   2. reconcile: the reconciler applies a backlog of N pending webhook events (default 100,000),
 //      each a full-state body it must parse;
@@ -11,6 +12,8 @@
 // Figures: ack p50/p99/max in each phase, and the p99 during each phase over the idle p99 (the
 // ceiling measured in the same run). Usage:
 //   tributary-bench-contention [--rate R] [--events N] [--records M] [--seconds S]
+//   (internal) tributary-bench-contention --client PORT --rate R: load until stdin says "end";
+//   a line "phase NAME" on stdin starts a phase; at "end" it prints one line per phase.
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -53,54 +56,95 @@ func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
 
-/// Open-loop load at `rate` until `running()` turns false (checked before each send).
-func load(port: Int, running: @escaping @Sendable () -> Bool) async throws -> Latencies {
+/// The load generator as a child process: every request is counted in the phase that was current
+/// when it was scheduled.
+final class ClientProcess: Sendable {
+    let process: Process
+    let input: Pipe
+    let output: Pipe
+
+    init(port: Int) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        process.arguments = ["--client", String(port), "--rate", String(Int(rate))]
+        input = Pipe()
+        output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+    }
+
+    func phase(_ name: String) {
+        input.fileHandleForWriting.write(Data("phase \(name)\n".utf8))
+    }
+
+    /// Ends the load; returns each phase's latencies (ms) and failures.
+    func end() -> [String: Latencies] {
+        input.fileHandleForWriting.write(Data("end\n".utf8))
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var phases: [String: Latencies] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2, let failed = Int(fields[1]) else { continue }
+            phases[String(fields[0])] = Latencies(values: fields.dropFirst(2).compactMap { Double($0) }, failed: failed)
+        }
+        return phases
+    }
+}
+
+/// `--client PORT`: open-loop load until stdin says "end", latencies bucketed by phase.
+func runClient(port: Int) async throws {
+    let phase = Shared("warmup")
+    let stop = Shared(false)
+    let reader = Thread {
+        while let line = readLine() {
+            if line == "end" { break }
+            if line.hasPrefix("phase ") { phase.update { $0 = String(line.dropFirst(6)) } }
+        }
+        stop.update { $0 = true }
+    }
+    reader.start()
     let start = ContinuousClock.now
     let interval = Duration.nanoseconds(Int64(1e9 * Double(connections) / rate))
-    return try await withThrowingTaskGroup(of: Latencies.self) { group in
+    let buckets = try await withThrowingTaskGroup(of: [String: Latencies].self) { group in
         for c in 0..<connections {
             group.addTask {
                 let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120)))
                 client.connect()
-                var result = Latencies()
+                var result: [String: Latencies] = [:]
                 var scheduled = start + interval * (Double(c) / Double(connections))
-                while running() {
+                while !stop.value {
                     if scheduled > ContinuousClock.now { try await Task.sleep(until: scheduled, clock: .continuous) }
-                    let n = sequence.add(1, ordering: .relaxed).newValue
+                    let current = phase.value
+                    let n = sequence.add(1, ordering: .relaxed).newValue + c * 100_000_000
                     let body = Signer.issueBody(n)
                     var headers = HTTPFields()
                     for (name, value) in Signer.github(body: body, secret: secret, delivery: "load-\(n)") {
                         headers.append(HTTPField(name: HTTPField.Name(name)!, value: value))
                     }
                     let response = try await client.post("/webhooks/github/gh1", headers: headers, body: ByteBuffer(string: body))
-                    if response.status == .ok { result.values.append(milliseconds(ContinuousClock.now - scheduled)) } else { result.failed += 1 }
+                    if response.status == .ok {
+                        result[current, default: Latencies()].values.append(milliseconds(ContinuousClock.now - scheduled))
+                    } else {
+                        result[current, default: Latencies()].failed += 1
+                    }
                     scheduled += interval
                 }
                 try await client.shutdown()
                 return result
             }
         }
-        return try await group.reduce(into: Latencies()) { total, part in
-            total.values += part.values
-            total.failed += part.failed
+        return try await group.reduce(into: [String: Latencies]()) { total, part in
+            for (name, latencies) in part {
+                total[name, default: Latencies()].values += latencies.values
+                total[name, default: Latencies()].failed += latencies.failed
+            }
         }
     }
-}
-
-/// Runs `body` while the load runs, then stops the load; returns the load's latencies and `body`'s result.
-func during<T: Sendable>(port: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> (Latencies, T) {
-    let done = Atomic<Bool>(false)
-    async let latencies = load(port: port) { !done.load(ordering: .acquiring) }
-    let value: T
-    do {
-        value = try await body()
-    } catch {
-        done.store(true, ordering: .releasing)
-        _ = try? await latencies
-        throw error
+    for (name, latencies) in buckets {
+        print(([name, String(latencies.failed)] + latencies.values.map { String(format: "%.3f", $0) }).joined(separator: " "))
     }
-    done.store(true, ordering: .releasing)
-    return (try await latencies, value)
 }
 
 func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
@@ -109,6 +153,11 @@ func report(_ name: String, _ latencies: Latencies, idle: Latencies?, extra: Str
     let p99 = latencies.percentile(0.99)
     let ratio = idle.map { " p99/idle \(f(p99 / $0.percentile(0.99), 2))" } ?? ""
     print("\(name): \(latencies.values.count) acks, \(latencies.failed) non-2xx, p50 \(f(latencies.percentile(0.5), 2)) ms, p99 \(f(p99, 2)) ms, max \(f(latencies.values.max() ?? .nan, 1)) ms\(ratio)  \(extra)")
+}
+
+if let i = arguments.firstIndex(of: "--client"), i + 1 < arguments.count, let port = Int(arguments[i + 1]) {
+    try await runClient(port: port)
+    exit(0)
 }
 
 let directory = try TestPaths.temporaryDirectory("bench-contention")
@@ -152,39 +201,45 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
     var ports = portStream.makeAsyncIterator()
     guard let port = await ports.next() else { fatalError("server did not start") }
 
-    let idleUntil = ContinuousClock.now + .seconds(idleSeconds)
-    let (idle, _) = try await during(port: port) { try await Task.sleep(until: idleUntil, clock: .continuous) }
-    report("idle     ", idle, idle: nil, extra: "")
+    let client = try ClientProcess(port: port)
+    try await Task.sleep(for: .seconds(1))  // connections open, the load at its rate
+    client.phase("idle")
+    try await Task.sleep(for: .seconds(idleSeconds))
 
-    let (reconciling, applied) = try await during(port: port) { () async throws -> (Int, Duration) in
-        let start = ContinuousClock.now
-        let report = try await engine.reconciler.runOnce(logger: logger)
-        return (report.applied, ContinuousClock.now - start)
-    }
-    report("reconcile", reconciling, idle: idle, extra: "(\(applied.0) events applied in \(f(milliseconds(applied.1) / 1000, 2)) s)")
+    client.phase("reconcile")
+    var start = ContinuousClock.now
+    let applied = try await engine.reconciler.runOnce(logger: logger).applied
+    let reconcileTime = ContinuousClock.now - start
 
-    let (sweeping, sweepFigures) = try await during(port: port) { () async throws -> (Int, Duration, Duration) in
-        let start = ContinuousClock.now
-        let holder = "bench"
-        let lease = "sweep:bulk:issues"
-        let begun = EngineConfiguration.systemNow()
-        guard try await store.acquireLease(lease, holder: holder, ttl: .seconds(3600), now: begun) else { fatalError("lease") }
-        let sweep = try await store.beginSweep(connection: "bulk", resource: "issues", recordType: "issue", now: begun)
-        for page in stride(from: 0, to: swept, by: 100) {
-            let drafts = (page..<min(page + 100, swept)).map { n in
-                EventDraft(
-                    connection: "bulk", tenant: "bench", provider: "github", source: .poll, eventId: "unused", type: nil,
-                    record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
-                    occurredAt: nil, receivedAt: begun, headers: [], body: Array(Signer.issueBody(n).utf8), url: nil
-                )
-            }
-            try await store.commitSweepPage(drafts, sweep: sweep.generation, cursor: PollCursor(), lease: lease, holder: holder)
+    client.phase("sweep")
+    start = ContinuousClock.now
+    let holder = "bench"
+    let lease = "sweep:bulk:issues"
+    let begun = EngineConfiguration.systemNow()
+    guard try await store.acquireLease(lease, holder: holder, ttl: .seconds(3600), now: begun) else { fatalError("lease") }
+    let sweep = try await store.beginSweep(connection: "bulk", resource: "issues", recordType: "issue", now: begun)
+    for page in stride(from: 0, to: swept, by: 100) {
+        let drafts = (page..<min(page + 100, swept)).map { n in
+            EventDraft(
+                connection: "bulk", tenant: "bench", provider: "github", source: .poll, eventId: "unused", type: nil,
+                record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
+                occurredAt: nil, receivedAt: begun, headers: [], body: Array(Signer.issueBody(n).utf8), url: nil
+            )
         }
-        let paged = ContinuousClock.now - start
-        let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineConfiguration.systemNow())
-        return (suspects, paged, ContinuousClock.now - start - paged)
+        try await store.commitSweepPage(drafts, sweep: sweep.generation, cursor: PollCursor(), lease: lease, holder: holder)
     }
-    report("sweep    ", sweeping, idle: idle, extra: "(\(swept) records seen in \(f(milliseconds(sweepFigures.1) / 1000, 2)) s, then \(sweepFigures.0) suspects proposed in \(f(milliseconds(sweepFigures.2) / 1000, 2)) s)")
+    let paged = ContinuousClock.now - start
+    let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineConfiguration.systemNow())
+    let finished = ContinuousClock.now - start - paged
+    client.phase("after")
+    try await Task.sleep(for: .milliseconds(500))
+    let phases = client.end()
+
+    let idle = phases["idle"] ?? Latencies()
+    report("idle     ", idle, idle: nil, extra: "")
+    report("reconcile", phases["reconcile"] ?? Latencies(), idle: idle, extra: "(\(applied) events applied in \(f(milliseconds(reconcileTime) / 1000, 2)) s)")
+    report("sweep    ", phases["sweep"] ?? Latencies(), idle: idle,
+           extra: "(\(swept) records seen in \(f(milliseconds(paged) / 1000, 2)) s, then \(suspects) suspects proposed in \(f(milliseconds(finished) / 1000, 2)) s)")
 
     await services.triggerGracefulShutdown()
     try await tasks.waitForAll()
