@@ -206,10 +206,9 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
     client.phase("idle")
     try await Task.sleep(for: .seconds(idleSeconds))
 
-    // The workers run as serve runs them: at utility priority, below intake's requests.
-    let workerPriority: TaskPriority = ProcessInfo.processInfo.environment["BENCH_WORKER_PRIORITY"] == "high" ? .high : .utility
+    // The workers run in a child task, as serve's services do (inheriting the priority of the task that starts them).
     let figures = try await withThrowingTaskGroup(of: (Int, Duration, Duration, Int, Duration).self) { group in
-        group.addTask(priority: workerPriority) {
+        group.addTask {
             client.phase("reconcile")
             var start = ContinuousClock.now
             let applied = try await engine.reconciler.runOnce(logger: logger).applied
