@@ -57,6 +57,8 @@ public struct EventDraft: Sendable, Equatable {
     /// a duplicate when the connection holds an event with the same key received within the horizon,
     /// so a signed body replayed under a fresh unsigned id is not stored twice.
     public var replayGuard: (key: String, horizon: Int64)?
+    /// Stored pending and waiting for a fetch, for this cause (a sweep's suspected deletion).
+    public var awaitingFetch: FetchCause?
 
     public init(
         connection: String, tenant: String, provider: String, source: EventSource, eventId: String,
@@ -89,6 +91,7 @@ public struct EventDraft: Sendable, Equatable {
             && lhs.receivedAt == rhs.receivedAt && lhs.status == rhs.status && lhs.url == rhs.url
             && lhs.readFence == rhs.readFence && lhs.generation == rhs.generation
             && lhs.replayGuard?.key == rhs.replayGuard?.key && lhs.replayGuard?.horizon == rhs.replayGuard?.horizon
+            && lhs.awaitingFetch == rhs.awaitingFetch
     }
 }
 

@@ -187,6 +187,25 @@ enum Migrations {
                 CREATE INDEX events_by_body_digest ON events(connection, body_digest, received_at) WHERE body_digest IS NOT NULL;
                 """)
         },
+        Migration("v8-awaiting-fetch") { db in
+            // Why a pending event waits for a fetch, as a value (FetchCause) the store selects on; it
+            // was only a sentence in `reason`. Backfilled from those sentences.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN awaiting_fetch TEXT CHECK (awaiting_fetch IS NULL OR awaiting_fetch IN (
+                    'no-version', 'thin-payload', 'conflicting-content', 'untrusted-version', 'fenced',
+                    'confirm-regression', 'suspected-deleted', 'unspecified'));
+                UPDATE events SET awaiting_fetch = CASE
+                    WHEN reason LIKE 'needs fetch: noVersion%' THEN 'no-version'
+                    WHEN reason LIKE 'needs fetch: thinPayload%' THEN 'thin-payload'
+                    WHEN reason LIKE 'needs fetch: conflictingContent%' THEN 'conflicting-content'
+                    WHEN reason LIKE 'needs fetch: untrustedVersion%' THEN 'untrusted-version'
+                    WHEN reason LIKE 'needs fetch: fenced%' THEN 'fenced'
+                    WHEN reason LIKE 'needs fetch: confirmRegression%' THEN 'confirm-regression'
+                    WHEN reason LIKE 'needs fetch: suspected deleted%' THEN 'suspected-deleted'
+                    ELSE 'unspecified' END
+                WHERE status = 'pending' AND reason LIKE 'needs fetch%';
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

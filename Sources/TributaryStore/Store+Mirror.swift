@@ -106,64 +106,53 @@ extension Store {
                     read_fence = max(coalesce(excluded.read_fence, 0), coalesce(records.read_fence, 0)), change_seq = excluded.change_seq,
                     generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
                 """)
+            // The policy decides (Core); this loop only executes its actions, in this transaction.
+            let observed = events.map { event in ready[event.seq] ?? Self.prepare(event, state: state) }
+            let actions = ReconcileBatch.decide(zip(events, observed).map { event, observed in
+                PendingObservation(
+                    key: event.recordType.flatMap { type in event.recordId.map { MirrorKey(connection: event.connection, recordType: type, recordId: $0) } },
+                    observation: Observation(
+                        version: event.version, deleted: event.deleted, fullState: event.fullState,
+                        contentHash: observed.contentHash, authoritative: event.source == .fetch,
+                        // A delivery is pushed, not read: only reads of the provider are ordered by their fence.
+                        readFence: event.source == .webhook ? nil : event.readFence
+                    ),
+                    // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
+                    // tell whether it saw the delivered change, so it is read again instead of applied.
+                    fence: event.readFence ?? event.receivedAt,
+                    held: event.held
+                )
+            })
             // Settled events are marked together at the end of the batch (same transaction): one
             // statement per outcome instead of one per event.
             var settled = SettledEvents()
-            // Records this batch has already written (or marked): a later event of one of them sees
-            // that, not what the mirror held when the batch was read.
-            var touched: [MirrorKey: MirrorVersion] = [:]
-            for event in events {
-                guard let recordType = event.recordType, let recordId = event.recordId else {
-                    settled.noRecord.append(event.seq)
-                    report.applied += 1
-                    continue
-                }
-                let key = MirrorKey(connection: event.connection, recordType: recordType, recordId: recordId)
-                let current = touched[key] ?? event.held
-                let observed = ready[event.seq] ?? Self.prepare(event, state: state)
-                let delivered = observed.delivered
-                let contentHash = observed.contentHash
-                let readFence = event.readFence ?? event.receivedAt
-                let observation = Observation(
-                    version: event.version, deleted: event.deleted, fullState: event.fullState,
-                    contentHash: contentHash, authoritative: event.source == .fetch,
-                    // A delivery is pushed, not read: only reads of the provider are ordered by their fence.
-                    readFence: event.source == .webhook ? nil : event.readFence
-                )
-                let decision = ReconcileDecision.decide(current: current, observation: observation)
-                switch decision {
-                case .apply, .tombstone, .acceptRegression:
-                    let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
-                    let data: Data? = !event.fullState ? nil : event.source == .webhook ? delivered.map { Data($0) } : event.body
+            for ((event, observed), action) in zip(zip(events, observed), actions) {
+                switch action {
+                case .write(let trusted):
+                    guard let recordType = event.recordType, let recordId = event.recordId else { continue }
+                    // A delivery's state is where its rule points; a read's is its body, bound as read.
+                    let data: Data? = !event.fullState ? nil : event.source == .webhook ? observed.delivered.map { Data($0) } : event.body
                     try upsert.execute(arguments: [
                         event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
-                        data, contentHash, trusted, now, event.seq,
-                        // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
-                        // tell whether it saw the delivered change, so it is read again instead of applied.
-                        readFence, event.generation, nextChange,
+                        data, observed.contentHash, trusted, now, event.seq,
+                        event.readFence ?? event.receivedAt, event.generation, nextChange,
                     ])
                     nextChange += 1
-                    touched[key] = MirrorVersion(
-                        version: event.version == nil && event.deleted ? current?.version : event.version, deleted: event.deleted,
-                        contentHash: contentHash, versionTrusted: trusted, pendingRegression: nil,
-                        readFence: max(readFence, current?.readFence ?? 0)
-                    )
                     settled.applied += 1
                     report.applied += 1
-                case .supersede:
-                    settled.older.append(event.seq)
-                    report.superseded += 1
-                case .unchanged:
-                    settled.unchanged.append(event.seq)
-                    report.unchanged += 1
-                case .fetch(let why):
-                    if case .confirmRegression(let lower) = why, var marked = current {
-                        try db.execute(sql: "UPDATE records SET pending_regression = ? WHERE connection = ? AND record_type = ? AND record_id = ?",
-                                       arguments: [lower, event.connection, recordType, recordId])
-                        marked.pendingRegression = lower
-                        touched[key] = marked
+                case .settle(let outcome):
+                    settled.add(event.seq, outcome)
+                    switch outcome {
+                    case .older: report.superseded += 1
+                    case .unchanged: report.unchanged += 1
+                    case .noRecord: report.applied += 1
                     }
-                    try db.execute(sql: "UPDATE events SET reason = ? WHERE seq = ?", arguments: ["needs fetch: \(why)", event.seq])
+                case .awaitFetch(let cause, let reason, let regression):
+                    if let regression, let recordType = event.recordType, let recordId = event.recordId {
+                        try db.execute(sql: "UPDATE records SET pending_regression = ? WHERE connection = ? AND record_type = ? AND record_id = ?",
+                                       arguments: [regression, event.connection, recordType, recordId])
+                    }
+                    try db.execute(sql: "UPDATE events SET reason = ?, awaiting_fetch = ? WHERE seq = ?", arguments: [reason, cause.rawValue, event.seq])
                     report.needFetch += 1
                 }
             }
@@ -180,8 +169,7 @@ extension Store {
             if let first = events.first?.seq, let last = events.last?.seq, settled.applied > 0 {
                 try db.cachedStatement(sql: """
                     UPDATE events SET status = 'applied', reason = NULL, applications = applications + 1
-                    WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND (?3 IS NULL OR connection = ?3)
-                      AND (reason IS NULL OR reason NOT LIKE 'needs fetch%')
+                    WHERE seq BETWEEN ?1 AND ?2 AND status = 'pending' AND (?3 IS NULL OR connection = ?3) AND awaiting_fetch IS NULL
                     """).execute(arguments: [first, last, connection])
                 guard db.changesCount == settled.applied else {
                     throw StoreError(.internal, "marked \(db.changesCount) events of \(first)...\(last) applied, expected \(settled.applied)")
@@ -243,7 +231,7 @@ extension Store {
                    r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence
             FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
             WHERE e.status = 'pending' AND e.\(EventLog.unapplied) AND (?1 IS NULL OR e.connection = ?1)
-              AND (e.reason IS NULL OR e.reason NOT LIKE 'needs fetch%') ORDER BY e.seq LIMIT ?2
+              AND e.awaiting_fetch IS NULL ORDER BY e.seq LIMIT ?2
             """), arguments: [connection, limit])
         while let row = try rows.next() {
             let heldDeleted: Bool? = row[15]  // NOT NULL in the mirror: NULL means no row
@@ -267,22 +255,16 @@ extension Store {
         var unchanged: [Int64] = []
         var noRecord: [Int64] = []
 
-        /// Every outcome but `applied`, which is marked by range.
-        var others: [(Settled, [Int64])] { [(.older, older), (.unchanged, unchanged), (.noRecord, noRecord)] }
-    }
-
-    /// How an event the apply loop settled is marked.
-    enum Settled {
-        case older, unchanged, noRecord
-
-        var status: EventStatus { self == .older ? .superseded : .applied }
-        var reason: String? {
-            switch self {
-            case .older: "older than the mirror's version"
-            case .unchanged: "same version and content as the mirror"
-            case .noRecord: "no mirror record"
+        mutating func add(_ seq: Int64, _ outcome: Settled) {
+            switch outcome {
+            case .older: older.append(seq)
+            case .unchanged: unchanged.append(seq)
+            case .noRecord: noRecord.append(seq)
             }
         }
+
+        /// Every outcome but `applied`, which is marked by range.
+        var others: [(Settled, [Int64])] { [(.older, older), (.unchanged, unchanged), (.noRecord, noRecord)] }
     }
 
     /// Records whose pending events wait for a fetch, one entry per record (a burst of events costs one fetch).
@@ -290,8 +272,8 @@ extension Store {
         try await readValue { db in
             try Row.fetchAll(db, sql: """
                 SELECT connection, tenant, provider, record_type, record_id, group_concat(seq) AS seqs, max(attempts) AS attempts,
-                       min(source = 'sweep' OR reason LIKE 'needs fetch: fenced%') AS background FROM events
-                WHERE status = 'pending' AND \(EventLog.unapplied) AND reason LIKE 'needs fetch%' AND (?1 IS NULL OR connection = ?1)
+                       min(source = 'sweep' OR awaiting_fetch = 'fenced') AS background FROM events
+                WHERE status = 'pending' AND \(EventLog.unapplied) AND awaiting_fetch IS NOT NULL AND (?1 IS NULL OR connection = ?1)
                   AND (next_attempt_at IS NULL OR next_attempt_at <= ?3)
                 GROUP BY connection, record_type, record_id ORDER BY background, min(seq) LIMIT ?2
                 """, arguments: [connection, limit, now]).map { row in
@@ -355,7 +337,7 @@ extension Store {
     /// Marks those of `seqs` still pending `superseded`, with `reason`.
     static func supersedePending(_ seqs: [Int64], reason: String, db: Database) throws {
         for seq in seqs {
-            try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ? WHERE seq = ? AND status = 'pending'", arguments: [reason, seq])
+            try db.execute(sql: "UPDATE events SET status = 'superseded', reason = ?, awaiting_fetch = NULL WHERE seq = ? AND status = 'pending'", arguments: [reason, seq])
         }
     }
 
@@ -369,7 +351,8 @@ extension Store {
                     throw StoreError(.notFound, "no event with seq \(seq)")
                 }
                 try db.execute(sql: """
-                    UPDATE events SET status = 'pending', reason = NULL, attempts = 0, next_attempt_at = NULL WHERE seq = ? AND status != 'pending'
+                    UPDATE events SET status = 'pending', reason = NULL, awaiting_fetch = NULL, attempts = 0, next_attempt_at = NULL
+                    WHERE seq = ? AND status != 'pending'
                     """, arguments: [seq])
                 replayed += db.changesCount
             }

@@ -170,14 +170,16 @@ extension Store {
                     guard confirmable else { return (candidates.count, candidates.last?["record_id"]) }
                     for candidate in candidates {
                         let recordId: String = candidate["record_id"]
-                        _ = try EventLog.insert(EventDraft(
+                        var suspect = EventDraft(
                             connection: candidate["connection"], tenant: candidate["tenant"], provider: candidate["provider"],
                             source: .sweep, eventId: "sweep:\(generation):suspect:\(sweep.recordType):\(recordId)",
                             type: "\(sweep.recordType).suspected_deleted",
                             record: RecordRef(recordType: sweep.recordType, recordId: recordId, version: nil, deleted: false, fullState: false),
                             occurredAt: nil, receivedAt: now, reason: "needs fetch: suspected deleted by sweep \(generation)",
                             headers: [], body: [], url: nil, generation: generation
-                        ), db: db)
+                        )
+                        suspect.awaitingFetch = .suspectedDeleted
+                        _ = try EventLog.insert(suspect, db: db)
                     }
                     return (candidates.count, candidates.last?["record_id"])
                 }
