@@ -24,32 +24,25 @@ struct GlobalOptions: ParsableArguments {
     /// `--allow-private-upstreams`, or `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS` set to 1/true (0/false/empty: off).
     func allowPrivateUpstreams() throws -> Bool {
         if allowPrivateUpstreamsFlag { return true }
-        switch ProcessInfo.processInfo.environment["TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS"]?.lowercased() {
-        case nil, "", "0", "false", "no": return false
-        case "1", "true", "yes": return true
-        case let other?: throw CLIError.usage("TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS must be 1 or 0, not \"\(other)\"")
+        do {
+            return try EngineConfiguration.allowPrivateUpstreams(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw CLIError.usage(error.message)
         }
     }
 
-    /// The environment variable `name` as a positive integer, `nil` when unset or empty.
-    func positiveInteger(_ name: String, unit: String) throws -> Int? {
-        guard let text = ProcessInfo.processInfo.environment[name], !text.isEmpty else { return nil }
-        guard let value = Int(text), value > 0 else { throw CLIError.usage("\(name) must be a positive number of \(unit), not \"\(text)\"") }
-        return value
+    /// How the store opens (`TRIBUTARY_DB_BUSY_TIMEOUT_MS`), as Runtime reads it.
+    func storeOptions() throws -> StoreOptions {
+        do {
+            return try EngineConfiguration.storeOptions(environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw CLIError.usage(error.message)
+        }
     }
 
     var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
     var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
-
-    /// How the store opens: `TRIBUTARY_DB_BUSY_TIMEOUT_MS` (how long to wait for another process's write lock).
-    func storeOptions() throws -> StoreOptions {
-        var options = StoreOptions()
-        if let millis = try positiveInteger("TRIBUTARY_DB_BUSY_TIMEOUT_MS", unit: "milliseconds") {
-            options.busyTimeout = .milliseconds(millis)
-        }
-        return options
-    }
 
     func openStore() throws -> Store {
         let options = try storeOptions()

@@ -32,56 +32,47 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-reconcile"), help: "Do not run the reconciler in this process.")
     var noReconcile = false
 
+    /// The flags as Runtime reads them (with the environment) into the engine's configuration.
+    var flags: ServeFlags {
+        var flags = ServeFlags()
+        flags.host = host
+        flags.port = port
+        flags.database = global.db
+        flags.providers = global.providers
+        flags.publicURL = publicURL
+        flags.maxBody = maxBody
+        flags.bodyTimeout = bodyTimeout
+        flags.maxWaitingEvents = maxWaitingEvents
+        flags.maxWaitingBytes = maxWaitingBytes
+        flags.allowPrivateUpstreams = global.allowPrivateUpstreamsFlag
+        flags.polling = !noPoll
+        flags.reconciling = !noReconcile
+        return flags
+    }
+
+    /// Every setting is checked before anything opens or listens: a wrong one exits 2 naming it.
+    func validate() throws {
+        do {
+            _ = try EngineConfiguration.resolve(flags, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let maxBody = try maxBody ?? environment["TRIBUTARY_MAX_BODY"].map { text in
-            guard let value = Int(text) else { throw CLIError.usage("TRIBUTARY_MAX_BODY must be a number of bytes, not \"\(text)\"") }
-            return value
-        } ?? (1 << 20)
-        guard maxBody > 0 else { throw CLIError.usage("--max-body must be positive") }
-        let bodyTimeout = try bodyTimeout ?? environment["TRIBUTARY_BODY_TIMEOUT"].map { text in
-            guard let value = Int(text) else { throw CLIError.usage("TRIBUTARY_BODY_TIMEOUT must be a number of seconds, not \"\(text)\"") }
-            return value
-        } ?? 10
-        guard bodyTimeout > 0 else { throw CLIError.usage("--body-timeout must be positive") }
-        var store = try global.storeOptions()
-        if let events = try maxWaitingEvents ?? global.positiveInteger("TRIBUTARY_INTAKE_MAX_WAITING_EVENTS", unit: "events") {
-            guard events > 0 else { throw CLIError.usage("--max-waiting-events must be positive") }
-            store.maxWaitingEvents = events
+        var configuration: EngineConfiguration
+        do {
+            configuration = try EngineConfiguration.resolve(flags, environment: environment)
+        } catch {
+            throw CLIError.usage(error.message)
         }
-        if let bytes = try maxWaitingBytes ?? global.positiveInteger("TRIBUTARY_INTAKE_MAX_WAITING_BYTES", unit: "bytes") {
-            guard bytes > 0 else { throw CLIError.usage("--max-waiting-bytes must be positive") }
-            store.maxWaitingBytes = bytes
-        }
-        guard (0...65535).contains(port) else { throw CLIError.usage("--port must be between 0 and 65535") }
-        let publicURL = publicURL ?? environment["TRIBUTARY_PUBLIC_URL"]
-        if let publicURL, URL(string: publicURL)?.host == nil {
-            throw CLIError.usage("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
-        }
-        // Empty counts as unset, as for TRIBUTARY_MASTER_KEY: the API then uses the generated token.
-        let adminToken = environment["TRIBUTARY_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if let adminToken {
-            // A header value cannot carry spaces or control bytes intact, and a short token can be guessed.
-            guard adminToken.utf8.count >= 16, adminToken.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
-                throw CLIError.usage("TRIBUTARY_ADMIN_TOKEN must be at least 16 printable ASCII characters without spaces")
-            }
-        }
-
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             return handler
         }
-        var configuration = EngineConfiguration(
-            host: host, port: port, databasePath: global.databasePath, providersDirectory: global.providersDirectory,
-            masterKey: global.masterKey, adminToken: adminToken,
-            intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL),
-            logger: Logger(label: "tributary")
-        )
-        configuration.allowPrivateUpstreams = try global.allowPrivateUpstreams()
-        configuration.store = store
-        configuration.polling = !noPoll
-        configuration.reconciling = !noReconcile
+        configuration.logger = Logger(label: "tributary")
         let engine: Engine
         do {
             engine = try Engine(configuration: configuration)
