@@ -22,7 +22,7 @@ struct Poll: AsyncParsableCommand {
         let logger = Logger(label: "tributary")
         let reports: [PollReport]
         do {
-            reports = try await engine.pollRunner.runDue(force: once, connection: connection, resource: resource, logger: logger)
+            reports = try await engine.poll(force: once, connection: connection, resource: resource, logger: logger)
         } catch {
             throw CLIError.failure("cannot poll: \(error)")
         }

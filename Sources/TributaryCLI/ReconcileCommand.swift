@@ -24,22 +24,12 @@ struct Reconcile: AsyncParsableCommand {
             throw CLIError.failure("no connection \"\(connection)\"")
         }
         let logger = Logger(label: "tributary")
-        var swept: [(connection: String, resource: String, outcome: SweepOutcome)] = []
         let report: ReconcileReport
+        let sweeps: [(connection: String, resource: String, outcome: SweepOutcome)]
         do {
-            if full { swept = try await engine.pollRunner.runDueSweeps(force: true, connection: connection, logger: logger) }
-            report = try await engine.reconciler.runOnce(connection: connection, untilSettled: true, logger: logger)
+            (report, sweeps) = try await engine.reconcile(full: full, connection: connection, logger: logger)
         } catch {
             throw CLIError.failure("cannot reconcile: \((error as? StoreError)?.message ?? "\(error)")")
-        }
-        // Read again: the sweeps' confirmed deletions are known once the pass above fetched the suspects.
-        var sweeps: [(connection: String, resource: String, outcome: SweepOutcome)] = []
-        for (connection, resource, outcome) in swept {
-            if let generation = outcome.sweep?.generation, let now = try await engine.store.sweep(generation: generation) {
-                sweeps.append((connection, resource, .ended(now)))
-            } else {
-                sweeps.append((connection, resource, outcome))
-            }
         }
         if global.json {
             var fields: [(String, JSONValue)] = [
