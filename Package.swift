@@ -87,7 +87,6 @@ let package = Package(
                 "TributaryStore",
                 "TributaryScheduling",
                 "TributaryUpstream",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -101,7 +100,6 @@ let package = Package(
                 "TributaryStore",
                 "TributaryScheduling",
                 "TributaryUpstream",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

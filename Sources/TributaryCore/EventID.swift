@@ -15,6 +15,18 @@ public enum EventID {
         reservedPrefixes.contains(where: raw.hasPrefix) ? "provider:" + raw : raw
     }
 
+    /// A polled observation of a record: `poll:TYPE:ID:TAG`, where `tag` names the state seen
+    /// (see `StateTag`), so a page read twice dedupes and a changed record is a new event.
+    public static func polled(recordType: String, recordId: String, tag: String) -> String {
+        "poll:\(recordType):\(recordId):\(tag)"
+    }
+
+    /// A fetch of a record: `fetch:TYPE:ID:TAG:RECEIVED`, or `fetch:TYPE:ID:gone:RECEIVED` when the
+    /// provider said it is gone (`tag` nil). Each fetch is its own event: its arrival is in the id.
+    public static func fetched(recordType: String, recordId: String, tag: String?, receivedAt: Int64) -> String {
+        "fetch:\(recordType):\(recordId):\(tag ?? "gone"):\(receivedAt)"
+    }
+
     /// The id of a verified delivery that could not be read: derived from its body, so that the
     /// provider's retries of it dedupe.
     public static func quarantined(bodySHA256 hex: String) -> String {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TributaryCore
 import TributaryProviders
@@ -104,11 +103,10 @@ extension PollResource {
             if itemVersion == nil { itemVersion = updated }
             let isDeleted = deleted.map { pointer, values in pointer.resolve(in: element)?.stringValue.map(values.contains) ?? false } ?? false
             let body = Array((state.flatMap { $0.resolve(in: element) } ?? element).jsonText.utf8)
-            let versionTag = itemVersion.map(String.init) ?? ("h" + Array(SHA256.hash(data: body)).prefix(8).map { String(format: "%02x", $0) }.joined())
             pageItems.append(PageItem(id: recordID, updatedAt: updated))
             drafts.append(EventDraft(
                 connection: connection, tenant: tenant, provider: provider, source: .poll,
-                eventId: "poll:\(spec.recordType):\(recordID):\(versionTag)",
+                eventId: EventID.polled(recordType: spec.recordType, recordId: recordID, tag: StateTag.of(version: itemVersion, state: body)),
                 type: "\(spec.recordType).\(isDeleted ? "deleted" : "observed")",
                 record: RecordRef(recordType: spec.recordType, recordId: recordID, version: itemVersion, deleted: isDeleted, fullState: true),
                 occurredAt: updated, receivedAt: receivedAt, headers: [], body: body, url: nil, readFence: requestedAt

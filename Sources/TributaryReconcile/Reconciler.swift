@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 public import Logging
 public import TributaryCore
@@ -142,15 +141,16 @@ public struct Reconciler: Sendable {
             headers: [], body: [], url: nil, readFence: issuedAt
         )
         if (fetch.gone ?? [404, 410]).contains(response.status) {
-            draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):gone:\(receivedAt)"
+            draft.eventId = EventID.fetched(recordType: pending.recordType, recordId: pending.recordId, tag: nil, receivedAt: receivedAt)
             draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
         } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
             let state = (fetch.state.flatMap(JSONPointer.init) ?? JSONPointer("")!).resolve(in: document) ?? document
             let body = Array(state.jsonText.utf8)
             let version = fetch.version.flatMap { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.flatMap(spec.format.microseconds) }
             let deleted = fetch.deleted.map { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.map(spec.equals.contains) ?? false } ?? false
-            let tag = version.map(String.init) ?? "h" + Array(SHA256.hash(data: body)).prefix(8).hexString
-            draft.eventId = "fetch:\(pending.recordType):\(pending.recordId):\(tag):\(receivedAt)"
+            draft.eventId = EventID.fetched(
+                recordType: pending.recordType, recordId: pending.recordId, tag: StateTag.of(version: version, state: body), receivedAt: receivedAt
+            )
             draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
             draft.body = body
         } else {
