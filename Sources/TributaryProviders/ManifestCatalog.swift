@@ -9,6 +9,8 @@ public struct Provider: Sendable {
     public let extractor: EventExtractor?
     /// The polled resources, compiled (so `providers validate` checks them too).
     public let pollResources: [PollResource]
+    /// `api.fetch`, compiled; `nil` when the manifest cannot fetch one record.
+    public let fetch: FetchResource?
     /// When the webhook event id is not covered by the signature: the retry horizon in microseconds
     /// within which a delivery with an already-held body digest counts as a duplicate. `nil` when the
     /// id is signed (or derived from the body), so the id alone dedupes.
@@ -46,6 +48,7 @@ public struct Provider: Sendable {
             throw ManifestError(path: "/poll/resources", reason: "resource name \"\(duplicate)\" is used twice")
         }
         pollResources = resources
+        fetch = try manifest.api?.fetch.map { spec throws(ManifestError) in try FetchResource(spec) }
     }
 
     /// `body` as it may be shown: every field the manifest marks as a secret replaced by `"[redacted]"`.

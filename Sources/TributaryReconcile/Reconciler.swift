@@ -104,7 +104,7 @@ public struct Reconciler: Sendable {
             let delay = fetchBackoff.delay(attempt: attempt, random: random.nextUnit())
             return now() + delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
         }
-        guard let api = catalog.providers[pending.provider]?.manifest.api, let fetch = api.fetch,
+        guard let provider = catalog.providers[pending.provider], let api = provider.manifest.api, let fetch = provider.fetch,
               let connection = try await store.connection(id: pending.connection) else {
             if pending.background {
                 // A page fenced out by a later read: that read is already in the mirror, and nothing can verify it further.
@@ -140,14 +140,11 @@ public struct Reconciler: Sendable {
             eventId: "", type: "\(pending.recordType).fetched", record: nil, occurredAt: nil, receivedAt: receivedAt,
             headers: [], body: [], url: nil, readFence: issuedAt
         )
-        if (fetch.gone ?? [404, 410]).contains(response.status) {
+        if fetch.gone.contains(response.status) {
             draft.eventId = EventID.fetched(recordType: pending.recordType, recordId: pending.recordId, tag: nil, receivedAt: receivedAt)
             draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
         } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
-            let state = (fetch.state.flatMap(JSONPointer.init) ?? JSONPointer("")!).resolve(in: document) ?? document
-            let body = Array(state.jsonText.utf8)
-            let version = fetch.version.flatMap { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.flatMap(spec.format.microseconds) }
-            let deleted = fetch.deleted.map { spec in JSONPointer(spec.pointer)?.resolve(in: document)?.stringValue.map(spec.equals.contains) ?? false } ?? false
+            let (body, version, deleted) = fetch.read(document)
             draft.eventId = EventID.fetched(
                 recordType: pending.recordType, recordId: pending.recordId, tag: StateTag.of(version: version, state: body), receivedAt: receivedAt
             )

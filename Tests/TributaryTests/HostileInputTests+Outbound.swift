@@ -198,6 +198,25 @@ extension HostileInputTests {
         }
     }
 
+    @Test("api.fetch is compiled at load: a pointer that is not a JSON Pointer is a path-precise validation error, exit 2")
+    func fetchPointers() throws {
+        let directory = try TestPaths.temporaryDirectory("hostile-fetch")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try String(contentsOfFile: TestPaths.providers + "/hubspot.yaml", encoding: .utf8)
+        for (needle, replacement, path) in [
+            ("    state: \"\"\n    version: {pointer: /updatedAt", "    state: \"updatedAt\"\n    version: {pointer: /updatedAt", "/api/fetch/state"),
+            ("    version: {pointer: /updatedAt, format: rfc3339}\n    gone", "    version: {pointer: updatedAt, format: rfc3339}\n    gone", "/api/fetch/version/pointer"),
+        ] {
+            let broken = original.replacingOccurrences(of: needle, with: replacement)
+            try #require(broken != original, "hubspot.yaml has no \(needle)")
+            let file = directory.appendingPathComponent("hubspot.yaml").path
+            try broken.write(toFile: file, atomically: true, encoding: .utf8)
+            let result = try CLITests.run(["providers", "validate", file], in: directory)
+            #expect(result.status == 2, "\(replacement): \(result.stderr)")
+            #expect(result.stderr.contains("\(file): \(path)"), "\(replacement): \(result.stderr)")
+        }
+    }
+
     @Test("secrets: the database files are 0600, secrets come from a file or stdin, events show redacts clientState")
     func secrets() async throws {
         let directory = try TestPaths.temporaryDirectory("hostile-secrets")
