@@ -95,4 +95,5 @@ enum Output {
     }
 }
 
-func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+/// The wall clock in microseconds since the epoch: the engine's one definition of it.
+func nowMicros() -> Int64 { EngineConfiguration.systemNow() }

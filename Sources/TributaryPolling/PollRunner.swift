@@ -21,13 +21,15 @@ public final class PollRunner: Sendable {
     /// At most this many resources poll at once.
     public let concurrency: Int
     let now: @Sendable () -> Int64
-    let random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: Int64(Date().timeIntervalSince1970 * 1_000_000))))
+    /// Jitter for backoff, seeded from the injected clock (tests that fix the clock get fixed jitter).
+    let random: Mutex<SplitMix64>
 
     public init(
         store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, concurrency: Int = 4,
         holder: String? = nil, clients: UpstreamClients? = nil, now: @escaping @Sendable () -> Int64
     ) {
         self.store = store
+        random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: now())))
         self.catalog = catalog
         resources = catalog.providers.mapValues(\.pollResources)
         self.clients = clients ?? UpstreamClients(transport: transport, now: now)

@@ -75,7 +75,7 @@ public struct Engine: Sendable {
         APIRoutes(store: store, adminToken: configuration.adminToken).add(to: router)
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in
-            await store.isWritable()
+            await store.isWritable(now: configuration.now())
                 ? Self.json(#"{"status":"ready"}"#)
                 : Response(status: .serviceUnavailable, headers: [.retryAfter: "5"])
         }

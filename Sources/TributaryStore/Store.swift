@@ -174,10 +174,11 @@ public final class Store: Sendable {
 
     /// Whether the store can commit (readiness): yes while intake's last commit succeeded; after a
     /// failure, only once a probe commit succeeds (so `/readyz` answers 503 until the fault clears).
-    public func isWritable() async -> Bool {
+    /// - Parameter now: microseconds since the epoch (the caller's clock), recorded by the probe.
+    public func isWritable(now: Int64) async -> Bool {
         if writer.isHealthy { return true }
         do {
-            try await writer.probe(now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            try await writer.probe(now: now)
             return true
         } catch {
             return false
