@@ -59,17 +59,17 @@ public struct IntakeRoutes: Sendable {
             return Self.plain(.notFound, "unknown connection")
         }
 
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maxBodyBytes {
+        let declaredLength = request.headers[.contentLength].flatMap(Int.init).map { max($0, 0) }
+        if let length = declaredLength, length > configuration.maxBodyBytes {
             logger.notice("body over the limit", metadata: ["content_length": "\(length)"])
             return Self.plain(.contentTooLarge, "body exceeds \(configuration.maxBodyBytes) bytes")
         }
         // Room among the webhooks intake may hold is taken before the body is read: past the bound the
         // answer is 503 at once, and the refused request's body never enters memory.
-        let declared = request.headers[.contentLength].flatMap(Int.init) ?? configuration.maxBodyBytes
         let headerBytes = request.headers.reduce(0) { $0 + $1.name.rawName.utf8.count + $1.value.utf8.count }
         let reservation: IntakeReservation
         do {
-            reservation = try store.reserveIntake(bytes: declared + headerBytes + 512)
+            reservation = try store.reserveIntake(bodyBytes: declaredLength ?? configuration.maxBodyBytes, headerBytes: headerBytes)
         } catch {
             logger.warning("intake at its bound of waiting webhooks; answering 503", metadata: ["error": "\(error)"])
             return Self.unavailable()

@@ -65,7 +65,9 @@ final class GroupCommitWriter: Sendable {
     /// - Parameter reservation: room taken by ``reserve(bytes:)`` before the body was read (intake);
     ///   the caller releases it. Without one the append takes its own room, or is refused at once.
     func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
-        let own = reservation == nil ? try reserve(bytes: Self.cost(draft)) : nil
+        let own = reservation == nil
+            ? try reserve(bytes: Self.cost(body: draft.body.count, headers: draft.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }))
+            : nil
         defer { if let own { release(own) } }
         guard options.groupCommit else { return try await commit([draft])[0].get() }
         let leading = state.withLock { state -> Bool in
@@ -92,9 +94,9 @@ final class GroupCommitWriter: Sendable {
         return try await lead().get()
     }
 
-    /// The memory an append holds while it waits: its body and headers, plus a fixed allowance.
-    static func cost(_ draft: EventDraft) -> Int {
-        draft.body.count + draft.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 512
+    /// The memory an append holds while it waits: its body and header bytes, plus a fixed allowance.
+    static func cost(body: Int, headers: Int) -> Int {
+        body + headers + 512
     }
 
     /// Counts one append of about `bytes` in, or refuses it when the bound would be passed. Intake
@@ -230,7 +232,7 @@ final class GroupCommitWriter: Sendable {
     }
 }
 
-/// Room for one webhook among those intake may hold at once (see ``Store/reserveIntake(bytes:)``).
+/// Room for one webhook among those intake may hold at once (see ``Store/reserveIntake(bodyBytes:headerBytes:)``).
 public struct IntakeReservation: Sendable {
     let bytes: Int
 }

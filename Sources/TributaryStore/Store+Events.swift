@@ -5,19 +5,20 @@ public import TributaryCore
 /// The event log facet: the durable append (through the group-commit writer) and its reads.
 extension Store {
     /// Appends one event durably: returns only after the transaction holding it has committed.
-    /// - Parameter reservation: room intake took with ``reserveIntake(bytes:)`` before reading the
+    /// - Parameter reservation: room intake took with ``reserveIntake(bodyBytes:headerBytes:)`` before reading the
     ///   body; without one the append takes its own (and is refused at once past the bound).
     /// - Throws: `.overloaded` past the bound, `.unavailable` when the database cannot commit.
     public func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
         try await writer.append(draft, reservation: reservation)
     }
 
-    /// Takes room for one webhook of about `bytes` (its body and headers) among those intake may
-    /// hold at once (``StoreOptions/maxWaitingEvents``, ``StoreOptions/maxWaitingBytes``), before its
-    /// body is read; ``releaseIntake(_:)`` gives it back once the request is answered.
+    /// Takes room for one webhook with a body of `bodyBytes` and `headerBytes` of headers among those
+    /// intake may hold at once (``StoreOptions/maxWaitingEvents``, ``StoreOptions/maxWaitingBytes``),
+    /// before its body is read; ``releaseIntake(_:)`` gives it back once the request is answered.
+    /// Counted as the writer counts an append of its own.
     /// - Throws: `.overloaded` when the bound is reached: answer 503 without reading the body.
-    public func reserveIntake(bytes: Int) throws(StoreError) -> IntakeReservation {
-        try writer.reserve(bytes: bytes)
+    public func reserveIntake(bodyBytes: Int, headerBytes: Int) throws(StoreError) -> IntakeReservation {
+        try writer.reserve(bytes: GroupCommitWriter.cost(body: bodyBytes, headers: headerBytes))
     }
 
     public func releaseIntake(_ reservation: IntakeReservation) {
