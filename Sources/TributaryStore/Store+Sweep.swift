@@ -147,9 +147,9 @@ extension Store {
     public func finishSweep(
         _ generation: Int64, status: Sweep.Status, error: String? = nil, confirmable: Bool, lease: String, holder: String, now: Int64
     ) async throws(StoreError) -> Int {
-        let sweep = try await writeValue { db in try Self.runningSweep(generation, lease: lease, holder: holder, db: db) }
-        var suspects = 0
-        if status == .complete {
+        let sweep = try await readValue { db in try Self.runningSweep(generation, lease: lease, holder: holder, db: db) }
+        var proposed = 0
+        if status == .complete, confirmable {
             // Proposed in bounded transactions, in record id order, so a sweep of a large type never
             // holds intake's commits back. Each is fenced by the lease; a crash between two leaves the
             // sweep running with some suspects logged, and finishing it again logs the rest (the ids
@@ -167,7 +167,6 @@ extension Store {
                           AND deleted = 0 AND coalesce(generation, 0) < ? AND +updated_at < ?
                         ORDER BY record_id LIMIT ?
                         """, arguments: [sweep.connection, sweep.recordType, from, generation, sweep.startedAt, Self.suspectBatch])
-                    guard confirmable else { return (candidates.count, candidates.last?["record_id"]) }
                     for candidate in candidates {
                         let recordId: String = candidate["record_id"]
                         var suspect = EventDraft(
@@ -183,20 +182,26 @@ extension Store {
                     }
                     return (candidates.count, candidates.last?["record_id"])
                 }
-                suspects += count
+                proposed += count
                 guard let last, count == Self.suspectBatch else { break }
                 after = last
             }
         }
-        let note = status == .complete && !confirmable && suspects > 0
-            ? "\(suspects) suspected deletions not confirmed: the manifest has no api.fetch" : error
-        let extra = suspects
-        try await writeValue { db in
+        let countOnly = status == .complete && !confirmable
+        let extra = proposed
+        return try await writeValue { db in
             _ = try Self.runningSweep(generation, lease: lease, holder: holder, db: db)
+            // Without api.fetch nothing is proposed: the suspects are only counted, here, in the
+            // transaction that ends the sweep (one statement; nothing is written per record).
+            let suspects = !countOnly ? extra : try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM records
+                WHERE connection = ? AND record_type = ? AND deleted = 0 AND coalesce(generation, 0) < ? AND updated_at < ?
+                """, arguments: [sweep.connection, sweep.recordType, generation, sweep.startedAt]) ?? 0
+            let note = countOnly && suspects > 0 ? "\(suspects) suspected deletions not confirmed: the manifest has no api.fetch" : error
             try db.execute(sql: "UPDATE sweeps SET status = ?, error = ?, finished_at = ?, extra = ? WHERE generation = ?",
-                           arguments: [status.rawValue, note, now, extra, generation])
+                           arguments: [status.rawValue, note, now, suspects, generation])
+            return suspects
         }
-        return suspects
     }
 
     /// Suspected deletions proposed per transaction when a sweep ends.
