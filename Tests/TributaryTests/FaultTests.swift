@@ -284,6 +284,8 @@ struct FaultTests {
         _ = try await store.addConnection(id: "c", provider: "github", tenant: "t", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
         let blocker = try await Self.holdWriteLock(store.path)
         let results = Shared([Result<AppendResult, StoreError>]())
+        // Signalled when the 6 appends past the bound have been answered (refused while the lock is held).
+        let refused = AsyncStream<Void>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<8 {
                 group.addTask {
@@ -293,11 +295,10 @@ struct FaultTests {
                     )
                     let result: Result<AppendResult, StoreError>
                     do throws(StoreError) { result = .success(try await store.append(draft)) } catch { result = .failure(error) }
-                    results.update { $0.append(result) }
+                    if results.update({ $0.append(result); return $0.count }) == 6 { refused.continuation.yield() }
                 }
             }
-            // Those past the bound are refused while the lock is held.
-            while results.value.count < 6 { try await Task.sleep(for: .milliseconds(5)) }
+            for await _ in refused.stream { break }
             try await blocker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
             try await group.waitForAll()
         }

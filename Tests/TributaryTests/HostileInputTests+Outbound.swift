@@ -179,37 +179,32 @@ extension HostileInputTests {
 
     @Test("a manifest integer out of range is a path-precise validation error, exit 2, not a trap")
     func manifestBounds() throws {
-        let directory = try TestPaths.temporaryDirectory("hostile-manifest")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let original = try String(contentsOfFile: TestPaths.providers + "/github.yaml", encoding: .utf8)
-        for (needle, replacement, path) in [
+        try Self.expectInvalid("github", [
             ("lookback: 1", "lookback: 9223372036854775807", "/poll/resources/0/cursor/lookback"),
             ("lookback: 1", "lookback: 99999999999999999999999", "/poll/resources/0/cursor/lookback"),
             ("interval: 300", "interval: 0", "/poll/resources/0/interval"),
             ("interval: 300", "interval: 99999999999", "/poll/resources/0/interval"),
-        ] {
-            let broken = original.replacingOccurrences(of: needle, with: replacement)
-            try #require(broken != original, "github.yaml has no \(needle)")
-            let file = directory.appendingPathComponent("github.yaml").path
-            try broken.write(toFile: file, atomically: true, encoding: .utf8)
-            let result = try CLITests.run(["providers", "validate", file], in: directory)
-            #expect(result.status == 2, "\(replacement): \(result.stderr)")
-            #expect(result.stderr.contains("\(file): \(path)"), "\(replacement): \(result.stderr)")
-        }
+        ])
     }
 
     @Test("api.fetch is compiled at load: a pointer that is not a JSON Pointer is a path-precise validation error, exit 2")
     func fetchPointers() throws {
-        let directory = try TestPaths.temporaryDirectory("hostile-fetch")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let original = try String(contentsOfFile: TestPaths.providers + "/hubspot.yaml", encoding: .utf8)
-        for (needle, replacement, path) in [
+        try Self.expectInvalid("hubspot", [
             ("    state: \"\"\n    version: {pointer: /updatedAt", "    state: \"updatedAt\"\n    version: {pointer: /updatedAt", "/api/fetch/state"),
             ("    version: {pointer: /updatedAt, format: rfc3339}\n    gone", "    version: {pointer: updatedAt, format: rfc3339}\n    gone", "/api/fetch/version/pointer"),
-        ] {
+        ])
+    }
+
+    /// For each case, `provider`'s manifest with `needle` replaced must fail `providers validate`
+    /// with exit 2 and an error at `path` in that file.
+    static func expectInvalid(_ provider: String, _ cases: [(needle: String, replacement: String, path: String)]) throws {
+        let directory = try TestPaths.temporaryDirectory("hostile-manifest")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try String(contentsOfFile: TestPaths.providers + "/\(provider).yaml", encoding: .utf8)
+        for (needle, replacement, path) in cases {
             let broken = original.replacingOccurrences(of: needle, with: replacement)
-            try #require(broken != original, "hubspot.yaml has no \(needle)")
-            let file = directory.appendingPathComponent("hubspot.yaml").path
+            try #require(broken != original, "\(provider).yaml has no \(needle)")
+            let file = directory.appendingPathComponent("\(provider).yaml").path
             try broken.write(toFile: file, atomically: true, encoding: .utf8)
             let result = try CLITests.run(["providers", "validate", file], in: directory)
             #expect(result.status == 2, "\(replacement): \(result.stderr)")
