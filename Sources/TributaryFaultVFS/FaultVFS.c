@@ -581,23 +581,19 @@ void tfvfs_clear(const char *name) {
     pthread_mutex_unlock(&vfs->mutex);
 }
 
-long long tfvfs_count(const char *name, int op) {
+// Reads one of `vfs`'s per-kind counters under its mutex; -1 for an unknown VFS or kind.
+static long long readCounter(const char *name, int op, int failed) {
     FaultVfs *vfs = lookup(name);
     if (!vfs || op < 0 || op > 2) return -1;
     pthread_mutex_lock(&vfs->mutex);
-    long long count = vfs->counts[op];
+    long long count = failed ? vfs->failed[op] : vfs->counts[op];
     pthread_mutex_unlock(&vfs->mutex);
     return count;
 }
 
-long long tfvfs_failed(const char *name, int op) {
-    FaultVfs *vfs = lookup(name);
-    if (!vfs || op < 0 || op > 2) return -1;
-    pthread_mutex_lock(&vfs->mutex);
-    long long count = vfs->failed[op];
-    pthread_mutex_unlock(&vfs->mutex);
-    return count;
-}
+long long tfvfs_count(const char *name, int op) { return readCounter(name, op, 0); }
+
+long long tfvfs_failed(const char *name, int op) { return readCounter(name, op, 1); }
 
 long long tfvfs_unsynced_bytes(const char *name) {
     FaultVfs *vfs = lookup(name);
