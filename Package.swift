@@ -149,19 +149,11 @@ let package = Package(
         ),
         .target(
             name: "TributaryCLI",
+            // Runtime is the CLI's only door to the engine (DESIGN.md §4); Core for values.
             dependencies: [
                 "TributaryCore",
-                "TributaryProviders",
-                "TributaryStore",
                 "TributaryRuntime",
-                "TributaryIntake",
-                "TributaryPolling",
-                "TributaryReconcile",
-                "TributaryAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -200,6 +192,7 @@ let package = Package(
             name: "TributaryFaultVFS",
             linkerSettings: [.linkedLibrary("sqlite3")]
         ),
+        // The light test kit: temp dirs, fixtures, the signer, the fault VFS (DESIGN.md §4).
         .target(
             name: "TributaryTesting",
             dependencies: [
@@ -207,17 +200,29 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+        // The integration kit beside it: the engine in-process, `serve` as a child process, the simulator.
+        .target(
+            name: "TributaryIntegrationTesting",
+            dependencies: [
+                "TributaryTesting",
+                "TributaryCore",
+                "TributaryProviders",
+                "TributaryStore",
                 "TributaryRuntime",
                 "TributaryIntake",
                 "TributaryUpstream",
                 "ProviderSimulator",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -228,8 +233,8 @@ let package = Package(
                 "TributaryStore",
                 "TributaryIntake",
                 "TributaryRuntime",
-                "TributaryCLI",
                 "TributaryTesting",
+                "TributaryIntegrationTesting",
                 "TributaryReconcile",
                 "TributaryAPI",
                 "TributaryFaultVFS",
@@ -255,6 +260,7 @@ let package = Package(
                 "TributaryPolling",
                 "TributaryUpstream",
                 "TributaryTesting",
+                "TributaryIntegrationTesting",
                 "ProviderSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -276,6 +282,7 @@ let package = Package(
                 "TributaryReconcile",
                 "TributaryRuntime",
                 "TributaryTesting",
+                "TributaryIntegrationTesting",
                 "ProviderSimulator",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -292,6 +299,7 @@ let package = Package(
                 "TributaryStore",
                 "TributaryRuntime",
                 "TributaryTesting",
+                "TributaryIntegrationTesting",
                 "TributaryIntake",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -310,6 +318,7 @@ let package = Package(
                 "TributaryStore",
                 "TributaryRuntime",
                 "TributaryTesting",
+                "TributaryIntegrationTesting",
                 "TributaryReconcile",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -26,6 +26,7 @@ import TributaryCore
 import TributaryReconcile
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 let arguments = CommandLine.arguments

@@ -20,6 +20,7 @@ import Synchronization
 import TributaryIntake
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 let arguments = CommandLine.arguments

@@ -24,6 +24,7 @@ import TributaryProviders
 import TributaryReconcile
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 let arguments = CommandLine.arguments

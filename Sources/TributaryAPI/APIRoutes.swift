@@ -93,8 +93,8 @@ public struct APIRoutes: Sendable {
     /// `GET /v1/status`: what `tributary status --json` shows, as a one-page listing.
     func status(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
         let connection = query.string("connection")
-        let items = try await stored(logger) { () async throws(StoreError) in try await store.statusReport(connection: connection) }
-        return APIResponse.page(items, nextCursor: nil)
+        let items = try await stored(logger) { () async throws(StoreError) in try await store.status(connection: connection) }
+        return APIResponse.page(items.map(\.json), nextCursor: nil)
     }
 
     /// `GET /v1/changes`: records in the order the mirror last wrote them, after change `after`.

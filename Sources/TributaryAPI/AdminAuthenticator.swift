@@ -1,3 +1,4 @@
+import TributaryCore
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,3 +1,4 @@
+public import TributaryCore
 import Foundation
 public import TributaryStore
 

@@ -1,8 +1,7 @@
 import ArgumentParser
 import Foundation
-import TributaryAPI
 import TributaryCore
-import TributaryStore
+import TributaryRuntime
 
 /// `tributary admin-token rotate`: a new `/v1` admin token, for a lost or leaked one.
 struct AdminTokenCommand: AsyncParsableCommand {
@@ -25,13 +24,7 @@ struct AdminTokenCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let store = try global.openStore()
-            let token: String
-            do {
-                token = try await AdminToken.rotate(store: store)
-            } catch {
-                throw CLIError.failure("cannot rotate the admin token: \(error.message)")
-            }
+            let token = try await global.openAdmin().rotateAdminToken()
             let file = try AdminTokenFile.write(token, database: global.databasePath)
             if global.json {
                 Output.json(.object([("token_file", .string(file))]))

@@ -1,9 +1,6 @@
 import ArgumentParser
-import Crypto
-import Foundation
 import TributaryCore
-import TributaryProviders
-import TributaryStore
+import TributaryRuntime
 
 /// `tributary connections add|list|show|rotate-secret|remove`.
 struct Connections: AsyncParsableCommand {
@@ -12,21 +9,6 @@ struct Connections: AsyncParsableCommand {
         abstract: "Manage connections: one tenant's link to one provider account.",
         subcommands: [Add.self, List.self, Show.self, RotateSecret.self, Remove.self]
     )
-
-    static func json(_ connection: Connection) -> JSONValue {
-        .object([
-            ("id", .string(connection.id)),
-            ("provider", .string(connection.provider)),
-            ("tenant", .string(connection.tenant)),
-            ("account", connection.account.map(JSONValue.string) ?? .null),
-            ("webhook_path", .string("/webhooks/\(connection.provider)/\(connection.id)")),
-            ("tolerance_seconds", connection.toleranceSeconds.map { .number(String($0)) } ?? .null),
-            ("active_secrets", .array(connection.secretFingerprints.map(JSONValue.string))),
-            ("retired_secrets", .number(String(connection.retiredSecretCount))),
-            ("awaiting_secret", .bool(connection.awaitingSecret)),
-            ("created_at", .string(Timestamp.rfc3339(microseconds: connection.createdAt))),
-        ])
-    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a connection; prints its id and webhook path.")
@@ -44,51 +26,19 @@ struct Connections: AsyncParsableCommand {
         var apiBaseURL: String?
 
         func run() async throws {
-            let catalog = try global.loadCatalog()
-            guard let manifest = catalog.providers[provider] else {
-                throw CLIError.usage("unknown provider \"\(provider)\"; see `tributary providers list`")
-            }
             guard [webhookSecrets.contains("-"), apiToken == "-"].filter({ $0 }).count <= 1 else {
                 throw CLIError.usage("only one of --webhook-secret and --api-token can read standard input (-)")
             }
-            let webhookSecrets = try SecretInput.resolve(self.webhookSecrets, flag: "--webhook-secret")
-            let apiToken = try self.apiToken.map { try SecretInput.resolve($0, flag: "--api-token") }
-            if let verifier = manifest.verifier {
-                for secret in webhookSecrets {
-                    if let problem = verifier.secretProblem(secret) {
-                        throw CLIError.usage("--webhook-secret \(problem) for \(provider)'s \(verifier.verification.scheme.rawValue) scheme (encoding \(verifier.verification.secretEncoding?.rawValue ?? "utf8"))")
-                    }
-                }
-            }
-            if let account, let template = manifest.manifest.api?.baseURL, account.isEmpty || (try? URLTemplate.fillBaseURL(template, account: account).get()) == nil {
-                throw CLIError.usage("--account \"\(account)\" cannot go where \(provider)'s API base URL puts it (\(template))")
-            }
-            let id = id ?? "conn_" + Array(SymmetricKey(size: .bits128).withUnsafeBytes { Array($0) }.prefix(8)).map { String(format: "%02x", $0) }.joined()
-            guard id.range(of: "^[A-Za-z0-9_.-]{1,128}$", options: .regularExpression) != nil else {
-                throw CLIError.usage("connection id \"\(id)\" may use only letters, digits, '_', '.', '-' (1–128 characters)")
-            }
-            guard !tenant.isEmpty else { throw CLIError.usage("--tenant must not be empty") }
-            if let tolerance, tolerance < 0 { throw CLIError.usage("--tolerance must not be negative") }
-            guard !webhookSecrets.contains(where: \.isEmpty) else { throw CLIError.usage("--webhook-secret must not be empty") }
-            if let apiBaseURL, URL(string: apiBaseURL)?.host == nil || !(apiBaseURL.hasPrefix("http://") || apiBaseURL.hasPrefix("https://")) {
-                throw CLIError.usage("--api-base-url must be an absolute http(s) URL, not \"\(apiBaseURL)\"")
-            }
-            if apiToken?.isEmpty == true { throw CLIError.usage("--api-token must not be empty") }
-            let store = try global.openStore()
-            let connection: Connection
-            do {
-                connection = try await store.addConnection(
-                    id: id, provider: provider, tenant: tenant, account: account, toleranceSeconds: tolerance,
-                    webhookSecrets: webhookSecrets, now: nowMicros()
-                )
-                if apiToken != nil || apiBaseURL != nil {
-                    try await store.setAPICredentials(connection: id, token: apiToken, baseURL: apiBaseURL, now: nowMicros())
-                }
-            } catch {
-                throw error.code == .conflict ? CLIError.usage(error.message) : CLIError.failure(error.message)
-            }
+            var new = NewConnection(provider: provider, tenant: tenant)
+            new.id = id
+            new.account = account
+            new.webhookSecrets = try SecretInput.resolve(webhookSecrets, flag: "--webhook-secret")
+            new.toleranceSeconds = tolerance
+            new.apiToken = try apiToken.map { try SecretInput.resolve($0, flag: "--api-token") }
+            new.apiBaseURL = apiBaseURL
+            let connection = try await global.openAdmin().addConnection(new)
             if global.json {
-                Output.json(Connections.json(connection))
+                Output.json(connection.json)
             } else {
                 Output.line(connection.id)
                 Output.line("webhook path: /webhooks/\(connection.provider)/\(connection.id)")
@@ -102,18 +52,14 @@ struct Connections: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let connections = try await loadAll()
+            let connections = try await global.openAdmin().connections()
             if global.json {
-                Output.json(.array(connections.map(Connections.json)))
+                Output.json(.array(connections.map(\.json)))
             } else {
                 for c in connections {
                     Output.line("\(c.id)\t\(c.provider)\t\(c.tenant)\t\(c.account ?? "-")\tsecrets=\(c.webhookSecrets.count)")
                 }
             }
-        }
-
-        func loadAll() async throws -> [Connection] {
-            do { return try await global.openStore().connections() } catch let error as StoreError { throw CLIError.failure(error.message) }
         }
     }
 
@@ -123,9 +69,8 @@ struct Connections: AsyncParsableCommand {
         @Argument(help: "Connection id.") var id: String
 
         func run() async throws {
-            let store = try global.openStore()
-            guard let connection = try await store.connection(id: id) else { throw CLIError.failure("no connection \(id)") }
-            let json = Connections.json(connection)
+            guard let connection = try await global.openAdmin().connection(id: id) else { throw CLIError.failure("no connection \(id)") }
+            let json = connection.json
             if global.json {
                 Output.json(json)
             } else if case .object(let members) = json {
@@ -150,23 +95,13 @@ struct Connections: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try global.openStore()
-            let add = try self.add.map { try SecretInput.resolve($0, flag: "--add") }
-            let retire = try self.retire.map { try SecretInput.resolve($0, flag: "--retire") }
-            if let add, let connection = try? await store.connection(id: id),
-               let verifier = try global.loadCatalog().providers[connection.provider]?.verifier, let problem = verifier.secretProblem(add) {
-                throw CLIError.usage("--add \(problem) for \(connection.provider)'s \(verifier.verification.scheme.rawValue) scheme (encoding \(verifier.verification.secretEncoding?.rawValue ?? "utf8"))")
-            }
-            do {
-                if let add {
-                    try await store.addWebhookSecret(connection: id, secret: add, now: nowMicros())
-                    Output.line("added a webhook secret to \(id)")
-                } else if let retire {
-                    try await store.retireWebhookSecret(connection: id, secret: retire, now: nowMicros())
-                    Output.line("retired a webhook secret of \(id)")
-                }
-            } catch {
-                throw CLIError.failure(error.message)
+            let admin = try global.openAdmin()
+            if let add = try self.add.map({ try SecretInput.resolve($0, flag: "--add") }) {
+                try await admin.addWebhookSecret(connection: id, secret: add)
+                Output.line("added a webhook secret to \(id)")
+            } else if let retire = try self.retire.map({ try SecretInput.resolve($0, flag: "--retire") }) {
+                try await admin.retireWebhookSecret(connection: id, secret: retire)
+                Output.line("retired a webhook secret of \(id)")
             }
         }
     }
@@ -187,12 +122,7 @@ struct Connections: AsyncParsableCommand {
         @Flag(help: "Also delete the connection's events, records, cursors, sweeps and leases.") var purge = false
 
         func run() async throws {
-            let removed: ConnectionRemoval
-            do {
-                removed = try await global.openStore().removeConnection(id: id, purge: purge)
-            } catch let error as StoreError {
-                throw error.code == .conflict ? CLIError.usage(error.message) : CLIError.failure(error.message)
-            }
+            let removed = try await global.openAdmin().removeConnection(id: id, purge: purge)
             if purge {
                 Output.line("removed \(id) with \(removed.events) event(s) and \(removed.records) record(s)")
             } else {

@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import TributaryCore
-import TributaryProviders
 import TributaryRuntime
-import TributaryStore
 
 /// Options every command takes: where the database and the manifests are, and the output format.
 struct GlobalOptions: ParsableArguments {
@@ -31,52 +28,26 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    /// How the store opens (`TRIBUTARY_DB_BUSY_TIMEOUT_MS`), as Runtime reads it.
-    func storeOptions() throws -> StoreOptions {
-        do {
-            return try EngineConfiguration.storeOptions(environment: ProcessInfo.processInfo.environment)
-        } catch {
-            throw CLIError.usage(error.message)
-        }
-    }
-
     var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
     var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
 
-    func openStore() throws -> Store {
-        let options = try storeOptions()
-        do {
-            return try Store(path: databasePath, masterKey: masterKey, options: options, logger: Logger(label: "tributary"))
-        } catch {
-            throw CLIError.failure(error.message)
-        }
+    /// The database, for the commands that only read or change what it holds.
+    func openAdmin() throws -> Admin {
+        try Admin(databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, environment: ProcessInfo.processInfo.environment)
     }
 
-    /// The engine as `serve` builds it (store, manifests, poll runner), without listening.
+    /// The engine as `serve` builds it (store, manifests, upstream clients), without listening.
     func openEngine() throws -> Engine {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = EngineConfiguration(databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey)
+        configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
         do {
-            var configuration = EngineConfiguration(
-                databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, logger: Logger(label: "tributary")
-            )
-            configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
-            configuration.store = try storeOptions()
-            return try Engine(configuration: configuration)
-        } catch let error as CLIError {
-            throw error
-        } catch let error as ManifestErrors {
-            throw CLIError.usage("provider manifests in \(providersDirectory) are invalid:\n" + error.description)
+            configuration.store = try EngineConfiguration.storeOptions(environment: environment)
         } catch {
-            throw CLIError.failure("\(error)")
+            throw CLIError.usage(error.message)
         }
-    }
-
-    func loadCatalog() throws -> ManifestCatalog {
-        do {
-            return try ManifestCatalog.load(directory: providersDirectory)
-        } catch {
-            throw CLIError.usage("provider manifests in \(providersDirectory) are invalid:\n" + error.description)
-        }
+        return try Engine.open(configuration)
     }
 }
 
@@ -95,5 +66,3 @@ enum Output {
     }
 }
 
-/// The wall clock in microseconds since the epoch: the engine's one definition of it.
-func nowMicros() -> Int64 { EngineConfiguration.systemNow() }

@@ -1,10 +1,6 @@
 import ArgumentParser
-import Foundation
-import Logging
 import TributaryCore
-import TributaryPolling
 import TributaryRuntime
-import TributaryStore
 
 /// `tributary poll`: run due polls (or all, with `--once`) and exit — for cron.
 struct Poll: AsyncParsableCommand {
@@ -19,10 +15,9 @@ struct Poll: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try global.openEngine()
-        let logger = Logger(label: "tributary")
         let reports: [PollReport]
         do {
-            reports = try await engine.poll(force: once, connection: connection, resource: resource, logger: logger)
+            reports = try await engine.poll(force: once, connection: connection, resource: resource)
         } catch {
             throw CLIError.failure("cannot poll: \(error)")
         }
@@ -30,7 +25,7 @@ struct Poll: AsyncParsableCommand {
             throw CLIError.usage("nothing to poll for \(connection.map { "connection \($0)" } ?? "")\(resource.map { " resource \($0)" } ?? "")")
         }
         if global.json {
-            Output.json(.array(reports.map(Self.json)))
+            Output.json(.array(reports.map(\.json)))
         } else {
             for r in reports {
                 let outcome = r.skipped ? "skipped (leased elsewhere)" : r.error.map { "failed: \($0)" } ?? "ok"
@@ -40,12 +35,4 @@ struct Poll: AsyncParsableCommand {
         if reports.contains(where: { $0.error != nil }) { throw CLIError.failure("\(reports.filter { $0.error != nil }.count) poll run(s) failed") }
     }
 
-    static func json(_ r: PollReport) -> JSONValue {
-        .object([
-            ("connection", .string(r.connection)), ("resource", .string(r.resource)),
-            ("pages", .number(String(r.pages))), ("observations", .number(String(r.observations))),
-            ("new_events", .number(String(r.newEvents))), ("skipped", .bool(r.skipped)), ("not_modified", .bool(r.notModified)),
-            ("anomalies", .array(r.anomalies.map { .string("\($0)") })), ("error", r.error.map(JSONValue.string) ?? .null),
-        ])
-    }
 }

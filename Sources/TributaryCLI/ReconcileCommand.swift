@@ -1,11 +1,6 @@
 import ArgumentParser
-import Foundation
-import Logging
 import TributaryCore
-import TributaryPolling
-import TributaryReconcile
 import TributaryRuntime
-import TributaryStore
 
 /// `tributary reconcile [--full]`: apply pending events to the mirror (after a full sweep) and exit — for cron.
 struct Reconcile: AsyncParsableCommand {
@@ -20,36 +15,22 @@ struct Reconcile: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try global.openEngine()
-        if let connection, try await engine.store.connection(id: connection) == nil {
+        if let connection, try await !engine.hasConnection(connection) {
             throw CLIError.failure("no connection \"\(connection)\"")
         }
-        let logger = Logger(label: "tributary")
         let report: ReconcileReport
-        let sweeps: [(connection: String, resource: String, outcome: SweepOutcome)]
+        let sweeps: [SweepRun]
         do {
-            (report, sweeps) = try await engine.reconcile(full: full, connection: connection, logger: logger)
+            (report, sweeps) = try await engine.reconcile(full: full, connection: connection)
         } catch {
-            throw CLIError.failure("cannot reconcile: \((error as? StoreError)?.message ?? "\(error)")")
+            throw CLIError.failure("cannot reconcile: \(error.message)")
         }
         if global.json {
-            var fields: [(String, JSONValue)] = [
-                ("applied", .number(String(report.applied))), ("superseded", .number(String(report.superseded))),
-                ("unchanged", .number(String(report.unchanged))), ("needs_fetch", .number(String(report.needFetch))),
-                ("fetches", .number(String(report.fetches))), ("fetch_failures", .number(String(report.fetchFailures))),
-            ]
-            if full {
-                fields.append(("sweeps", .array(sweeps.map { connection, resource, outcome in
-                    switch outcome {
-                    case .ended(let sweep): sweep.json
-                    case .skipped: .object([("connection", .string(connection)), ("resource", .string(resource)), ("skipped", .string("another process holds its lease"))])
-                    case .storeFailed(let why): .object([("connection", .string(connection)), ("resource", .string(resource)), ("error", .string(why))])
-                    }
-                })))
-            }
-            Output.json(.object(fields))
+            Output.json(report.json(sweeps: full ? sweeps : nil))
         } else {
-            for (connection, resource, outcome) in sweeps {
-                switch outcome {
+            for run in sweeps {
+                let (connection, resource) = (run.connection, run.resource)
+                switch run.outcome {
                 case .ended(let s):
                     Output.line("sweep \(s.generation) \(connection)/\(resource): \(s.status.rawValue), seen \(s.seen), drift: missing \(s.missing), stale \(s.stale), extra \(s.extra); confirmed deleted \(s.confirmedDeleted)\(s.error.map { " (\($0))" } ?? "")")
                 case .skipped:

@@ -1,11 +1,6 @@
 import ArgumentParser
-import Foundation
-import Logging
 import TributaryCore
-import TributaryPolling
-import TributaryReconcile
 import TributaryRuntime
-import TributaryStore
 
 /// `tributary records list|get`: read the mirror.
 struct Records: AsyncParsableCommand {
@@ -31,13 +26,9 @@ struct Records: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try global.openStore()
-            let records: [MirrorRecord]
-            do {
-                records = try await store.records(connection: connection, type: type, updatedAfter: updatedAfter.flatMap(Timestamp.microseconds(rfc3339:)), limit: limit)
-            } catch {
-                throw CLIError.failure(error.message)
-            }
+            let records = try await global.openAdmin().records(
+                connection: connection, type: type, updatedAfter: updatedAfter.flatMap(Timestamp.microseconds(rfc3339:)), limit: limit
+            )
             if global.json {
                 Output.json(.array(records.map(\.json)))
             } else {
@@ -56,8 +47,7 @@ struct Records: AsyncParsableCommand {
         @Argument(help: "Record id.") var id: String
 
         func run() async throws {
-            let store = try global.openStore()
-            guard let record = try await store.record(connection: connection, type: type, id: id) else {
+            guard let record = try await global.openAdmin().record(connection: connection, type: type, id: id) else {
                 throw CLIError.failure("no \(type) \(id) in the mirror of \(connection)")
             }
             Output.json(record.json)

@@ -1,10 +1,7 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import Logging
-import TributaryIntake
+import TributaryCore
 import TributaryRuntime
-import TributaryStore
 
 /// `tributary serve`: intake (and, later, the workers) in one process until SIGTERM/SIGINT.
 struct Serve: AsyncParsableCommand {
@@ -67,12 +64,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError.usage(error.message)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            return handler
-        }
-        configuration.logger = Logger(label: "tributary")
+        EngineConfiguration.bootstrapLogging(environment: environment)
+        configuration.logger = EngineConfiguration.defaultLogger()
         let engine: Engine
         do {
             engine = try Engine(configuration: configuration)
@@ -88,9 +81,8 @@ struct Serve: AsyncParsableCommand {
             throw CLIError.failure("cannot start: \(error.message)")
         }
         let host = self.host
-        let app = engine.application { port in
+        try await engine.run { port in
             Output.line("tributary listening on http://\(host):\(port)")
         }
-        try await app.runService()
     }
 }

@@ -1,10 +1,6 @@
 import ArgumentParser
-import Foundation
-import Logging
 import TributaryCore
-import TributaryPolling
 import TributaryRuntime
-import TributaryStore
 
 /// `tributary status`: per connection and resource, where things stand.
 struct Status: AsyncParsableCommand {
@@ -14,17 +10,11 @@ struct Status: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
 
     func run() async throws {
-        let store = try global.openStore()
-        let items: [JSONValue]
-        do {
-            items = try await store.statusReport(connection: connection)
-        } catch {
-            throw CLIError.failure(error.message)
-        }
+        let statuses = try await global.openAdmin().status(connection: connection)
         if global.json {
-            Output.json(.array(items))
+            Output.json(.array(statuses.map(\.json)))
         } else {
-            for item in items {
+            for item in statuses.map(\.json) {
                 Output.line("\(item["connection"]?.stringValue ?? "")\t\(item["provider"]?.stringValue ?? "")\tevents \(item["events"]?.jsonText ?? "")")
                 if let rate = item["rate_limit"], rate != .null { Output.line("  rate limit \(rate.jsonText)") }
                 if case .array(let resources)? = item["resources"] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TributaryRuntime
 
 /// `tributary`: the command tree. `main` stays thin; every command is a small struct here.
 struct TributaryCommand: AsyncParsableCommand {
@@ -26,6 +27,9 @@ public enum TributaryMain {
         } catch let error as CLIError {
             Output.error("tributary: " + error.message)
             Foundation.exit(error.exitCode)
+        } catch let error as OperationError {
+            Output.error("tributary: " + error.message)
+            Foundation.exit(error.kind == .usage ? 2 : 1)
         } catch {
             let code = TributaryCommand.exitCode(for: error)
             if code == .success {

@@ -2,19 +2,18 @@ import Foundation
 public import Logging
 import Synchronization
 import TributaryScheduling
-import TributaryCore
+public import TributaryCore
 public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
 
 /// Finds what is due and runs it: the part of polling shared by `serve`'s scheduler and `poll` from cron.
 ///
-/// Holds one ``RateLimiter`` per connection, so every poller of a connection (and, later,
-/// the reconciler's fetches) draws on one budget.
+/// Draws on the process's ``UpstreamClients``: one ``RateLimiter`` per connection, so every poller
+/// of a connection, its sweeps and the reconciler's fetches draw on one budget.
 public final class PollRunner: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
-    let resources: [String: [PollResource]]
     public let clients: UpstreamClients
     /// This process's lease holder name.
     public let holder: String
@@ -31,7 +30,6 @@ public final class PollRunner: Sendable {
         self.store = store
         random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: now())))
         self.catalog = catalog
-        resources = catalog.providers.mapValues(\.pollResources)
         self.clients = clients ?? UpstreamClients(transport: transport, now: now)
         self.concurrency = max(1, concurrency)
         self.holder = holder ?? LeaseHolder.current()
@@ -48,17 +46,11 @@ public final class PollRunner: Sendable {
     /// Only connections given API credentials (an API token or a base URL) are polled: one made
     /// for webhooks alone must not start calling the provider's real API, unauthenticated.
     public func pollers(connection only: String? = nil, resource: String? = nil) async throws -> [Poller] {
-        var pollers: [Poller] = []
-        for connection in try await store.connections() where only == nil || connection.id == only {
-            guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
-            let credentials = try await store.apiCredentials(connection: connection.id)
-            guard credentials.token != nil || credentials.baseURL != nil else { continue }
-            let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
-            for polled in resources[provider.id] ?? [] where resource == nil || polled.name == resource {
-                pollers.append(Poller(store: store, resource: polled, client: client, connection: connection, holder: holder, now: now))
-            }
-        }
-        return pollers
+        let store = self.store
+        let connections = try await store.connections().filter { only == nil || $0.id == only }
+        return try await clients.readers(connections: connections, catalog: catalog, resource: resource) { id async throws(StoreError) in
+            try await store.apiCredentials(connection: id)
+        }.map { Poller(store: store, reader: $0, holder: holder, now: now) }
     }
 
     /// Runs every poller that is due (or all of them with `force`), `concurrency` at a time.
@@ -108,45 +100,5 @@ public final class PollRunner: Sendable {
             logger.warning("cannot schedule the next poll", metadata: ["error": "\(error)"])
         }
         return report
-    }
-}
-
-extension PollRunner {
-    /// Sweeps each sweepable resource whose sweep is due (or every one with `force`: `reconcile --full`),
-    /// `concurrency` resources at a time: sweeps draw on the lowest priority of each connection's budget.
-    ///
-    /// Due: a sweep left `running` (cut short by a crash or a restart) at once; after a failed or
-    /// incomplete one, an hour later (or its interval, if shorter); otherwise its interval, jittered
-    /// per connection, after the last one began (or after the connection was made).
-    /// - Returns: each resource swept (or skipped because another process holds its lease), and how.
-    public func runDueSweeps(
-        force: Bool = false, connection: String? = nil, resource: String? = nil, logger: Logger
-    ) async throws -> [(connection: String, resource: String, outcome: SweepOutcome)] {
-        var due: [Poller] = []
-        for poller in try await pollers(connection: connection, resource: resource) where poller.sweepable {
-            if !force {
-                let interval = Self.jittered(poller.resource.sweepInterval.microseconds, key: poller.sweepLeaseName)
-                let dueAt: Int64
-                switch try await store.latestSweep(connection: poller.connection.id, resource: poller.resource.name) {
-                case nil: dueAt = poller.connection.createdAt + interval
-                case let latest? where latest.status == .running: dueAt = .min
-                case let latest? where latest.status == .complete: dueAt = latest.startedAt + interval
-                case let latest?: dueAt = (latest.finishedAt ?? latest.startedAt) + min(interval, 3_600_000_000)
-                }
-                guard now() >= dueAt else { continue }
-            }
-            due.append(poller)
-        }
-        return await forEachConcurrently(due, limit: concurrency) { poller in
-            let confirmable = self.catalog.providers[poller.connection.provider]?.manifest.api?.fetch != nil
-            return (poller.connection.id, poller.resource.name, await poller.sweepOnce(confirmable: confirmable, logger: logger))
-        }
-    }
-
-    /// `interval` moved by up to ±10%, the same for a given key every time, so sweeps of many
-    /// connections spread out instead of all starting at once.
-    static func jittered(_ interval: Int64, key: String) -> Int64 {
-        let unit = Double(fnv1a64(key.utf8) % 10_000) / 10_000  // 0 ..< 1
-        return interval + Int64((Double(interval) * 0.2 * (unit - 0.5)).rounded())
     }
 }

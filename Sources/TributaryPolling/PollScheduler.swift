@@ -1,7 +1,8 @@
 public import Logging
 public import ServiceLifecycle
 import Synchronization
-public import TributaryScheduling
+import TributaryScheduling
+import TributaryCore
 import TributaryProviders
 import TributaryStore
 
@@ -59,11 +60,4 @@ public enum PollScheduler {
         }
     }
 
-    /// The periodic service that runs due full sweeps inside `serve`, apart from the polls so a
-    /// long sweep never holds them up.
-    public static func sweepService(runner: PollRunner, tick: Duration = .seconds(60), logger: Logger) -> PeriodicService {
-        PeriodicService(name: "sweep-scheduler", tick: tick, logger: logger) {
-            _ = try await runner.runDueSweeps(logger: logger)
-        }
-    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 public import TributaryCore
 public import Hummingbird
-public import Logging
+import Logging
 import ServiceLifecycle
 import NIOCore
 import TributaryAPI
@@ -10,7 +10,7 @@ public import TributaryPolling
 public import TributaryReconcile
 public import TributaryProviders
 public import TributaryStore
-import TributaryUpstream
+public import TributaryUpstream
 
 /// The composition root: one Hummingbird application holding intake, the `/v1` API and the health routes.
 ///
@@ -20,8 +20,12 @@ public struct Engine: Sendable {
     public let store: Store
     public let catalog: ManifestCatalog
     public let configuration: EngineConfiguration
+    /// The process's provider API clients: one rate limiter per connection, shared by polls, sweeps and fetches.
+    public let clients: UpstreamClients
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
     public let pollRunner: PollRunner
+    /// Runs due sweeps; `serve` ticks it, `tributary reconcile --full` calls it once.
+    public let sweepRunner: SweepRunner
     /// Applies the log to the mirror; `serve` ticks it, `tributary reconcile` calls it once.
     public let reconciler: Reconciler
 
@@ -32,8 +36,30 @@ public struct Engine: Sendable {
         store = try Store(
             path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
-        pollRunner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams)), now: configuration.now)
-        reconciler = Reconciler(store: store, catalog: catalog, clients: pollRunner.clients, now: configuration.now)
+        let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams))
+        clients = UpstreamClients(transport: transport, now: configuration.now)
+        pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, now: configuration.now)
+        sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
+        reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
+    }
+
+    /// The engine for an operator's command: an invalid manifest is the command's fault (`.usage`,
+    /// every error listed), a database that cannot open is the system's (`.failure`).
+    public static func open(_ configuration: EngineConfiguration) throws(OperationError) -> Engine {
+        do {
+            return try Engine(configuration: configuration)
+        } catch let error as ManifestErrors {
+            throw .usage("provider manifests in \(configuration.providersDirectory) are invalid:\n" + error.description)
+        } catch let error as StoreError {
+            throw .failure(error.message)
+        } catch {
+            throw .failure("\(error)")
+        }
+    }
+
+    /// Whether the connection `id` exists.
+    public func hasConnection(_ id: String) async throws(OperationError) -> Bool {
+        do { return try await store.connection(id: id) != nil } catch { throw .failure(error.message) }
     }
 
     /// Makes sure `/v1` has an admin token before the service listens (see ``EngineConfiguration/adminToken``).
@@ -45,25 +71,23 @@ public struct Engine: Sendable {
     }
 
     /// Runs the due polls once (every selected resource with `force`): `tributary poll`.
-    public func poll(force: Bool, connection: String?, resource: String?, logger: Logger) async throws -> [PollReport] {
-        try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: logger)
+    public func poll(force: Bool, connection: String?, resource: String?) async throws -> [PollReport] {
+        try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
     }
 
     /// One reconcile pass, repeated while fetches settle something: `tributary reconcile`. With
     /// `full`, every sweepable resource is swept first, and each sweep is read again after the pass,
     /// whose fetches confirmed its suspected deletions.
-    public func reconcile(
-        full: Bool, connection: String?, logger: Logger
-    ) async throws -> (report: ReconcileReport, sweeps: [(connection: String, resource: String, outcome: SweepOutcome)]) {
-        let swept = full ? try await pollRunner.runDueSweeps(force: true, connection: connection, logger: logger) : []
+    public func reconcile(full: Bool, connection: String?) async throws(StoreError) -> (report: ReconcileReport, sweeps: [SweepRun]) {
+        let logger = configuration.logger
+        let swept = full ? try await sweepRunner.runDue(force: true, connection: connection, logger: logger) : []
         let report = try await reconciler.runOnce(connection: connection, untilSettled: true, logger: logger)
-        var sweeps: [(connection: String, resource: String, outcome: SweepOutcome)] = []
-        for (connection, resource, outcome) in swept {
-            if let generation = outcome.sweep?.generation, let now = try await store.sweep(generation: generation) {
-                sweeps.append((connection, resource, .ended(now)))
-            } else {
-                sweeps.append((connection, resource, outcome))
+        var sweeps: [SweepRun] = []
+        for var run in swept {
+            if let generation = run.outcome.sweep?.generation, let now = try await store.sweep(generation: generation) {
+                run.outcome = .ended(now)
             }
+            sweeps.append(run)
         }
         return (report, sweeps)
     }
@@ -90,7 +114,7 @@ public struct Engine: Sendable {
         var services: [any Service] = []
         if configuration.polling {
             services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
-            services.append(PollScheduler.sweepService(runner: pollRunner, logger: configuration.logger))
+            services.append(sweepRunner.service(logger: configuration.logger))
         }
         if configuration.reconciling {
             services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))
@@ -103,6 +127,11 @@ public struct Engine: Sendable {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: configuration.logger
         )
+    }
+
+    /// Runs the service until SIGTERM or SIGINT (graceful shutdown). `onServerRunning` receives the bound port.
+    public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(onServerRunning: onServerRunning).runService()
     }
 
     static func json(_ text: String) -> Response {

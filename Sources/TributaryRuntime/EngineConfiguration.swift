@@ -66,6 +66,19 @@ public struct EngineConfiguration: Sendable {
         self.now = now
     }
 
+    /// Sends every log line to stderr at `LOG_LEVEL` (trace … critical; default info). Call once,
+    /// before the first logger is made (`serve` does; one-shot commands keep swift-log's default).
+    public static func bootstrapLogging(environment: [String: String]) {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+    }
+
+    /// The process's logger, made after ``bootstrapLogging(environment:)``.
+    public static func defaultLogger() -> Logger { Logger(label: "tributary") }
+
     /// The wall clock in microseconds since the epoch.
     public static let systemNow: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 }

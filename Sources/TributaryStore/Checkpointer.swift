@@ -1,3 +1,4 @@
+import TributaryCore
 import Foundation
 import GRDB
 import GRDBSQLite

@@ -1,3 +1,4 @@
+import TributaryCore
 import GRDB
 
 /// The schema, as SQL that is never edited once shipped: a change is a new migration appended here.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+public import TributaryCore
 #if canImport(Glibc)
 import Glibc
 #endif

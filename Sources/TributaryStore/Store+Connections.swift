@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import TributaryCore
+public import TributaryCore
 
 import Synchronization
 

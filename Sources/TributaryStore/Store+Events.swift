@@ -38,19 +38,21 @@ extension Store {
 
     /// Event counts by status, for `status` and tests.
     public func eventCounts(connection: String? = nil) async throws(StoreError) -> [EventStatus: Int] {
-        try await read { db in
-            // Every status but `applied` from its index; `applied` is what remains of the total.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT status, COUNT(*) AS n FROM events WHERE \(EventLog.unapplied) AND (?1 IS NULL OR connection = ?1) GROUP BY status
-                """, arguments: [connection])
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR connection = ?1)", arguments: [connection]) ?? 0
-            var counts: [EventStatus: Int] = [:]
-            for row in rows {
-                if let status = EventStatus(rawValue: row["status"]) { counts[status] = row["n"] }
-            }
-            let applied = total - counts.values.reduce(0, +)
-            if applied > 0 { counts[.applied] = applied }
-            return counts
+        try await read { db in try Self.eventCounts(connection: connection, db: db) }
+    }
+
+    static func eventCounts(connection: String?, db: Database) throws -> [EventStatus: Int] {
+        // Every status but `applied` from its index; `applied` is what remains of the total.
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT status, COUNT(*) AS n FROM events WHERE \(EventLog.unapplied) AND (?1 IS NULL OR connection = ?1) GROUP BY status
+            """, arguments: [connection])
+        let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR connection = ?1)", arguments: [connection]) ?? 0
+        var counts: [EventStatus: Int] = [:]
+        for row in rows {
+            if let status = EventStatus(rawValue: row["status"]) { counts[status] = row["n"] }
         }
+        let applied = total - counts.values.reduce(0, +)
+        if applied > 0 { counts[.applied] = applied }
+        return counts
     }
 }

@@ -2,31 +2,6 @@ import Foundation
 import GRDB
 public import TributaryCore
 
-/// One record of the mirror, as `records list/get` and the API show it.
-public struct MirrorRecord: Sendable, Equatable {
-    public var connection: String
-    public var tenant: String
-    public var provider: String
-    public var recordType: String
-    public var recordId: String
-    public var version: Int64?
-    public var deleted: Bool
-    public var data: [UInt8]?
-    public var updatedAt: Int64
-    public var sourceSeq: Int64
-
-    /// The public record shape (DESIGN.md §5).
-    public var json: JSONValue {
-        .object([
-            ("connection", .string(connection)), ("tenant", .string(tenant)), ("provider", .string(provider)),
-            ("record_type", .string(recordType)), ("record_id", .string(recordId)),
-            ("version", version.map { .number(String($0)) } ?? .null), ("deleted", .bool(deleted)),
-            ("data", data.flatMap { JSONValue(parsing: $0) } ?? .null),
-            ("updated_at", .string(Timestamp.rfc3339(microseconds: updatedAt))), ("source_seq", .number(String(sourceSeq))),
-        ])
-    }
-}
-
 extension Store {
     /// Applies pending events to the mirror in log order, each decision made by ``ReconcileDecision``
     /// and written with the event's new status in **one** transaction per batch.

@@ -1,3 +1,4 @@
+public import TributaryCore
 import GRDB
 
 /// Where a record sits in the mirror's stable order: (connection, record type, record id).

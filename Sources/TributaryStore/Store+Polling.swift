@@ -2,26 +2,6 @@ import Foundation
 import GRDB
 public import TributaryCore
 
-/// One resource's poll state as the scheduler and `status` see it.
-public struct PollState: Sendable, Equatable {
-    public var connection: String
-    public var resource: String
-    public var cursor: PollCursor
-    public var lastRunStartedAt: Int64?
-    public var lastRunFinishedAt: Int64?
-    public var nextRunAt: Int64?
-    public var lastError: String?
-    public var lastAnomaly: String?
-    public var pages: Int
-    public var observations: Int
-}
-
-/// Why a page could not be committed.
-extension StoreError.Code {
-    /// Another process holds the resource's lease now: this run must stop without writing.
-    public static let leaseLost = StoreError.Code(name: "lease-lost")
-}
-
 extension Store {
     /// The poll state of one resource (an empty cursor when it was never polled).
     public func pollState(connection: String, resource: String) async throws(StoreError) -> PollState {
@@ -33,10 +13,12 @@ extension Store {
 
     /// Every resource's poll state, for `status`.
     public func pollStates(connection: String? = nil) async throws(StoreError) -> [PollState] {
-        try await readValue { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM poll_cursors WHERE (?1 IS NULL OR connection = ?1) ORDER BY connection, resource", arguments: [connection])
-                .map { try Self.pollState($0) }
-        }
+        try await readValue { db in try Self.pollStates(connection: connection, db: db) }
+    }
+
+    static func pollStates(connection: String?, db: Database) throws -> [PollState] {
+        try Row.fetchAll(db, sql: "SELECT * FROM poll_cursors WHERE (?1 IS NULL OR connection = ?1) ORDER BY connection, resource", arguments: [connection])
+            .map { try Self.pollState($0) }
     }
 
     /// - Throws: when the stored cursor does not decode: resetting it would silently start a full backfill
@@ -136,6 +118,15 @@ extension Store {
         }
     }
 
+    /// Takes a lease, or takes it over at once from a holder of this host that no longer runs
+    /// (killed mid-run) rather than after its expiry.
+    /// - Returns: whether `holder` holds it now, and the dead holder it was taken from, if any.
+    public func claimLease(_ name: String, holder: String, ttl: Duration, now: Int64) async throws(StoreError) -> (held: Bool, takenFrom: String?) {
+        if try await acquireLease(name, holder: holder, ttl: ttl, now: now) { return (true, nil) }
+        guard let current = try await leaseHolder(name), LeaseHolder.isDeadLocalProcess(current.holder) else { return (false, nil) }
+        return try await takeOverLease(name, from: current.holder, holder: holder, ttl: ttl, now: now) ? (true, current.holder) : (false, nil)
+    }
+
     /// Gives a lease back early (a finished run), if `holder` still has it.
     public func releaseLease(_ name: String, holder: String) async throws(StoreError) {
         try await writeValue { db in
@@ -186,7 +177,11 @@ extension Store {
     }
 
     public func rateLimitState(connection: String) async throws(StoreError) -> String? {
-        try await readValue { db in try String.fetchOne(db, sql: "SELECT state FROM rate_limits WHERE connection = ?", arguments: [connection]) }
+        try await readValue { db in try Self.rateLimitState(connection: connection, db: db) }
+    }
+
+    static func rateLimitState(connection: String, db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT state FROM rate_limits WHERE connection = ?", arguments: [connection])
     }
 }
 

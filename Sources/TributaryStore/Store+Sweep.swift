@@ -2,54 +2,6 @@ import Foundation
 import GRDB
 public import TributaryCore
 
-/// One full sweep of one polled resource: an enumeration of every record, compared with the mirror.
-public struct Sweep: Sendable, Equatable {
-    public enum Status: String, Sendable {
-        /// Enumerating (or interrupted: the next sweep of the resource resumes it).
-        case running
-        /// Enumerated every record without an error; deletions were proposed.
-        case complete
-        /// Ended with an anomaly (a result cap, a cursor going backwards): what it saw is kept, no deletion proposed.
-        case incomplete
-        /// Ended with an error: what it saw is kept, no deletion proposed.
-        case failed
-    }
-
-    public var generation: Int64
-    public var connection: String
-    public var resource: String
-    public var recordType: String
-    public var startedAt: Int64
-    public var finishedAt: Int64?
-    public var status: Status
-    public var error: String?
-    public var cursor: PollCursor
-    public var pages: Int
-    /// Records the enumeration returned.
-    public var seen: Int
-    /// Drift: records the provider has that the mirror lacked.
-    public var missing: Int
-    /// Drift: records the mirror held at an older version (or with other content, or live when deleted).
-    public var stale: Int
-    /// Drift: live mirror records the enumeration did not return (suspected deleted, each confirmed by a fetch).
-    public var extra: Int
-    /// Suspected deletions the provider confirmed (404/410 on fetch), now tombstones.
-    public var confirmedDeleted: Int
-
-    public var json: JSONValue {
-        func n(_ v: Int) -> JSONValue { .number(String(v)) }
-        return .object([
-            ("generation", .number(String(generation))), ("connection", .string(connection)), ("resource", .string(resource)),
-            ("record_type", .string(recordType)), ("status", .string(status.rawValue)),
-            ("started_at", .string(Timestamp.rfc3339(microseconds: startedAt))),
-            ("finished_at", finishedAt.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null),
-            ("error", error.map(JSONValue.string) ?? .null), ("pages", n(pages)), ("seen", n(seen)),
-            ("drift", .object([("missing", n(missing)), ("stale", n(stale)), ("extra", n(extra))])),
-            ("confirmed_deleted", n(confirmedDeleted)),
-        ])
-    }
-}
-
 extension Store {
     /// The resource's sweep in progress (an interrupted one is resumed, not restarted), or a new generation.
     public func beginSweep(connection: String, resource: String, recordType: String, now: Int64) async throws(StoreError) -> Sweep {
@@ -238,12 +190,14 @@ extension Store {
 
     /// Each resource's latest sweep, in resource order.
     public func latestSweeps(connection: String) async throws(StoreError) -> [Sweep] {
-        try await readValue { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM sweeps WHERE generation IN (SELECT max(generation) FROM sweeps WHERE connection = ? GROUP BY resource)
-                ORDER BY resource
-                """, arguments: [connection]).map(Self.sweep)
-        }
+        try await readValue { db in try Self.latestSweeps(connection: connection, db: db) }
+    }
+
+    static func latestSweeps(connection: String, db: Database) throws -> [Sweep] {
+        try Row.fetchAll(db, sql: """
+            SELECT * FROM sweeps WHERE generation IN (SELECT max(generation) FROM sweeps WHERE connection = ? GROUP BY resource)
+            ORDER BY resource
+            """, arguments: [connection]).map(Self.sweep)
     }
 
     /// The resource's latest sweep, if it ever had one.

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 public import Logging
 import Synchronization
-import TributaryCore
+public import TributaryCore
 
 /// The only code that touches the database: one SQLite file in WAL mode with `synchronous=FULL`.
 ///

@@ -1,3 +1,4 @@
+import TributaryCore
 /// How a ``Store`` opens its database and bounds what intake may hold in memory.
 public struct StoreOptions: Sendable {
     /// Share one transaction between concurrent appends (default). `false` commits each append on its

@@ -1,5 +1,5 @@
 import Synchronization
-import TributaryCore
+public import TributaryCore
 public import TributaryProviders
 
 /// One rate limiter per connection for the whole process, and the clients built on them.
@@ -42,5 +42,27 @@ public final class UpstreamClients: Sendable {
             transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: baseURL,
             token: token, account: account, maxAttempts: maxAttempts, now: now
         )
+    }
+
+    /// A reader for each polled resource (or only `resource`) of each of `connections` given API
+    /// credentials (an API token or a base URL): a connection made for webhooks alone must not
+    /// start calling the provider's real API, unauthenticated. Polls and sweeps both list their
+    /// work through this one rule.
+    /// - Parameter credentials: a connection's API base URL and token (the store opens them).
+    public func readers(
+        connections: [Connection], catalog: ManifestCatalog, resource: String? = nil,
+        credentials: (String) async throws(StoreError) -> (baseURL: String?, token: String?)
+    ) async throws(StoreError) -> [ResourceReader] {
+        var readers: [ResourceReader] = []
+        for connection in connections {
+            guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
+            let (baseURL, token) = try await credentials(connection.id)
+            guard token != nil || baseURL != nil else { continue }
+            let client = client(connection: connection.id, account: connection.account, api: api, baseURL: baseURL, token: token)
+            for polled in provider.pollResources where resource == nil || polled.name == resource {
+                readers.append(ResourceReader(resource: polled, client: client, connection: connection, now: now))
+            }
+        }
+        return readers
     }
 }

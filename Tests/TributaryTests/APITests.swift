@@ -7,6 +7,7 @@ import TributaryAPI
 import TributaryCore
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import Yams
 

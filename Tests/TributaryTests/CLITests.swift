@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TributaryCore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// The built `tributary` binary, run as an operator would, including expected failures.

@@ -9,6 +9,7 @@ import TributaryProviders
 import TributaryReconcile
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 
@@ -49,12 +50,12 @@ struct ConvergenceTests {
             var rounds = 0
             // A sweep also runs in the middle of it all: whatever it proposes while records change
             // under it must not delete a live one (a false deletion would survive to the end).
-            var midSweep: Task<[(connection: String, resource: String, outcome: SweepOutcome)], any Error>?
+            var midSweep: Task<[SweepRun], any Error>?
             while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
                 let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
                 #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
                 rounds += 1
-                if rounds == 1 { midSweep = Task { try await engine.pollRunner.runDueSweeps(force: true, logger: logger) } }
+                if rounds == 1 { midSweep = Task { try await engine.sweepRunner.runDue(force: true, logger: logger) } }
                 if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
             }
             simulator.stopMutations()
@@ -67,7 +68,7 @@ struct ConvergenceTests {
             _ = try await engine.pollRunner.runDue(force: true, logger: logger)
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
             let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
-            let sweeps = try await engine.pollRunner.runDueSweeps(force: true, logger: logger).compactMap(\.outcome.sweep)
+            let sweeps = try await engine.sweepRunner.runDue(force: true, logger: logger).compactMap(\.outcome.sweep)
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
             let converged = ContinuousClock.now - stopped
             let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)

@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 import TributaryCore
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// `kill -9` at a random moment loses no acknowledged event (DESIGN.md §3 rules 2 and 7).

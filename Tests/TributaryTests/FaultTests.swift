@@ -9,6 +9,7 @@ import TributaryCore
 import TributaryReconcile
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// The durability promise under the faults a `kill -9` never shows: a power cut that loses what was

@@ -10,6 +10,7 @@ import TributaryPolling
 import TributaryProviders
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 

@@ -7,6 +7,7 @@ import TributaryCore
 import TributaryIntake
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// Intake's deliberate answers beyond the happy path, against the live server.

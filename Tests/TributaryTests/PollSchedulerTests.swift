@@ -5,6 +5,7 @@ import Testing
 import TributaryCore
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// The poll scheduler inside `serve`: each resource on its own schedule.

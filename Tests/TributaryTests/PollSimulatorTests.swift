@@ -8,6 +8,7 @@ import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 

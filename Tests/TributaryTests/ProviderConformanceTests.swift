@@ -7,6 +7,7 @@ import TributaryCore
 import TributaryProviders
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 
 /// Every provider, against the real server on 127.0.0.1 and a temp SQLite file, with SDK-made vectors.

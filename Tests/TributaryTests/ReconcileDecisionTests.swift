@@ -5,6 +5,7 @@ import TributaryCore
 import TributaryProviders
 import TributaryReconcile
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 

@@ -8,6 +8,7 @@ import TributaryCore
 import TributaryProviders
 import TributaryRuntime
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 

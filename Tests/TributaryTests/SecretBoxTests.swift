@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Synchronization
 import Testing
+import TributaryCore
 @testable import TributaryStore
 import TributaryTesting
 

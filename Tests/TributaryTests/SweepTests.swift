@@ -18,7 +18,7 @@ struct SweepTests {
 
     /// A simulator whose deletions vanish from its lists (so polling cannot see them), synced once.
     static func synced(
-        _ directory: URL, records: Int, repeats: Int = 0, _ body: @escaping @Sendable (ProviderSimulator, Store, PollRunner, Reconciler) async throws -> Void
+        _ directory: URL, records: Int, repeats: Int = 0, _ body: @escaping @Sendable (ProviderSimulator, Store, SweepRunner, Reconciler) async throws -> Void
     ) async throws {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
@@ -36,7 +36,7 @@ struct SweepTests {
             _ = try await runner.runDue(force: true, logger: logger)
             _ = try await reconciler.runOnce(logger: logger)
             #expect(try await store.records(connection: "sim1", limit: 10_000).count == 2 * records)
-            try await body(simulator, store, runner, reconciler)
+            try await body(simulator, store, SweepRunner(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system), reconciler)
         }
     }
 
@@ -52,7 +52,7 @@ struct SweepTests {
             _ = try simulator.create(type: "customer")
             // No poll in between: the incremental cursor would see the update and the create, never the deletions.
 
-            let sweeps = try await runner.runDueSweeps(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
+            let sweeps = try await runner.runDue(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
             let byType = Dictionary(uniqueKeysWithValues: sweeps.map { ($0.recordType, $0) })
             let customerSweep = try #require(byType["customer"])
             let ticketSweep = try #require(byType["ticket"])
@@ -77,7 +77,7 @@ struct SweepTests {
             #expect(ConvergenceTests.mismatches(mirror, simulator.records(), hardDeletes: true) == [])
 
             // Converged: the next sweep finds no drift.
-            let again = try await runner.runDueSweeps(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
+            let again = try await runner.runDue(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
             #expect(again.map { $0.missing + $0.stale + $0.extra } == [0, 0])
         }
     }
@@ -90,14 +90,14 @@ struct SweepTests {
         try await Self.synced(directory, records: 250, repeats: 3) { simulator, store, runner, _ in
             let gone = simulator.records().filter { $0.type == "customer" }.map(\.id).suffix(2)
             for id in gone { _ = try simulator.delete(type: "customer", id: id) }
-            let poller = try #require(try await runner.pollers(resource: "customers").first)
+            let sweeper = try #require(try await runner.sweepers(resource: "customers").first)
 
-            let first = try #require(await poller.sweepOnce(maxPages: 1, confirmable: true, logger: Self.logger).sweep)
+            let first = try #require(await sweeper.sweepOnce(maxPages: 1, confirmable: true, logger: Self.logger).sweep)
             #expect(first.status == .running && first.pages == 1 && first.extra == 0)
             #expect(try await Self.suspects(store) == 0, "an unfinished enumeration proposed deletions")
 
             // Due at once: an interrupted sweep does not wait for its interval to resume.
-            let due = try await runner.runDueSweeps(resource: "customers", logger: Self.logger)
+            let due = try await runner.runDue(resource: "customers", logger: Self.logger)
             let resumed = try #require(due.first?.outcome.sweep)
             #expect(resumed.generation == first.generation && resumed.startedAt == first.startedAt, "the sweep started over instead of resuming")
             #expect(resumed.status == .complete && resumed.pages == 3 && resumed.seen == 248 && resumed.extra == 2)
@@ -108,11 +108,10 @@ struct SweepTests {
             try await store.setAPICredentials(connection: "sim1", token: simulator.configuration.tokens[0], baseURL: "http://127.0.0.1:1", now: 0)
             // (The HTTP client retries a refused connection until the request's deadline: keep it short.)
             let refused = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 2)
-            let failingRunner = PollRunner(
-                store: store, catalog: runner.catalog, transport: refused,
-                clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
+            let failingRunner = SweepRunner(
+                store: store, catalog: runner.catalog, clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
             )
-            let failing = try #require(try await failingRunner.pollers(resource: "customers").first)
+            let failing = try #require(try await failingRunner.sweepers(resource: "customers").first)
             let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger).sweep)
             #expect(failed.status == .failed && failed.error != nil && failed.extra == 0)
             #expect(try await Self.suspects(store) == 2)

@@ -2,7 +2,6 @@ import Foundation
 import FuzzSupport
 @testable import TributaryAPI
 import TributaryCore
-@testable import TributaryPolling
 import TributaryProviders
 import TributaryUpstream
 

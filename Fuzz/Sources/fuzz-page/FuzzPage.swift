@@ -1,6 +1,5 @@
 import FuzzSupport
 @testable import TributaryCore
-@testable import TributaryPolling
 import TributaryProviders
 import TributaryUpstream
 

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -15,6 +15,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(name: "conflict")
         public static let invalid = Code(name: "invalid")
         public static let `internal` = Code(name: "internal")
+        /// Another process holds the lease now: the run must stop without writing.
+        public static let leaseLost = Code(name: "lease-lost")
     }
 
     public var code: Code

@@ -1,18 +1,18 @@
 import Synchronization
-import TributaryCore
+public import TributaryCore
 
-/// Pages read but not yet committed, between the poller's fetching side and its committing side.
+/// Pages read but not yet committed, between a reader's fetching side and its committing side.
 ///
 /// The fetching side runs ahead by at most `limit` pages (a crash loses only those, and they
 /// are read again from the committed cursor); the committing side takes everything queued at
 /// once, so one transaction — one fsync — holds as many pages as arrived while the last commit ran.
-final class PageQueue: Sendable {
+public final class PageQueue: Sendable {
     /// One page, parsed, with the cursor that follows it.
-    struct Page: Sendable {
-        var drafts: [EventDraft]
-        var cursor: PollCursor
-        var anomalies: [CursorAnomaly]
-        var receivedAt: Int64
+    public struct Page: Sendable {
+        public var drafts: [EventDraft]
+        public var cursor: PollCursor
+        public var anomalies: [CursorAnomaly]
+        public var receivedAt: Int64
     }
 
     private struct State {

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryTesting
 import Synchronization
 
 /// A real `tributary serve` child process, for crash tests and end-to-end checks.

@@ -1,18 +1,17 @@
 import Foundation
-import TributaryCore
-import TributaryProviders
-import TributaryUpstream
+public import TributaryCore
+public import TributaryProviders
 
 /// One page turned into what the cursor needs and what the log stores.
-struct ParsedPage {
-    var outcome: PageOutcome
-    var drafts: [EventDraft]
+public struct ParsedPage: Sendable {
+    public var outcome: PageOutcome
+    public var drafts: [EventDraft]
 }
 
 extension PollResource {
     /// The HTTP request for the cursor's next page.
     /// - Throws: ``PollError`` when the connection's account cannot be a path (`../`, an empty segment).
-    func request(for cursor: PollCursor, client: UpstreamClient, account: String?) throws(PollError) -> UpstreamRequest {
+    public func request(for cursor: PollCursor, client: UpstreamClient, account: String?) throws(PollError) -> UpstreamRequest {
         let page = machine.request(cursor)
         let path: String
         switch URLTemplate.fillPath(spec.path, account: account ?? "") {
@@ -63,7 +62,7 @@ extension PollResource {
     /// Reads a response into page items and event drafts.
     /// - Parameter requestedAt: when the page's request was issued: each draft's read fence.
     /// - Throws: ``PollError`` when the body is not what the manifest says.
-    func parse(
+    public func parse(
         _ response: UpstreamResponse, connection: String, tenant: String, requestedAt: Int64, receivedAt: Int64
     ) throws(PollError) -> ParsedPage {
         guard let document = JSONValue(parsing: response.body) else { throw PollError("response of \(name) is not JSON") }
@@ -151,7 +150,7 @@ extension PollResource {
     }
 }
 
-/// A poll that could not proceed, with one sentence saying why.
+/// A page that could not be requested or read (a poll's or a sweep's), with one sentence saying why.
 public struct PollError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }

@@ -1,24 +1,3 @@
-public import TributaryCore
-
-/// A tenant's link to one provider account, with its secrets opened.
-public struct Connection: Sendable, Equatable {
-    public var id: String
-    public var provider: String
-    public var tenant: String
-    public var account: String?
-    /// Replay window override in seconds; `nil` uses the manifest's.
-    public var toleranceSeconds: Int?
-    public var createdAt: Int64
-    /// Active webhook secrets, oldest first (several during a rotation).
-    public var webhookSecrets: [String]
-    /// Fingerprints of the active webhook secrets, in the same order (safe to show).
-    public var secretFingerprints: [String]
-    public var retiredSecretCount: Int
-
-    /// Whether the connection has no active webhook secret, so a secret-delivering handshake may set one.
-    public var awaitingSecret: Bool { webhookSecrets.isEmpty }
-}
-
 /// One row of the event log as the CLI and API show it.
 public struct StoredEvent: Sendable, Equatable {
     public var seq: Int64
@@ -43,6 +22,36 @@ public struct StoredEvent: Sendable, Equatable {
     /// When the read behind this observation was issued (``EventDraft/readFence``).
     public var readFence: Int64?
     public var generation: Int64?
+
+    public init(
+        seq: Int64, connection: String, tenant: String, provider: String, source: EventSource, eventId: String,
+        type: String? = nil, recordType: String? = nil, recordId: String? = nil, version: Int64? = nil,
+        deleted: Bool, fullState: Bool, occurredAt: Int64? = nil, receivedAt: Int64, status: EventStatus,
+        reason: String? = nil, headers: [[String]], body: [UInt8], url: String? = nil, readFence: Int64? = nil,
+        generation: Int64? = nil
+    ) {
+        self.seq = seq
+        self.connection = connection
+        self.tenant = tenant
+        self.provider = provider
+        self.source = source
+        self.eventId = eventId
+        self.type = type
+        self.recordType = recordType
+        self.recordId = recordId
+        self.version = version
+        self.deleted = deleted
+        self.fullState = fullState
+        self.occurredAt = occurredAt
+        self.receivedAt = receivedAt
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.url = url
+        self.readFence = readFence
+        self.generation = generation
+    }
 }
 
 /// Which events to list.
@@ -60,10 +69,4 @@ public struct EventFilter: Sendable {
         self.limit = limit
         self.afterSeq = afterSeq
     }
-}
-
-/// What went with a removed connection.
-public struct ConnectionRemoval: Sendable, Equatable {
-    public var events: Int
-    public var records: Int
 }

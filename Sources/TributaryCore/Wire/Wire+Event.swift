@@ -1,5 +1,7 @@
 import Foundation
-public import TributaryCore
+
+// The public JSON shapes (DESIGN.md §5, `Schemas/*.schema.json`), one layer that the CLI's `--json`
+// output and the `/v1` API both write, so the two can never drift apart.
 
 extension StoredEvent {
     /// The public event shape (DESIGN.md §5, `Schemas/event.schema.json`).

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryTesting
 import Synchronization
 import TributaryCore
 public import TributaryUpstream
@@ -159,7 +160,7 @@ public final class FixtureTransport: UpstreamTransport {
     public static func response(_ name: String) throws -> UpstreamResponse {
         let parts = name.split(separator: "/", maxSplits: 1).map(String.init)
         guard parts.count == 2,
-              let url = Bundle.module.url(forResource: parts[1], withExtension: "json", subdirectory: "Fixtures/api/\(parts[0])") else {
+              let url = Fixture.url(parts[1], extension: "json", in: "api/\(parts[0])") else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "Fixtures/api/\(name).json"])
         }
         guard let document = JSONValue(parsing: Array(try Data(contentsOf: url))), let status = document["status"]?.int64Value else {

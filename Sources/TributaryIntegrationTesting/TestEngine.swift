@@ -1,4 +1,5 @@
 public import Foundation
+import TributaryTesting
 public import HummingbirdTesting
 import Logging
 public import TributaryIntake

@@ -1,0 +1,70 @@
+public import TributaryCore
+import TributaryProviders
+import TributaryStore
+
+/// What `events replay` did, event by event.
+public struct ReplayResult: Sendable {
+    /// Events put back to pending (read again, or as they were).
+    public var backToPending = 0
+    /// What happened to an event that was not simply put back: each line for stdout, or (`problem`) for stderr.
+    public var notes: [(text: String, problem: Bool)] = []
+}
+
+extension Admin {
+    /// Events in log order, filtered.
+    public func events(_ filter: EventFilter) async throws(OperationError) -> [StoredEvent] {
+        try await run { () async throws(StoreError) in try await store.events(filter) }
+    }
+
+    /// One event with its headers and body, the body redacted of what its provider's manifest marks
+    /// as secret (Graph's `clientState`); withheld when the manifests cannot be read to redact it.
+    public func event(seq: Int64) async throws(OperationError) -> StoredEvent? {
+        guard var event = try await run({ () async throws(StoreError) in try await store.event(seq: seq) }) else { return nil }
+        let provider = (try? Manifests.catalog(directory: providersDirectory))?.providers[event.provider]
+        event.body = provider?.redacted(body: event.body) ?? Array("[withheld: cannot read the provider's manifest to redact its secrets]".utf8)
+        return event
+    }
+
+    /// Puts events back to pending (dead, failed, quarantined or settled) for the reconciler.
+    ///
+    /// A delivery quarantined as unreadable is read again with the manifests as they are now (after
+    /// a fix) and must still route to its connection as intake would have decided; every other event
+    /// goes back to pending as it is.
+    /// - Throws: `.usage` when a sequence number names no event.
+    public func replay(_ seqs: [Int64]) async throws(OperationError) -> ReplayResult {
+        var result = ReplayResult()
+        var plain: [Int64] = []
+        for seq in seqs {
+            guard let event = try await run(usage: [.notFound], { () async throws(StoreError) in try await store.event(seq: seq) }) else {
+                throw .usage("no event with seq \(seq)")
+            }
+            guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
+            let provider = try Manifests.catalog(directory: providersDirectory).providers[event.provider]
+            let request = WebhookRequest(
+                method: "POST", url: event.url ?? "", headers: event.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: event.body
+            )
+            switch provider?.extractor?.extract(request) {
+            case .success(let read)?:
+                let connection = try await connection(id: event.connection)
+                if let refusal = AccountRouting.refusal(
+                    expected: connection?.account, delivered: read.account, manifestNamesAccount: provider?.manifest.webhooks?.event.account != nil
+                ) {
+                    result.notes.append(("tributary: event \(seq) stays quarantined: \(refusal)", true))
+                } else if let existing = try await run(usage: [.notFound], { () async throws(StoreError) in
+                    try await store.reread(seq: seq, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt)
+                }) {
+                    result.notes.append(("event \(seq) is a duplicate of event \(existing); settled as superseded", false))
+                } else {
+                    result.backToPending += 1
+                }
+            case .failure(let failure)?:
+                result.notes.append(("tributary: event \(seq) is still unreadable: \(failure.reason); fix the \(event.provider) manifest and replay again", true))
+            case nil:
+                result.notes.append(("tributary: event \(seq): provider \(event.provider) has no webhooks section to read it with", true))
+            }
+        }
+        let plainSeqs = plain
+        result.backToPending += try await run(usage: [.notFound]) { () async throws(StoreError) in try await store.replayEvents(plainSeqs) }
+        return result
+    }
+}
