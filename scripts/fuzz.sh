@@ -20,7 +20,7 @@ targets=(json verify form manifest page cursor)
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 build() {
-  # -enable-testing lets the harnesses `@testable import` internal entry points (PageParser's parse,
+  # -enable-testing lets the harnesses `@testable import` internal entry points (the Core decoders,
   # the /v1/records cursor); fuzzer-no-link instruments the C code too (libyaml, BoringSSL).
   # lld: gold crashes (dwarf_reader.cc internal error) linking these binaries.
   nice -n 19 swift build --package-path "$root/Fuzz" --scratch-path "$scratch" -c release \

@@ -182,7 +182,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
                 guard n < backlog else { return }
                 _ = try await store.append(EventDraft(
                     connection: "bulk", tenant: "bench", provider: "github", source: .webhook, eventId: "backlog-\(n)", type: "issues",
-                    record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
+                    record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now, deleted: false, fullState: true),
                     occurredAt: nil, receivedAt: now, headers: [("X-GitHub-Event", "issues")], body: Array(Signer.issueBody(n).utf8), url: nil
                 ))
             }
@@ -226,7 +226,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
                 let drafts = (page..<min(page + 100, swept)).map { n in
                     EventDraft(
                         connection: "bulk", tenant: "bench", provider: "github", source: .poll, eventId: "unused", type: nil,
-                        record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now / 1_000_000, deleted: false, fullState: true),
+                        record: RecordRef(recordType: "issue", recordId: String(1_000_000 + n), version: now, deleted: false, fullState: true),
                         occurredAt: nil, receivedAt: begun, headers: [], body: Array(Signer.issueBody(n).utf8), url: nil
                     )
                 }

@@ -31,7 +31,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
 let seconds = option("--seconds", 5)
 let connections = option("--connections", 64)
 let secret = "bench-secret"
-let masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+let masterKey = TestSecrets.masterKey
 
 /// Numbers every request gets, unique across the whole run (so every intake request is a new event).
 let sequence = Atomic<Int>(0)

@@ -15,6 +15,7 @@ import NIOHTTP1
 import ProviderSimulator
 import ServiceLifecycle
 import TributaryCore
+import TributaryScheduling
 import TributaryPolling
 import TributaryProviders
 import TributaryStore
@@ -72,21 +73,17 @@ func rawRead(port: Int) async throws -> (records: Int, elapsed: Double) {
 func tributaryRead(port: Int) async throws -> (records: Int, pages: Int, elapsed: Double) {
     let directory = try TestPaths.temporaryDirectory("bench-poll")
     defer { try? FileManager.default.removeItem(at: directory) }
-    let store = try Store(path: directory.appendingPathComponent("p.db").path, masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", logger: logger)
+    let store = try Store(path: directory.appendingPathComponent("p.db").path, masterKey: TestSecrets.masterKey, logger: logger)
     _ = try await store.addConnection(id: "sim", provider: "simulator", tenant: "bench", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
     try await store.setAPICredentials(connection: "sim", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
     let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-    let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: EngineClock.now)
+    let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
     guard let poller = try await runner.pollers(connection: "sim", resource: "customers").first else { fatalError("no poller") }
     let start = ContinuousClock.now
     let report = await poller.runOnce(logger: logger)
     let elapsed = seconds(ContinuousClock.now - start)
     if let error = report.error { fatalError("poll failed: \(error)") }
     return (report.observations, report.pages, elapsed)
-}
-
-enum EngineClock {
-    static let now: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 }
 
 let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)

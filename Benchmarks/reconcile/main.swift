@@ -19,6 +19,7 @@ import Logging
 import ProviderSimulator
 import ServiceLifecycle
 import TributaryCore
+import TributaryScheduling
 import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
@@ -40,8 +41,8 @@ let logger: Logger = {
     logger.logLevel = .error
     return logger
 }()
-let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-let clock: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+let key = TestSecrets.masterKey
+let clock: @Sendable () -> Int64 = EngineClock.system.now
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
 func draft(_ n: Int) -> EventDraft {

@@ -25,10 +25,13 @@ struct Connections: AsyncParsableCommand {
         @Option(name: .customLong("api-base-url"), help: "API base URL, overriding the manifest's (e.g. a regional host, or the simulator).")
         var apiBaseURL: String?
 
-        func run() async throws {
+        func validate() throws {
             guard [webhookSecrets.contains("-"), apiToken == "-"].filter({ $0 }).count <= 1 else {
-                throw CLIError.usage("only one of --webhook-secret and --api-token can read standard input (-)")
+                throw ValidationError("only one of --webhook-secret and --api-token can read standard input (-)")
             }
+        }
+
+        func run() async throws {
             var new = NewConnection(provider: provider, tenant: tenant)
             new.id = id
             new.account = account

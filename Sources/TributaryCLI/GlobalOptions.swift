@@ -18,6 +18,18 @@ struct GlobalOptions: ParsableArguments {
           help: "Let provider API calls reach private and loopback addresses: a self-hosted API or the simulator (env TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1).")
     var allowPrivateUpstreamsFlag = false
 
+    /// The settings every command reads from the environment are checked while the arguments are
+    /// parsed: a wrong one exits 2 naming it, before anything opens.
+    func validate() throws {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            _ = try EngineConfiguration.allowPrivateUpstreams(environment: environment)
+            _ = try EngineConfiguration.storeOptions(environment: environment)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
     /// `--allow-private-upstreams`, or `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS` set to 1/true (0/false/empty: off).
     func allowPrivateUpstreams() throws -> Bool {
         if allowPrivateUpstreamsFlag { return true }

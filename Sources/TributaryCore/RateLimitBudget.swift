@@ -65,7 +65,7 @@ public struct RateLimitBudget: Sendable, Equatable {
             consecutiveThrottles += 1
             if signals.waitUntil == nil {
                 let delay = backoff.delay(attempt: consecutiveThrottles - 1, random: random)
-                blockedUntil = max(blockedUntil, now + Int64(delay.components.seconds) * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000)
+                blockedUntil = max(blockedUntil, now + delay.microseconds)
                 tokens = 0
             }
         } else if (200..<300).contains(status) || status == 304 {

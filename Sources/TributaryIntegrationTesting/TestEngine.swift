@@ -18,17 +18,15 @@ public enum TestEngine {
     public static func configuration(
         directory: URL, now: Int64? = nil, intake: IntakeConfiguration = IntakeConfiguration(publicBaseURL: publicURL)
     ) -> EngineConfiguration {
-        let clock: @Sendable () -> Int64
-        if let now { clock = { now } } else { clock = EngineConfiguration.systemNow }
         var logger = Logger(label: "tributary-test")
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         var configuration = EngineConfiguration(
             host: "127.0.0.1", port: 0, databasePath: directory.appendingPathComponent("tributary.db").path,
             providersDirectory: TestPaths.providers,
-            masterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", adminToken: adminToken,
-            intake: intake, idleTimeoutSeconds: 30, logger: logger,
-            now: clock
+            masterKey: TestSecrets.masterKey, adminToken: adminToken,
+            intake: intake, idleTimeoutSeconds: 30, logger: logger
         )
+        if let now { configuration.now = { now } }
         // Intake tests look at events as intake stored them; tests of the workers turn these on.
         configuration.polling = false
         configuration.reconciling = false

@@ -25,15 +25,15 @@ public final class PollRunner: Sendable {
 
     public init(
         store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, concurrency: Int = 4,
-        holder: String? = nil, clients: UpstreamClients? = nil, now: @escaping @Sendable () -> Int64
+        holder: String? = nil, clients: UpstreamClients? = nil, clock: EngineClock
     ) {
         self.store = store
-        random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: now())))
+        random = Mutex(SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now())))
         self.catalog = catalog
-        self.clients = clients ?? UpstreamClients(transport: transport, now: now)
+        self.clients = clients ?? UpstreamClients(transport: transport, clock: clock)
         self.concurrency = max(1, concurrency)
         self.holder = holder ?? LeaseHolder.current()
-        self.now = now
+        now = clock.now
     }
 
     /// The connection's shared limiter (the same one the reconciler's fetches use).

@@ -102,7 +102,7 @@ public struct Reconciler: Sendable {
         func retryAt(_ attempt: Int) -> Int64 {
             var random = SplitMix64(seed: UInt64(truncatingIfNeeded: now() ^ pending.seqs[0]))
             let delay = fetchBackoff.delay(attempt: attempt, random: random.nextUnit())
-            return now() + delay.components.seconds * 1_000_000 + delay.components.attoseconds / 1_000_000_000_000
+            return now() + delay.microseconds
         }
         guard let provider = catalog.providers[pending.provider], let api = provider.manifest.api, let fetch = provider.fetch,
               let connection = try await store.connection(id: pending.connection) else {

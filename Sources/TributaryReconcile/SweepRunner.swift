@@ -82,8 +82,8 @@ public final class SweepRunner: Sendable {
 
     /// The periodic service that runs due sweeps inside `serve`, apart from the polls so a long
     /// sweep never holds them up.
-    public func service(tick: Duration = .seconds(60), logger: Logger) -> PeriodicService {
-        PeriodicService(name: "sweep-scheduler", tick: tick, logger: logger) {
+    public func service(tick: Duration = .seconds(60), clock: EngineClock, logger: Logger) -> PeriodicService {
+        PeriodicService(name: "sweep-scheduler", tick: tick, jitter: 0.1, clock: clock, logger: logger) {
             _ = try await self.runDue(logger: logger)
         }
     }

@@ -37,8 +37,8 @@ public struct Engine: Sendable {
             path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
         let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams))
-        clients = UpstreamClients(transport: transport, now: configuration.now)
-        pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, now: configuration.now)
+        clients = UpstreamClients(transport: transport, clock: configuration.clock)
+        pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
     }
@@ -113,11 +113,11 @@ public struct Engine: Sendable {
         let idleTimeoutSeconds = min(configuration.idleTimeoutSeconds, bodyTimeoutSeconds)
         var services: [any Service] = []
         if configuration.polling {
-            services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, logger: configuration.logger))
-            services.append(sweepRunner.service(logger: configuration.logger))
+            services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger, finished: configuration.pollFinished))
+            services.append(sweepRunner.service(clock: configuration.clock, logger: configuration.logger))
         }
         if configuration.reconciling {
-            services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, logger: configuration.logger))
+            services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger))
         }
         return Application(
             router: router(),

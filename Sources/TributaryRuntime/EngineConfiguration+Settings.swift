@@ -42,7 +42,8 @@ extension EngineConfiguration {
         guard (0...65535).contains(flags.port) else { throw ConfigurationError("--port must be between 0 and 65535, not \(flags.port)") }
         let publicURL = flags.publicURL ?? settings.text("TRIBUTARY_PUBLIC_URL")
         if let publicURL, URL(string: publicURL)?.host == nil {
-            throw ConfigurationError("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
+            let setting = flags.publicURL != nil ? "--public-url" : "TRIBUTARY_PUBLIC_URL"
+            throw ConfigurationError("\(setting) must be an absolute URL such as https://hooks.example.com, not \"\(publicURL)\"")
         }
         // Empty counts as unset, as for TRIBUTARY_MASTER_KEY: the API then uses the generated token.
         let adminToken = settings.text("TRIBUTARY_ADMIN_TOKEN")

@@ -2,6 +2,8 @@ import Foundation
 public import Logging
 public import TributaryIntake
 public import TributaryStore
+public import TributaryCore
+public import TributaryScheduling
 
 /// Everything `tributary serve` (and a test) needs to assemble the engine.
 ///
@@ -44,15 +46,23 @@ public struct EngineConfiguration: Sendable {
     public var allowPrivateUpstreams: Bool = false
     /// How often the scheduler looks for due polls (and the reconciler for pending events).
     public var pollTick: Duration = .seconds(1)
+    /// Called with each poll run's report as the scheduler's run ends (tests await runs through it).
+    public var pollFinished: @Sendable (PollReport) -> Void = { _ in }
     public var logger: Logger
-    /// Microseconds since the epoch. Tests inject a fixed clock to exercise replay windows.
-    public var now: @Sendable () -> Int64
+    /// The one clock every part of the engine reads and waits on (``EngineClock/system``; tests inject
+    /// a fixed or manual one).
+    public var clock: EngineClock
+    /// Microseconds since the epoch, as ``clock`` reads them. Tests set a fixed instant to exercise replay windows.
+    public var now: @Sendable () -> Int64 {
+        get { clock.now }
+        set { clock = clock.reading(newValue) }
+    }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, databasePath: String = "./tributary.db",
         providersDirectory: String = "./Providers", masterKey: String? = nil, adminToken: String? = nil,
         intake: IntakeConfiguration = IntakeConfiguration(), idleTimeoutSeconds: Int64 = 60,
-        logger: Logger = Logger(label: "tributary"), now: @escaping @Sendable () -> Int64 = EngineConfiguration.systemNow
+        logger: Logger = Logger(label: "tributary"), clock: EngineClock = .system
     ) {
         self.host = host
         self.port = port
@@ -63,7 +73,7 @@ public struct EngineConfiguration: Sendable {
         self.intake = intake
         self.idleTimeoutSeconds = idleTimeoutSeconds
         self.logger = logger
-        self.now = now
+        self.clock = clock
     }
 
     /// Sends every log line to stderr at `LOG_LEVEL` (trace … critical; default info). Call once,
@@ -79,6 +89,6 @@ public struct EngineConfiguration: Sendable {
     /// The process's logger, made after ``bootstrapLogging(environment:)``.
     public static func defaultLogger() -> Logger { Logger(label: "tributary") }
 
-    /// The wall clock in microseconds since the epoch.
-    public static let systemNow: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+    /// The wall clock in microseconds since the epoch (``EngineClock/system``).
+    public static var systemNow: @Sendable () -> Int64 { EngineClock.system.now }
 }

@@ -190,10 +190,3 @@ extension JSONEncoder {
         do { return try encode(value) } catch { throw StoreError(.internal, "cannot encode \(type(of: value)): \(error)") }
     }
 }
-
-extension Duration {
-    /// Whole microseconds.
-    public var microseconds: Int64 {
-        components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000
-    }
-}

@@ -16,7 +16,7 @@ public actor RateLimiter {
     private var waiters: [Waiter] = []
     private var nextID = 0
     private var random = SplitMix64(seed: 0x5EED)
-    private let now: @Sendable () -> Int64
+    private let clock: EngineClock
     public let maxInFlight: Int
     private var inFlight = 0
 
@@ -26,10 +26,10 @@ public actor RateLimiter {
         var continuation: CheckedContinuation<Void, Never>?
     }
 
-    public init(budget: RateLimitBudget, maxInFlight: Int = 1, now: @escaping @Sendable () -> Int64) {
+    public init(budget: RateLimitBudget, maxInFlight: Int = 1, clock: EngineClock) {
         self.budget = budget
         self.maxInFlight = max(1, maxInFlight)
-        self.now = now
+        self.clock = clock
     }
 
     /// The current budget (for `status`).
@@ -51,10 +51,10 @@ public actor RateLimiter {
                     await park(id)
                     continue
                 }
-                let current = now()
+                let current = clock.now()
                 if let until = budget.take(now: current) {
                     do {
-                        try await Task.sleep(for: .microseconds(max(1, until - current)))
+                        try await clock.sleep(.microseconds(max(1, until - current)))
                     } catch {
                         remove(id)
                         throw error
@@ -77,7 +77,7 @@ public actor RateLimiter {
     /// Ends a request begun with `acquire`: feeds what the response said back into the budget
     /// (`nil` when no response came) and frees its slot.
     public func complete(status: Int?, signals: RateLimitSignals) {
-        if let status { budget.observe(status: status, signals: signals, now: now(), random: random.nextUnit()) }
+        if let status { budget.observe(status: status, signals: signals, now: clock.now(), random: random.nextUnit()) }
         inFlight -= 1
         wakeHead()
     }

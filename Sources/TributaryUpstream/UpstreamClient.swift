@@ -113,12 +113,12 @@ public struct UpstreamClient: Sendable {
     public let signalNames: RateLimitSignals.HeaderNames
     public let maxAttempts: Int
     public let backoff: Backoff
-    let now: @Sendable () -> Int64
+    let clock: EngineClock
 
     public init(
         transport: any UpstreamTransport, limiter: RateLimiter, api: ProviderManifest.API, baseURL: String?, token: String?,
         account: String?, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
-        now: @escaping @Sendable () -> Int64
+        clock: EngineClock
     ) {
         self.transport = transport
         self.limiter = limiter
@@ -134,7 +134,7 @@ public struct UpstreamClient: Sendable {
         )
         self.maxAttempts = maxAttempts
         self.backoff = backoff
-        self.now = now
+        self.clock = clock
     }
 
     /// A manifest's base URL with `{account}` filled in, or `""` (which no request can be sent to)
@@ -206,12 +206,12 @@ public struct UpstreamClient: Sendable {
             case .query, .none: break
             }
         }
-        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: now()))
+        var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
         var lastFailure = "no attempt made"
         for attempt in 0..<maxAttempts {
             try await limiter.acquire(priority)
             var response: UpstreamResponse
-            let sentAt = now()
+            let sentAt = clock.now()
             do {
                 response = try await transport.send(outgoing)
                 response.sentAt = sentAt
@@ -223,10 +223,10 @@ public struct UpstreamClient: Sendable {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
                 lastFailure = "transport error: \(error)"
                 logger.warning("provider request failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                try await Task.sleep(for: backoff.delay(attempt: attempt, random: random.nextUnit()))
+                try await clock.sleep(backoff.delay(attempt: attempt, random: random.nextUnit()))
                 continue
             }
-            let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: now())
+            let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: clock.now())
             await limiter.complete(status: response.status, signals: signals)
             if response.status == 429 {
                 lastFailure = "429 Too Many Requests"
@@ -236,7 +236,7 @@ public struct UpstreamClient: Sendable {
             if response.status >= 500 {
                 lastFailure = "HTTP \(response.status)"
                 logger.warning("provider server error", metadata: ["status": "\(response.status)", "attempt": "\(attempt)"])
-                try await Task.sleep(for: backoff.delay(attempt: attempt, random: random.nextUnit()))
+                try await clock.sleep(backoff.delay(attempt: attempt, random: random.nextUnit()))
                 continue
             }
             return response

@@ -10,13 +10,13 @@ public import TributaryProviders
 public final class UpstreamClients: Sendable {
     let transport: any UpstreamTransport
     let limiters = Mutex([String: RateLimiter]())
-    let now: @Sendable () -> Int64
+    let clock: EngineClock
     /// Attempts per request (throttles and server or transport errors retry).
     let maxAttempts: Int
 
-    public init(transport: any UpstreamTransport, now: @escaping @Sendable () -> Int64, maxAttempts: Int = 8) {
+    public init(transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8) {
         self.transport = transport
-        self.now = now
+        self.clock = clock
         self.maxAttempts = maxAttempts
     }
 
@@ -28,8 +28,8 @@ public final class UpstreamClients: Sendable {
             let requests = Double(rate?.requests ?? 10)
             let per = Double(rate?.per ?? 1)
             let limiter = RateLimiter(
-                budget: RateLimitBudget(capacity: Double(rate?.burst ?? rate?.requests ?? 10), refillPerSecond: requests / per, now: now()),
-                now: now
+                budget: RateLimitBudget(capacity: Double(rate?.burst ?? rate?.requests ?? 10), refillPerSecond: requests / per, now: clock.now()),
+                clock: clock
             )
             limiters[connection] = limiter
             return limiter
@@ -40,7 +40,7 @@ public final class UpstreamClients: Sendable {
     public func client(connection: String, account: String?, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
         UpstreamClient(
             transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: baseURL,
-            token: token, account: account, maxAttempts: maxAttempts, now: now
+            token: token, account: account, maxAttempts: maxAttempts, clock: clock
         )
     }
 
@@ -60,7 +60,7 @@ public final class UpstreamClients: Sendable {
             guard token != nil || baseURL != nil else { continue }
             let client = client(connection: connection.id, account: connection.account, api: api, baseURL: baseURL, token: token)
             for polled in provider.pollResources where resource == nil || polled.name == resource {
-                readers.append(ResourceReader(resource: polled, client: client, connection: connection, now: now))
+                readers.append(ResourceReader(resource: polled, client: client, connection: connection, now: clock.now))
             }
         }
         return readers

@@ -5,6 +5,7 @@ import Logging
 import Testing
 import TributaryAPI
 import TributaryCore
+import TributaryIntegrationTesting
 import TributaryRuntime
 import TributaryStore
 import TributaryTesting

@@ -309,34 +309,4 @@ struct APITests {
         }
     }
 
-    /// Runs the built `tributary` with `arguments` on a dispatch thread (the cooperative pool stays free); returns stdout.
-    static func cli(_ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    let process = TestPaths.tributaryProcess(arguments, masterKey: StoreTests.key)
-                    let out = Pipe()
-                    process.standardOutput = out
-                    process.standardError = FileHandle.nullDevice
-                    try process.run()
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    return String(decoding: data, as: UTF8.self)
-                })
-            }
-        }
-    }
-
-    @Test("/v1/status holds what tributary status --json prints")
-    func status() async throws {
-        try await Self.withAPI { engine, client in
-            let body = try Self.object(try await Self.get(client, "/v1/status"), "/v1/status")
-            let printed = try await Self.cli(["status", "--json", "--db", engine.store.path])
-            #expect(body["items"] == JSONValue(parsing: Array(printed.utf8)), "tributary status --json printed \(printed)")
-            #expect(Self.items(body).map { $0["connection"]?.stringValue } == ["gh1", "gh2"])
-            #expect(Self.items(body).first?["events"]?["applied"]?.int64Value == 3)
-            let one = try Self.object(try await Self.get(client, "/v1/status?connection=gh2"), "one connection")
-            #expect(Self.items(one).map { $0["connection"]?.stringValue } == ["gh2"])
-        }
-    }
 }

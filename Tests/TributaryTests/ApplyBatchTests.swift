@@ -23,7 +23,7 @@ struct ApplyBatchTests {
         let directory = try TestPaths.temporaryDirectory("apply-batch")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("a.db").path
-        let store = try Store(path: path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        let store = try Store(path: path, masterKey: TestSecrets.masterKey, logger: Logger(label: "t"))
         for id in ["sim1", "sim2"] {
             _ = try await store.addConnection(id: id, provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
         }

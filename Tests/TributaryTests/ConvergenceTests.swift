@@ -8,6 +8,7 @@ import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
 import TributaryRuntime
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -36,7 +37,7 @@ struct ConvergenceTests {
         configuration.polling = false
         configuration.reconciling = true
         configuration.pollTick = .milliseconds(200)
-        let logger = PollSimulatorTests.quietLogger
+        let logger = SimulatorRig.logger
 
         let result = try await ChaosRig.run(engine: configuration, logger: logger, simulator: { sim in
             sim.seed = UInt64(seed)
@@ -67,13 +68,13 @@ struct ConvergenceTests {
             _ = await simulator.webhookEmitter?.deliverPending()
             _ = try await engine.pollRunner.runDue(force: true, logger: logger)
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
-            let beforeSweep = Self.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
+            let beforeSweep = SimulatorRig.mismatches(try await engine.store.records(connection: "sim1", limit: 1_000_000), simulator.records(), hardDeletes: hardDeletes)
             let sweeps = try await engine.sweepRunner.runDue(force: true, logger: logger).compactMap(\.outcome.sweep)
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
             let converged = ContinuousClock.now - stopped
             let mirror = try await engine.store.records(connection: "sim1", limit: 1_000_000)
             let ended = try await engine.store.sweeps(connection: "sim1").filter { s in sweeps.contains { $0.generation == s.generation } }
-            return (Self.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep.count, ended)
+            return (SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep.count, ended)
         }
         let (mismatches, converged, counters, beforeSweep, sweeps) = result
         let drift = sweeps.map { "\($0.recordType): missing \($0.missing), stale \($0.stale), extra \($0.extra), confirmed deleted \($0.confirmedDeleted)" }
@@ -87,85 +88,5 @@ struct ConvergenceTests {
         #expect(counters.violations == 0)
         #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
         if !mismatches.isEmpty { print("mismatches: \(mismatches.prefix(5))") }
-    }
-
-    /// Differences between the mirror and the provider: ids, versions, deletions, data.
-    ///
-    /// With `hardDeletes` the provider answers a deleted record with a bare 404, so the version of
-    /// its deletion is unknowable unless a webhook told it: a tombstone must match a deletion (at
-    /// any version), and a record created and deleted unseen may be absent.
-    static func mismatches(_ mirror: [MirrorRecord], _ truth: [SimulatorRecord], hardDeletes: Bool = false) -> [String] {
-        var mirrored = Dictionary(uniqueKeysWithValues: mirror.map { ("\($0.recordType)/\($0.recordId)", $0) })
-        var out: [String] = []
-        for record in truth {
-            guard let m = mirrored.removeValue(forKey: "\(record.type)/\(record.id)") else {
-                if !(hardDeletes && record.deleted) { out.append("missing \(record.type)/\(record.id)") }
-                continue
-            }
-            if hardDeletes, record.deleted, m.deleted { continue }
-            if m.version != Int64(record.version) || m.deleted != record.deleted {
-                out.append("\(record.type)/\(record.id): mirror v\(m.version ?? -1) deleted=\(m.deleted), provider v\(record.version) deleted=\(record.deleted)")
-            } else if !record.deleted, m.data.flatMap({ JSONValue(parsing: $0) }) != record.json {
-                out.append("\(record.type)/\(record.id): data differs")
-            }
-        }
-        return out + mirrored.keys.sorted().map { "extra \($0)" }
-    }
-}
-
-/// `kill -9` in the middle of a reconcile pass: nothing applied twice, nothing lost.
-@Suite("Reconcile crash recovery", .serialized)
-struct ReconcileCrashTests {
-    @Test("SIGKILL during reconcile, then a restart: every event applied at most once and the mirror complete")
-    func reconcileSurvivesSIGKILL() async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.seed = 3
-        configuration.initialRecordsPerType = 4000
-        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
-        let token = configuration.tokens[0]
-        let directory = try TestPaths.temporaryDirectory("reconcile-crash")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = directory.appendingPathComponent("poll.db").path
-        let logger = PollSimulatorTests.quietLogger
-
-        let store = try await PollSimulatorTests.withSimulator(simulator) { port in
-            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
-            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
-            _ = try await runner.runDue(force: true, logger: logger)
-            return store
-        }
-        let total = try await store.eventCounts()[.pending] ?? 0
-        #expect(total == 8000)
-
-        let first = try Self.reconcile(database)
-        // Wait (by reading, not sleeping) until the first batches are committed, then kill mid-pass.
-        while (try await store.eventCounts()[.applied] ?? 0) == 0 { await Task.yield() }
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        let appliedBeforeRestart = try await store.eventCounts()[.applied] ?? 0
-
-        let second = try Self.reconcile(database)
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 0)
-
-        let counts = try await store.eventCounts()
-        let applications = try await store.applications()
-        let mirror = try await store.records(connection: "sim1", limit: 1_000_000)
-        let mismatches = ConvergenceTests.mismatches(mirror, simulator.records())
-        print("reconcile crash: killed with \(appliedBeforeRestart) of \(total) applied; after restart \(counts[.applied] ?? 0) applied, \(counts[.pending] ?? 0) pending, max applications per event \(applications.values.max() ?? 0), mismatches \(mismatches.count)")
-        #expect(appliedBeforeRestart < total, "the kill came after the pass finished: the test proved nothing")
-        #expect((counts[.pending] ?? 0) == 0)
-        #expect(applications.values.allSatisfy { $0 <= 1 }, "an event was applied twice")
-        #expect(applications.values.reduce(0, +) == counts[.applied] ?? -1)
-        #expect(mismatches.count == 0, "e.g. \(mismatches.prefix(5))")
-    }
-
-    static func reconcile(_ database: String) throws -> Process {
-        let process = TestPaths.tributaryProcess(["reconcile", "--allow-private-upstreams", "--db", database, "--providers", TestPaths.providers], masterKey: PollSimulatorTests.masterKey)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
     }
 }

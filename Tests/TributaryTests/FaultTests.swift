@@ -325,67 +325,6 @@ struct FaultTests {
         return try Store(path: directory.appendingPathComponent("t.db").path, masterKey: nil, options: options, logger: .init(label: "t"))
     }
 
-    // MARK: concurrent first opens
-
-    /// Starts 8 `tributary connections list` at once on `database`; returns each one's status and stderr.
-    static func openAtOnce(_ database: String) throws -> [(Int32, String)] {
-        var processes: [(Process, Pipe)] = []
-        for _ in 0..<8 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-            process.arguments = ["connections", "list", "--db", database, "--providers", TestPaths.providers]
-            var environment = ProcessInfo.processInfo.environment
-            environment["TRIBUTARY_MASTER_KEY"] = nil
-            process.environment = environment
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            processes.append((process, errors))
-        }
-        for (process, _) in processes { try process.run() }
-        return processes.map { process, errors in
-            let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: stderr, as: UTF8.self))
-        }
-    }
-
-    @Test("8 processes opening a new database, or one at the previous schema version, at once, 20 times: all succeed, the schema is complete once", arguments: [false, true])
-    func concurrentOpens(fromPreviousVersion: Bool) throws {
-        let expected = try Self.migrationIdentifiers()
-        for round in 0..<20 {
-            let directory = try TestPaths.temporaryDirectory("opens")
-            defer { try? FileManager.default.removeItem(at: directory) }
-            let path = directory.appendingPathComponent("t.db").path
-            if fromPreviousVersion { try Store.createSchema(path: path, upTo: expected[expected.count - 2]) }
-            let outcomes = try Self.openAtOnce(path)
-            for (status, stderr) in outcomes {
-                #expect(status == 0, "round \(round): exit \(status): \(stderr)")
-            }
-            let (applied, integrity, tables) = try DatabaseQueue(path: path).read { db in
-                (
-                    try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
-                    try String.fetchOne(db, sql: "PRAGMA integrity_check"),
-                    try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('connections', 'events', 'records', 'sweeps', 'settings')")
-                )
-            }
-            #expect(applied == expected, "round \(round)")
-            #expect(integrity == "ok")
-            #expect(tables.count == 5)
-        }
-    }
-
-    /// The migration identifiers, read from a database a store created (the list is internal to the store).
-    static func migrationIdentifiers() throws -> [String] {
-        let directory = try TestPaths.temporaryDirectory("migrations")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("t.db").path
-        _ = try Store(path: path, masterKey: nil, logger: .init(label: "t"))
-        let identifiers = try DatabaseQueue(path: path).read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid") }
-        #expect(identifiers.count >= 7)
-        return identifiers
-    }
-
     @Test("a database migrated by a newer Tributary is refused with one sentence, not opened")
     func newerDatabase() throws {
         let directory = try TestPaths.temporaryDirectory("newer")

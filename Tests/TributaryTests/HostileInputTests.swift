@@ -9,6 +9,7 @@ import TributaryCore
 import TributaryPolling
 import TributaryProviders
 import TributaryRuntime
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -125,11 +126,11 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "hostile")
         logger.logLevel = .critical
-        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: StoreTests.key, logger: logger)
+        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: TestSecrets.masterKey, logger: logger)
         let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
         _ = try await store.addConnection(id: "p1", provider: provider, tenant: "acme", account: account, toleranceSeconds: nil, webhookSecrets: [], now: 0)
         try await store.setAPICredentials(connection: "p1", token: "tok", baseURL: nil, now: 0)
-        let runner = PollRunner(store: store, catalog: catalog, transport: transport, now: { now * 1_000_000 })
+        let runner = PollRunner(store: store, catalog: catalog, transport: transport, clock: EngineClock.system.reading({ now * 1_000_000 }))
         let pollers = try await runner.pollers(connection: "p1")
         try #require(pollers.count == 1)
         let report = await pollers[0].runOnce(maxPages: 50, logger: logger)

@@ -4,11 +4,12 @@ import ProviderSimulator
 import Testing
 import TributaryCore
 import TributaryRuntime
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
 
-/// The poll scheduler inside `serve`: each resource on its own schedule.
+/// The poll scheduler inside `serve`: each resource on its own schedule, on the engine's clock.
 @Suite("Poll scheduler")
 struct PollSchedulerTests {
     @Test("a long backfill on one connection does not hold up another connection's polls")
@@ -30,6 +31,12 @@ struct PollSchedulerTests {
         configuration.polling = true
         configuration.reconciling = false
         configuration.pollTick = .milliseconds(100)
+        // The engine's clock moves only when the test moves it (to each next wake-up: a tick, a
+        // limiter's wait); each run the scheduler ends is handed to the test as it ends.
+        let manual = ManualClock(now: EngineClock.system.now())
+        configuration.clock = manual.clock
+        let (runs, finished) = AsyncStream.makeStream(of: PollReport.self)
+        configuration.pollFinished = { finished.yield($0) }
         let engine = try Engine(configuration: configuration)
         let logger = Logger(label: "scheduler-test")
 
@@ -56,22 +63,64 @@ struct PollSchedulerTests {
                     try await engine.store.setAPICredentials(connection: id, token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
                 }
                 return try await RunningServices.run([engine.application { enginePort.yield($0) }], ports: enginePorts, logger: logger) { _ in
-                    // Wait until the quick connection's customers have been polled four times (a run of
-                    // five records is one page), then see where the slow backfill stands.
-                    let deadline = ContinuousClock.now + .seconds(30)
+                    // Drive the clock from wake-up to wake-up until the quick connection's customers have been
+                    // polled four times (a run of five records is one page), then see where the slow backfill
+                    // stands. Nothing here sleeps: the runs are awaited as the scheduler ends them.
+                    // An hour of engine time at most: a scheduler that stopped starting runs ends the wait, not the test run.
+                    let driver = Task {
+                        var moved = Duration.zero
+                        while !Task.isCancelled, moved < .seconds(3600) { moved += await manual.advanceToNextWakeUp() }
+                        finished.finish()
+                    }
+                    defer { driver.cancel() }
                     var quickPages = 0
-                    while ContinuousClock.now < deadline {
+                    var slowEnded = false
+                    for await report in runs where report.resource == "customers" {
+                        #expect(report.error == nil, "\(report.error ?? "")")
+                        if report.connection == "slow" { slowEnded = true }
                         quickPages = try await engine.store.pollState(connection: "quick", resource: "customers").pages
                         if quickPages >= 4 { break }
-                        try await Task.sleep(for: .milliseconds(100))
                     }
                     let slowState = try await engine.store.pollState(connection: "slow", resource: "customers")
-                    return (quickPages: quickPages, slowPages: slowState.pages, slowRunning: slowState.cursor.run != nil)
+                    // The slow backfill is under way: its lease is held, its run has not ended.
+                    let slowRunning = try await engine.store.leaseHolder("poll:slow:customers") != nil && !slowEnded
+                    return (quickPages: quickPages, slowPages: slowState.pages, slowRunning: slowRunning)
                 }
             }
         }
-        #expect(observed.quickPages >= 4, "the quick connection was polled \(observed.quickPages) times in 30 s")
+        #expect(observed.quickPages >= 4, "the quick connection was polled \(observed.quickPages) times")
         #expect(observed.slowRunning && observed.slowPages < 30,
-                "the slow backfill had ended (\(observed.slowPages) pages) before the quick connection's fourth poll: nothing shows the polls were not held up")
+                "the slow backfill was not under way (\(observed.slowPages) pages) at the quick connection's fourth poll: nothing shows the polls were not held up")
+    }
+
+    @Test("the manual clock wakes each sleeper at its deadline, jumps to the next wake-up, and a cancelled sleeper throws at once")
+    func manualClock() async throws {
+        let manual = ManualClock(now: 1_000_000)
+        let woke = Shared<[Int]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, seconds) in [3, 1, 2].enumerated() {
+                group.addTask {
+                    try await manual.clock.sleep(.seconds(seconds))
+                    woke.update { $0.append(index) }
+                }
+            }
+            while manual.sleeping < 3 { await Task.yield() }
+            manual.advance(by: .milliseconds(999))
+            #expect(manual.sleeping == 3, "a sleeper woke before its deadline")
+            for (step, expected) in [Duration.milliseconds(1), .seconds(1), .seconds(1)].enumerated() {
+                #expect(await manual.advanceToNextWakeUp() == expected)
+                while woke.value.count < step + 1 { await Task.yield() }
+            }
+            try await group.waitForAll()
+        }
+        #expect(woke.value == [1, 2, 0])
+        #expect(manual.now() == 4_000_000)
+
+        let sleeper = Task { try await manual.clock.sleep(.seconds(60)) }
+        while manual.sleeping < 1 { await Task.yield() }
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
+        #expect(manual.sleeping == 0 && manual.now() == 4_000_000)
+        try await manual.clock.sleep(.zero)  // no wait at all
     }
 }

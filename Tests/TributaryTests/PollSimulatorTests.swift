@@ -7,6 +7,7 @@ import TributaryCore
 import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -15,29 +16,6 @@ import TributaryUpstream
 /// Polling the provider simulator for real, over loopback, under throttling and live mutations.
 @Suite("Polling the simulator", .serialized)
 struct PollSimulatorTests {
-    static let masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-
-    static var quietLogger: Logger { SimulatorHarness.logger }
-
-    /// Runs `simulator` live on 127.0.0.1 while `body` runs, handing it the port.
-    static func withSimulator<T: Sendable>(_ simulator: ProviderSimulator, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        return try await RunningServices.run([simulator.application { continuation.yield($0) }], ports: ports, logger: quietLogger, body)
-    }
-
-    static func store(_ directory: URL, port: Int, token: String) async throws -> Store {
-        let store = try Store(path: directory.appendingPathComponent("poll.db").path, masterKey: masterKey, logger: quietLogger)
-        _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
-        try await store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
-        return store
-    }
-
-    /// Records whose latest version is not in the log as `poll:<type>:<id>:<version>`.
-    static func missing(_ simulator: ProviderSimulator, store: Store) async throws -> [String] {
-        let ids = Set(try await store.events(EventFilter(limit: 10_000_000)).map(\.eventId))
-        return simulator.records().map { "poll:\($0.type):\($0.id):\($0.version)" }.filter { !ids.contains($0) }
-    }
-
     @Test("with mutations running, 10% 429s and repeats at page boundaries, every latest version is logged and nothing is sent while told to wait")
     func convergesUnderChaos() async throws {
         var configuration = SimulatorConfiguration()
@@ -48,21 +26,21 @@ struct PollSimulatorTests {
         configuration.chaos.rateLimitFraction = 0.1
         configuration.chaos.repeatAtBoundary = 2
         configuration.rateLimit = .init(requestsPerSecond: 400, burst: 40)
-        let simulator = try ProviderSimulator(configuration: configuration, logger: Self.quietLogger)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
         let token = configuration.tokens[0]
         let directory = try TestPaths.temporaryDirectory("poll-sim")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logger = Self.quietLogger
+        let logger = SimulatorRig.logger
 
-        let (missing, counters, reports) = try await Self.withSimulator(simulator) { port in
-            let store = try await Self.store(directory, port: port, token: token)
-            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
+        let (missing, counters, reports) = try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try await SimulatorRig.store(directory, port: port, token: token)
+            let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
             try simulator.startMutations(rate: 300)
             var reports: [PollReport] = []
             for _ in 0..<5 { reports += try await runner.runDue(force: true, logger: logger) }
             simulator.stopMutations()
             reports += try await runner.runDue(force: true, logger: logger)
-            return (try await Self.missing(simulator, store: store), simulator.counters(), reports)
+            return (try await SimulatorRig.missing(simulator, store: store), simulator.counters(), reports)
         }
         let pages = reports.map(\.pages).reduce(0, +)
         print("poll under chaos: \(reports.count) runs, \(pages) pages, \(counters.requests) requests, \(counters.rateLimited) answered 429, \(counters.changes) mutations, violations \(counters.violations), missing \(missing.count)")
@@ -74,69 +52,9 @@ struct PollSimulatorTests {
     }
 }
 
+/// The system clock as tests read it (``EngineClock/system``).
 enum TestClock {
-    static let system: @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
-}
-
-/// `kill -9` in the middle of a backfill, then a restart: it resumes from the last committed page.
-@Suite("Polling crash recovery", .serialized)
-struct PollCrashTests {
-    @Test("SIGKILL during a backfill, then a restart, resumes from the last committed page and misses nothing")
-    func backfillResumesAfterSIGKILL() async throws {
-        var configuration = SimulatorConfiguration()
-        configuration.port = 0
-        configuration.seed = 9
-        configuration.types = ["customer"]
-        configuration.initialRecordsPerType = 3000
-        configuration.granularity = .seconds
-        configuration.chaos.latencyMilliseconds = 20...20
-        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
-        let token = configuration.tokens[0]
-        let directory = try TestPaths.temporaryDirectory("poll-crash")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = directory.appendingPathComponent("poll.db").path
-        let totalPages = 3000 / 100 // pages of 100; the last full page already says has_more: false
-
-        let outcome = try await PollSimulatorTests.withSimulator(simulator) { port in
-            _ = try await PollSimulatorTests.store(directory, port: port, token: token)
-            let killAfter = 8
-            let first = try Self.startPoll(database: database)
-            await simulator.waitForRequests(atLeast: killAfter)
-            kill(first.processIdentifier, SIGKILL)
-            first.waitUntilExit()
-            let committed = try await Self.committedPages(database)
-            let second = try Self.startPoll(database: database, json: true)
-            let output = second.standardOutput as! Pipe
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            second.waitUntilExit()
-            let store = try Store(path: database, masterKey: PollSimulatorTests.masterKey, logger: PollSimulatorTests.quietLogger)
-            return (committed, second.terminationStatus, JSONValue(parsing: Array(data)), try await PollSimulatorTests.missing(simulator, store: store))
-        }
-        let (committed, status, report, missing) = outcome
-        let resumedPages = report.flatMap { value -> Int64? in
-            guard case .array(let items) = value else { return nil }
-            return items.first?["pages"]?.int64Value
-        }
-        print("poll crash: killed after \(committed) committed pages; the restart read \(resumedPages ?? -1) pages of \(totalPages); missing \(missing.count)")
-        #expect(committed > 0, "the kill came before any page was committed: the test proved nothing")
-        #expect(status == 0)
-        #expect(resumedPages != nil && resumedPages! < Int64(totalPages), "the restart began again from the first page")
-        #expect(resumedPages.map { Int64(committed) + $0 >= Int64(totalPages) } == true, "pages were skipped")
-        #expect(missing.count == 0, "records missing after the restart, e.g. \(missing.prefix(10))")
-    }
-
-    static func startPoll(database: String, json: Bool = false) throws -> Process {
-        let process = TestPaths.tributaryProcess(["poll", "--once", "--allow-private-upstreams", "--connection", "sim1", "--resource", "customers", "--db", database, "--providers", TestPaths.providers] + (json ? ["--json"] : []), masterKey: PollSimulatorTests.masterKey)
-        process.standardOutput = Pipe()
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
-    static func committedPages(_ database: String) async throws -> Int {
-        let store = try Store(path: database, masterKey: PollSimulatorTests.masterKey, logger: PollSimulatorTests.quietLogger)
-        return try await store.pollState(connection: "sim1", resource: "customers").pages
-    }
+    static let system: @Sendable () -> Int64 = EngineClock.system.now
 }
 
 /// Two processes never poll one resource at once: cron's `poll --once` and `serve` share the lease.
@@ -147,23 +65,23 @@ struct PollLeaseTests {
         var configuration = SimulatorConfiguration()
         configuration.port = 0
         configuration.initialRecordsPerType = 10
-        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
         let token = configuration.tokens[0]
         let directory = try TestPaths.temporaryDirectory("poll-lease")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (reports, requests, afterRelease) = try await PollSimulatorTests.withSimulator(simulator) { port in
-            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+        let (reports, requests, afterRelease) = try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
             let now = TestClock.system()
             // Another node holds customers; this very process (alive) holds tickets under another name.
             #expect(try await store.acquireLease("poll:sim1:customers", holder: "other-host:4242:abcd", ttl: .seconds(60), now: now))
             let alive = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):other"
             #expect(try await store.acquireLease("poll:sim1:tickets", holder: alive, ttl: .seconds(60), now: now))
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
-            let reports = try await runner.runDue(force: true, logger: PollSimulatorTests.quietLogger)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
+            let reports = try await runner.runDue(force: true, logger: SimulatorRig.logger)
             let requests = simulator.counters().requests
             try await store.releaseLease("poll:sim1:customers", holder: "other-host:4242:abcd")
-            let afterRelease = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: PollSimulatorTests.quietLogger)
+            let afterRelease = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: SimulatorRig.logger)
             return (reports, requests, afterRelease)
         }
         #expect(reports.count == 2 && reports.allSatisfy(\.skipped), "\(reports)")
@@ -183,16 +101,16 @@ struct MirrorFromPollingTests {
         configuration.initialRecordsPerType = 300
         configuration.granularity = .seconds
         configuration.chaos.repeatAtBoundary = 2
-        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
         let token = configuration.tokens[0]
         let directory = try TestPaths.temporaryDirectory("mirror")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logger = PollSimulatorTests.quietLogger
+        let logger = SimulatorRig.logger
 
-        let (mismatches, counters, reports) = try await PollSimulatorTests.withSimulator(simulator) { port in
-            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+        let (mismatches, counters, reports) = try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             var reports: [ReconcileReport] = []
             try simulator.startMutations(rate: 400)
@@ -240,16 +158,16 @@ struct ReconcileFetchTests {
         configuration.seed = 5
         configuration.types = ["customer"]
         configuration.initialRecordsPerType = 20
-        let simulator = try ProviderSimulator(configuration: configuration, logger: PollSimulatorTests.quietLogger)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
         let token = configuration.tokens[0]
         let directory = try TestPaths.temporaryDirectory("fetch")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let logger = PollSimulatorTests.quietLogger
+        let logger = SimulatorRig.logger
 
-        let outcome = try await PollSimulatorTests.withSimulator(simulator) { port in
-            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+        let outcome = try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             _ = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: logger)
             _ = try await reconciler.runOnce(logger: logger)

@@ -6,6 +6,7 @@ import TributaryCore
 import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -152,10 +153,10 @@ extension RealAPIManifestTests {
     func webhookOnlyConnectionIsNotPolled() async throws {
         let directory = try TestPaths.temporaryDirectory("real-api")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: Self.key, logger: Logger(label: "real-api-test"))
+        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: TestSecrets.masterKey, logger: Logger(label: "real-api-test"))
         _ = try await store.addConnection(id: "gh", provider: "github", tenant: "acme", account: "octo-org/octo-repo", toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
         let transport = FixtureTransport()
-        let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: transport, now: { Self.start })
+        let runner = PollRunner(store: store, catalog: try ManifestCatalog.load(directory: TestPaths.providers), transport: transport, clock: EngineClock.system.reading({ Self.start }))
         #expect(try await runner.pollers().isEmpty)
         try await store.setAPICredentials(connection: "gh", token: "ghp_x", baseURL: nil, now: 0)
         #expect(try await runner.pollers().map(\.resource.name) == ["issues"])

@@ -6,6 +6,7 @@ import TributaryCore
 import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -18,7 +19,6 @@ import TributaryUpstream
 /// checks the saved cursor, then runs again and checks the follow-up request the docs prescribe.
 @Suite("Real API manifests")
 struct RealAPIManifestTests {
-    static let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     /// 2024-11-20T12:00:00Z: the engine clock when the first run starts.
     static let start: Int64 = 1_732_104_000 * 1_000_000
 
@@ -70,7 +70,7 @@ struct RealAPIManifestTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "real-api-test")
         logger.logLevel = .critical
-        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: key, logger: logger)
+        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: TestSecrets.masterKey, logger: logger)
         let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
         let api = try #require(catalog.providers[provider]?.manifest.api)
         let connection = try await store.addConnection(
@@ -79,7 +79,7 @@ struct RealAPIManifestTests {
         try await store.setAPICredentials(connection: connection.id, token: token, baseURL: nil, now: 0)
         let clock = TestClock()
         let transport = FixtureTransport()
-        let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", now: { clock.now() })
+        let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", clock: EngineClock.system.reading({ clock.now() }))
         try await body(Harness(store: store, transport: transport, runner: runner, clock: clock, connection: connection, api: api, logger: logger))
     }
 

@@ -4,6 +4,7 @@ import Testing
 import TributaryCore
 import TributaryProviders
 import TributaryReconcile
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -100,7 +101,7 @@ struct ReadFenceTests {
     func goneBeforeADelivery() async throws {
         let directory = try TestPaths.temporaryDirectory("fence")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("f.db").path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        let store = try Store(path: directory.appendingPathComponent("f.db").path, masterKey: TestSecrets.masterKey, logger: Logger(label: "t"))
         _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
         func append(_ id: String, source: EventSource, version: Int64?, deleted: Bool, receivedAt: Int64, readFence: Int64? = nil) async throws -> Int64 {
             try await store.append(EventDraft(
@@ -138,7 +139,7 @@ struct DeadLetterTests {
     func deadLetterAndReplay() async throws {
         let directory = try TestPaths.temporaryDirectory("dead")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("d.db").path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        let store = try Store(path: directory.appendingPathComponent("d.db").path, masterKey: TestSecrets.masterKey, logger: Logger(label: "t"))
         let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
         _ = try await store.addConnection(id: "gh1", provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0)
         // An issues event without a version: it needs a fetch, and github's manifest has no api.fetch.
@@ -147,7 +148,7 @@ struct DeadLetterTests {
             record: RecordRef(recordType: "issue", recordId: "1", version: nil, deleted: false, fullState: true),
             occurredAt: nil, receivedAt: 0, headers: [], body: Array("{}".utf8), url: nil
         ))
-        var reconciler = Reconciler(store: store, catalog: catalog, clients: UpstreamClients(transport: FixtureTransport(), now: { 0 }), now: { 0 })
+        var reconciler = Reconciler(store: store, catalog: catalog, clients: UpstreamClients(transport: FixtureTransport(), clock: EngineClock.system.reading { 0 }), now: { 0 })
         reconciler.maxAttempts = 3
         for _ in 0..<3 { _ = try await reconciler.runOnce(logger: Logger(label: "t")) }
         let dead = try #require(try await store.event(seq: appended.seq))

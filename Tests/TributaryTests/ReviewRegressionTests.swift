@@ -7,6 +7,7 @@ import Testing
 import TributaryCore
 import TributaryProviders
 import TributaryRuntime
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -36,7 +37,7 @@ struct ReviewRegressionTests {
 
     @Test("a higher-priority caller arriving while the head waits for the slot does not strand it")
     func limiterSlotHandOff() async throws {
-        let limiter = RateLimiter(budget: RateLimitBudget(capacity: 100, refillPerSecond: 100, now: 0), now: { 0 })
+        let limiter = RateLimiter(budget: RateLimitBudget(capacity: 100, refillPerSecond: 100, now: 0), clock: EngineClock.system.reading { 0 })
         try await limiter.acquire(.incrementalPoll) // holds the only slot
         let order = Order()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -85,7 +86,7 @@ struct ReviewRegressionTests {
     func lastSecretStays() async throws {
         let directory = try TestPaths.temporaryDirectory("secret")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: StoreTests.key, logger: Logger(label: "t"))
+        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: TestSecrets.masterKey, logger: Logger(label: "t"))
         _ = try await store.addConnection(id: "a", provider: "asana", tenant: "t", account: nil, toleranceSeconds: nil, webhookSecrets: ["only"], now: 0)
         await #expect(throws: StoreError.self) { try await store.retireWebhookSecret(connection: "a", secret: "only", now: 1) }
         #expect(try await store.connection(id: "a")?.webhookSecrets == ["only"])
@@ -96,8 +97,8 @@ struct ReviewRegressionTests {
         let transport = FixtureTransport()
         let api = try JSONDecoder().decode(ProviderManifest.API.self, from: Data(#"{"baseURL":"https://api.example.test","auth":{"style":"bearer"}}"#.utf8))
         let client = UpstreamClient(
-            transport: transport, limiter: RateLimiter(budget: RateLimitBudget(capacity: 1, refillPerSecond: 1, now: 0), now: { 0 }),
-            api: api, baseURL: nil, token: "secret-token", account: nil, now: { 0 }
+            transport: transport, limiter: RateLimiter(budget: RateLimitBudget(capacity: 1, refillPerSecond: 1, now: 0), clock: EngineClock.system.reading { 0 }),
+            api: api, baseURL: nil, token: "secret-token", account: nil, clock: EngineClock.system.reading { 0 }
         )
         await #expect(throws: UpstreamError.self) {
             _ = try await client.send(UpstreamRequest(url: "https://evil.example.test/next?page=2"), priority: .incrementalPoll, logger: Logger(label: "t"))

@@ -4,16 +4,11 @@ import HummingbirdTesting
 import Logging
 import ProviderSimulator
 import TributaryCore
+import TributaryIntegrationTesting
 
 /// Builds simulators on a manual clock and runs them live on 127.0.0.1, as `tributary-sim` does.
 enum SimulatorHarness {
     static let token = "sim_token"
-
-    static var logger: Logger {
-        var logger = Logger(label: "tributary-sim-test")
-        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return logger
-    }
 
     /// A simulator with small defaults (10 records per type, port 0) changed by `configure`.
     static func make(
@@ -23,7 +18,7 @@ enum SimulatorHarness {
         configuration.port = 0
         configuration.initialRecordsPerType = 10
         configure(&configuration)
-        return try ProviderSimulator(configuration: configuration, clock: clock, logger: logger)
+        return try ProviderSimulator(configuration: configuration, clock: clock, logger: SimulatorRig.logger)
     }
 
     /// Runs `body` against the live application (routes and services) of `simulator`.

@@ -3,6 +3,7 @@ import HummingbirdTesting
 import ProviderSimulator
 import Testing
 import TributaryCore
+import TributaryIntegrationTesting
 
 /// The simulator's token buckets, 429 headers in each form, and the violation counter, on a manual clock.
 @Suite("Simulator rate limits")

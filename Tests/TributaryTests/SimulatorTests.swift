@@ -4,6 +4,7 @@ import HummingbirdTesting
 import ProviderSimulator
 import Testing
 import TributaryCore
+import TributaryIntegrationTesting
 
 /// The provider simulator's data, cursor styles and control plane, against the live server.
 @Suite("Simulator")

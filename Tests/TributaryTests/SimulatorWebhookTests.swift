@@ -6,6 +6,7 @@ import ProviderSimulator
 import Synchronization
 import Testing
 import TributaryCore
+import TributaryIntegrationTesting
 import TributaryProviders
 import TributaryTesting
 
@@ -40,7 +41,7 @@ struct SimulatorWebhookTests {
                 return Response(status: .noContent)
             }
             let app = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: SimulatorHarness.logger
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: SimulatorRig.logger
             )
             return try await app.test(.live) { client async throws in
                 try await body("http://127.0.0.1:\(try #require(client.port))/hooks")

@@ -8,12 +8,11 @@ import TributaryTesting
 
 @Suite("Store")
 struct StoreTests {
-    static let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
     static func withStore<T>(groupCommit: Bool = true, _ body: (Store, URL) async throws -> T) async throws -> T {
         let directory = try TestPaths.temporaryDirectory("store")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: key, groupCommit: groupCommit, logger: Logger(label: "test"))
+        let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: TestSecrets.masterKey, groupCommit: groupCommit, logger: Logger(label: "test"))
         return try await body(store, directory)
     }
 

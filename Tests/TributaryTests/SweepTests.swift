@@ -6,7 +6,9 @@ import TributaryCore
 import TributaryPolling
 import TributaryProviders
 import TributaryReconcile
+import TributaryScheduling
 import TributaryStore
+import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 
@@ -14,7 +16,7 @@ import TributaryUpstream
 /// enumeration and a confirming 404, resumption after an interruption.
 @Suite("Sweep", .serialized)
 struct SweepTests {
-    static let logger = PollSimulatorTests.quietLogger
+    static let logger = SimulatorRig.logger
 
     /// A simulator whose deletions vanish from its lists (so polling cannot see them), synced once.
     static func synced(
@@ -28,10 +30,10 @@ struct SweepTests {
         configuration.chaos.repeatAtBoundary = repeats
         let simulator = try ProviderSimulator(configuration: configuration, logger: logger)
         let token = configuration.tokens[0]
-        try await PollSimulatorTests.withSimulator(simulator) { port in
-            let store = try await PollSimulatorTests.store(directory, port: port, token: token)
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), now: TestClock.system)
+            let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
             let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
             _ = try await runner.runDue(force: true, logger: logger)
             _ = try await reconciler.runOnce(logger: logger)
@@ -74,7 +76,7 @@ struct SweepTests {
             let confirmed = try await store.sweeps(connection: "sim1").first { $0.generation == customerSweep.generation }
             #expect(confirmed?.confirmedDeleted == 3)
             let mirror = try await store.records(connection: "sim1", limit: 10_000)
-            #expect(ConvergenceTests.mismatches(mirror, simulator.records(), hardDeletes: true) == [])
+            #expect(SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: true) == [])
 
             // Converged: the next sweep finds no drift.
             let again = try await runner.runDue(force: true, logger: Self.logger).compactMap(\.outcome.sweep)
@@ -109,7 +111,7 @@ struct SweepTests {
             // (The HTTP client retries a refused connection until the request's deadline: keep it short.)
             let refused = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 2)
             let failingRunner = SweepRunner(
-                store: store, catalog: runner.catalog, clients: UpstreamClients(transport: refused, now: TestClock.system, maxAttempts: 1), now: TestClock.system
+                store: store, catalog: runner.catalog, clients: UpstreamClients(transport: refused, clock: .system, maxAttempts: 1), now: TestClock.system
             )
             let failing = try #require(try await failingRunner.sweepers(resource: "customers").first)
             let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger).sweep)
@@ -122,7 +124,7 @@ struct SweepTests {
     func untouchedSinceTheSweepBegan() async throws {
         let directory = try TestPaths.temporaryDirectory("sweep-fence")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: StoreTests.key, logger: Self.logger)
+        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: TestSecrets.masterKey, logger: Self.logger)
         _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
         func observe(_ id: String, at time: Int64) async throws {
             _ = try await store.append(EventDraft(
@@ -160,7 +162,7 @@ struct SweepTests {
     func manySuspects() async throws {
         let directory = try TestPaths.temporaryDirectory("sweep-many")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: StoreTests.key, logger: Self.logger)
+        let store = try Store(path: directory.appendingPathComponent("s.db").path, masterKey: TestSecrets.masterKey, logger: Self.logger)
         _ = try await store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
         let count = 1_234  // two full batches of 500 and a partial one
         for n in 0..<count {

@@ -1,21 +1,21 @@
 import Foundation
-import HTTPTypes
-import HummingbirdTesting
+public import HTTPTypes
+public import HummingbirdTesting
 import NIOCore
-import TributaryCore
+public import TributaryCore
 
 /// A response with its body read once.
-struct SentResponse {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var bodyText: String
+public struct SentResponse: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var bodyText: String
 
-    var json: JSONValue? { JSONValue(parsing: Array(bodyText.utf8)) }
+    public var json: JSONValue? { JSONValue(parsing: Array(bodyText.utf8)) }
 }
 
 extension TestClientProtocol {
     /// Sends `body` with `headers` (names as given) to `path`.
-    func send(_ path: String, method: HTTPRequest.Method = .post, headers: [String: String], body: String) async throws -> SentResponse {
+    public func send(_ path: String, method: HTTPRequest.Method = .post, headers: [String: String], body: String) async throws -> SentResponse {
         var fields = HTTPFields()
         for (name, value) in headers {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }

@@ -14,7 +14,6 @@ import TributaryTesting
 /// `kill -9` at a random moment loses no acknowledged event (DESIGN.md §3 rules 2 and 7).
 @Suite("Crash recovery", .serialized)
 struct CrashRecoveryTests {
-    static let masterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     static let secret = "crash-test-secret"
     /// 20 in the suite; `scripts/soak.sh` sets `TRIBUTARY_CRASH_ROUNDS` for a long run.
     static let rounds = ProcessInfo.processInfo.environment["TRIBUTARY_CRASH_ROUNDS"].flatMap(Int.init) ?? 20
@@ -31,20 +30,20 @@ struct CrashRecoveryTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             let database = directory.appendingPathComponent("tributary.db").path
             do {
-                let store = try Store(path: database, masterKey: Self.masterKey, logger: Logger(label: "crash-test"))
+                let store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: Logger(label: "crash-test"))
                 _ = try await store.addConnection(
                     id: "gh1", provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil,
                     webhookSecrets: [Self.secret], now: 0
                 )
             }
-            let server = try await ServeProcess.start(database: database, masterKey: Self.masterKey)
+            let server = try await ServeProcess.start(database: database, masterKey: TestSecrets.masterKey)
             let killAfter = Int.random(in: 0..<Self.requestsPerRound, using: &generator)
             let acked = try await Self.fire(port: server.port, round: round, killAfterAcks: killAfter) { server.kill(SIGKILL) }
             server.kill(SIGKILL) // in case fewer acks than killAfter arrived
             _ = await server.waitForExit()
 
             // Restart the service on the same file, then list through the CLI as an operator would.
-            let restarted = try await ServeProcess.start(database: database, masterKey: Self.masterKey)
+            let restarted = try await ServeProcess.start(database: database, masterKey: TestSecrets.masterKey)
             let listed = try Self.listEventIDs(database: database)
             restarted.kill(SIGTERM)
             _ = await restarted.waitForExit()
@@ -110,7 +109,7 @@ struct CrashRecoveryTests {
 
     /// `tributary events list --json` on `database`, as delivery ids.
     static func listEventIDs(database: String) throws -> Set<String> {
-        let process = TestPaths.tributaryProcess(["events", "list", "--json", "--limit", "1000", "--db", database, "--providers", TestPaths.providers], masterKey: masterKey)
+        let process = TestPaths.tributaryProcess(["events", "list", "--json", "--limit", "1000", "--db", database, "--providers", TestPaths.providers], masterKey: TestSecrets.masterKey)
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
