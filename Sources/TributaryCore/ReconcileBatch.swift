@@ -79,6 +79,7 @@ public enum ReconcileAction: Sendable, Equatable {
 public enum ReconcileBatch {
     public static func decide<Key>(_ events: [PendingObservation<Key>]) -> [ReconcileAction] {
         var touched: [Key: MirrorVersion] = [:]
+        touched.reserveCapacity(events.count)
         var actions: [ReconcileAction] = []
         actions.reserveCapacity(events.count)
         for event in events {

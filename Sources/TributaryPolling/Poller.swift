@@ -40,11 +40,7 @@ public struct Poller: Sendable {
         var report = PollReport(connection: connection.id, resource: resource.name)
         let startedAt = now()
         do {
-            let claim = try await store.claimLease(leaseName, holder: holder, ttl: leaseTTL, now: startedAt)
-            if let dead = claim.takenFrom {
-                logger.notice("taking over the lease of a process that no longer runs", metadata: ["lease.holder": "\(dead)"])
-            }
-            guard claim.held else {
+            guard try await store.claimLease(leaseName, holder: holder, ttl: leaseTTL, now: startedAt, logger: logger) else {
                 report.skipped = true
                 logger.debug("poll skipped: another process holds the lease")
                 return report

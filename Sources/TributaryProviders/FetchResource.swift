@@ -1,12 +1,11 @@
-public import TributaryCore
+import TributaryCore
 
 /// A manifest's `api.fetch` compiled once, as poll resources are: its pointers parsed at load, so a
 /// wrong one is a manifest error with its path (`providers validate` reports it), never a silent nil.
 public struct FetchResource: Sendable {
     public let spec: ProviderManifest.API.Fetch
-    let state: JSONPointer
-    let version: (JSONPointer, ProviderManifest.TimeFormat)?
-    let deleted: (JSONPointer, [String])?
+    /// How a fetched record is read (the same rule as a listed one; a fetch has no id or update time to read).
+    public let observations: ObservationReader
 
     /// Statuses that mean the record is gone (a tombstone): the manifest's `gone`, default 404 and 410.
     public var gone: [Int] { spec.gone ?? [404, 410] }
@@ -21,17 +20,12 @@ public struct FetchResource: Sendable {
             return parsed
         }
         self.spec = spec
-        state = try pointer(spec.state, "/state") ?? JSONPointer("")!
-        version = try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) }
-        deleted = try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) }
-    }
-
-    /// What a fetched document says of its record: the state (where `state` points, else the
-    /// whole document) as bytes, its version, and whether it is deleted.
-    public func read(_ document: JSONValue) -> (state: [UInt8], version: Int64?, deleted: Bool) {
-        let state = Array((state.resolve(in: document) ?? document).jsonText.utf8)
-        let version = version.flatMap { pointer, format in pointer.resolve(in: document)?.stringValue.flatMap(format.microseconds) }
-        let deleted = deleted.map { pointer, values in pointer.resolve(in: document)?.stringValue.map(values.contains) ?? false } ?? false
-        return (state, version, deleted)
+        observations = ObservationReader(
+            id: nil,
+            version: try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) },
+            updatedAt: nil,
+            deleted: try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) },
+            state: try pointer(spec.state, "/state")
+        )
     }
 }

@@ -6,11 +6,8 @@ public struct PollResource: Sendable {
     public let spec: ProviderManifest.Resource
     public let machine: CursorMachine
     package let items: JSONPointer
-    package let id: JSONPointer?
-    package let version: (JSONPointer, ProviderManifest.TimeFormat)?
-    package let updatedAt: (JSONPointer, ProviderManifest.TimeFormat)?
-    package let deleted: (JSONPointer, [String])?
-    package let state: JSONPointer?
+    /// How each item (a record) is read; for an event feed, only its cursor's update time.
+    public let observations: ObservationReader
     package let next: Next
     /// Webhook rules that read items of an event feed (`events: true`).
     package let eventExtractor: EventExtractor?
@@ -44,11 +41,15 @@ public struct PollResource: Sendable {
         provider = manifest.id
         self.spec = spec
         items = try pointer(spec.items, "/items") ?? JSONPointer("")!
-        id = try pointer(spec.id, "/id")
-        version = try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) }
-        updatedAt = try pointer(spec.updatedAt?.pointer, "/updatedAt/pointer").map { ($0, spec.updatedAt!.format) }
-        deleted = try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) }
-        state = try pointer(spec.state, "/state")
+        let id = try pointer(spec.id, "/id")
+        let updatedAt = try pointer(spec.updatedAt?.pointer, "/updatedAt/pointer").map { ($0, spec.updatedAt!.format) }
+        observations = ObservationReader(
+            id: id,
+            version: try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) },
+            updatedAt: updatedAt,
+            deleted: try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) },
+            state: try pointer(spec.state, "/state")
+        )
         next = Next(
             link: spec.next.link != nil,
             token: try pointer(spec.next.token, "/next/token"),

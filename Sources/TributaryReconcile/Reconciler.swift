@@ -144,12 +144,10 @@ public struct Reconciler: Sendable {
             draft.eventId = EventID.fetched(recordType: pending.recordType, recordId: pending.recordId, tag: nil, receivedAt: receivedAt)
             draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: nil, deleted: true, fullState: true)
         } else if (200..<300).contains(response.status), let document = JSONValue(parsing: response.body) {
-            let (body, version, deleted) = fetch.read(document)
-            draft.eventId = EventID.fetched(
-                recordType: pending.recordType, recordId: pending.recordId, tag: StateTag.of(version: version, state: body), receivedAt: receivedAt
-            )
-            draft.record = RecordRef(recordType: pending.recordType, recordId: pending.recordId, version: version, deleted: deleted, fullState: true)
-            draft.body = body
+            let seen = fetch.observations.read(document)
+            draft.eventId = EventID.fetched(recordType: pending.recordType, recordId: pending.recordId, tag: seen.tag, receivedAt: receivedAt)
+            draft.record = seen.record(pending.recordType, id: pending.recordId)
+            draft.body = seen.state
         } else {
             try await store.noteFetchFailure(pending.seqs, reason: "provider answered HTTP \(response.status)", retryAt: retryAt(pending.attempts), maxAttempts: maxAttempts)
             return false

@@ -45,11 +45,7 @@ public struct Sweeper: Sendable {
         logger[metadataKey: "sweep.resource"] = "\(resource.name)"
         let lease = leaseName
         do {
-            let claim = try await store.claimLease(lease, holder: holder, ttl: leaseTTL, now: now())
-            if let dead = claim.takenFrom {
-                logger.notice("taking over the lease of a process that no longer runs", metadata: ["lease.holder": "\(dead)"])
-            }
-            guard claim.held else {
+            guard try await store.claimLease(lease, holder: holder, ttl: leaseTTL, now: now(), logger: logger) else {
                 logger.notice("sweep skipped: another process holds its lease")
                 return .skipped
             }

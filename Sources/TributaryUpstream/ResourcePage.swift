@@ -96,19 +96,15 @@ extension PollResource {
                 ))
                 continue
             }
-            guard let recordID = id.flatMap({ $0.resolve(in: element)?.stringValue }) else { continue }
-            let updated = updatedAt.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap(format.microseconds) }
-            var itemVersion = version.flatMap { pointer, format in pointer.resolve(in: element)?.stringValue.flatMap(format.microseconds) }
-            if itemVersion == nil { itemVersion = updated }
-            let isDeleted = deleted.map { pointer, values in pointer.resolve(in: element)?.stringValue.map(values.contains) ?? false } ?? false
-            let body = Array((state.flatMap { $0.resolve(in: element) } ?? element).jsonText.utf8)
-            pageItems.append(PageItem(id: recordID, updatedAt: updated))
+            let seen = observations.read(element)
+            guard let recordID = seen.recordId else { continue }
+            pageItems.append(PageItem(id: recordID, updatedAt: seen.updatedAt))
             drafts.append(EventDraft(
                 connection: connection, tenant: tenant, provider: provider, source: .poll,
-                eventId: EventID.polled(recordType: spec.recordType, recordId: recordID, tag: StateTag.of(version: itemVersion, state: body)),
-                type: "\(spec.recordType).\(isDeleted ? "deleted" : "observed")",
-                record: RecordRef(recordType: spec.recordType, recordId: recordID, version: itemVersion, deleted: isDeleted, fullState: true),
-                occurredAt: updated, receivedAt: receivedAt, headers: [], body: body, url: nil, readFence: requestedAt
+                eventId: EventID.polled(recordType: spec.recordType, recordId: recordID, tag: seen.tag),
+                type: "\(spec.recordType).\(seen.deleted ? "deleted" : "observed")",
+                record: seen.record(spec.recordType, id: recordID),
+                occurredAt: seen.updatedAt, receivedAt: receivedAt, headers: [], body: seen.state, url: nil, readFence: requestedAt
             ))
         }
         if machine.kind == .eventId, spec.cursor.order == "descending" {

@@ -1,15 +1,11 @@
 import Foundation
-import HTTPTypes
-import HummingbirdTesting
 import Logging
 import Testing
 import TributaryAPI
 import TributaryCore
-import TributaryRuntime
-import TributaryStore
 import TributaryIntegrationTesting
+import TributaryStore
 import TributaryTesting
-import Yams
 
 /// The admin token as an operator meets it: `tributary serve` writes a generated one to a 0600 file,
 /// `tributary admin-token rotate` replaces it, and a running `serve` follows.

@@ -1,18 +1,9 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import HummingbirdTesting
 import Logging
-import Synchronization
 import Testing
 import TributaryCore
-import TributaryPolling
-import TributaryProviders
-import TributaryRuntime
-import TributaryScheduling
 import TributaryStore
 import TributaryTesting
-import TributaryUpstream
 
 /// Hostile input an operator can give the CLI: manifests with values out of range, secrets on argv,
 /// database files left readable, a connection removed under its events.

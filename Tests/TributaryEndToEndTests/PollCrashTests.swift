@@ -1,17 +1,11 @@
 import Foundation
 import Logging
 import ProviderSimulator
-import ServiceLifecycle
 import Testing
 import TributaryCore
-import TributaryPolling
-import TributaryProviders
-import TributaryReconcile
-import TributaryScheduling
-import TributaryStore
 import TributaryIntegrationTesting
+import TributaryStore
 import TributaryTesting
-import TributaryUpstream
 
 /// `kill -9` in the middle of a backfill, then a restart: it resumes from the last committed page.
 @Suite("Polling crash recovery", .serialized)

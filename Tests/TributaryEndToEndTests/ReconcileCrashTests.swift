@@ -1,16 +1,13 @@
 import Foundation
 import Logging
 import ProviderSimulator
-import ServiceLifecycle
 import Testing
 import TributaryCore
+import TributaryIntegrationTesting
 import TributaryPolling
 import TributaryProviders
-import TributaryReconcile
-import TributaryRuntime
 import TributaryScheduling
 import TributaryStore
-import TributaryIntegrationTesting
 import TributaryTesting
 import TributaryUpstream
 
