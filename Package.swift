@@ -199,10 +199,7 @@ let package = Package(
             dependencies: [
                 "TributaryFaultVFS",
                 "TributaryCore",
-                "TributaryProviders",
-                "TributaryStore",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
