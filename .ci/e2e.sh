@@ -46,6 +46,16 @@ expect_exit() {
 }
 contains() { grep -qF -- "$2" "$1" || { echo "--- $1"; cat "$1"; fail "$1 does not contain: $2"; }; }
 
+# --- version and settings --------------------------------------------------
+expect_exit 0 version -- cli --version
+grep -qE '^[0-9]+\.[0-9]+\.[0-9]+' version.out || fail "--version printed: $(cat version.out)"
+ok "tributary --version: $(cat version.out)"
+# A wrong setting exits 2 naming it, before anything is created (no database, no admin token).
+expect_exit 2 log-level -- env LOG_LEVEL=verbose "$BIN" serve --db bad-setting.db --port 0
+contains log-level.err "LOG_LEVEL"
+[ ! -e bad-setting.db ] && [ ! -e bad-setting.db.admin-token ] || fail "serve with a bad LOG_LEVEL created files: $(ls bad-setting.db*)"
+ok "serve with LOG_LEVEL=verbose: exit 2, nothing created"
+
 # --- manifests -------------------------------------------------------------
 expect_exit 0 validate -- cli providers validate
 ok "providers validate: $(cat validate.out)"
@@ -85,6 +95,14 @@ while [ -z "$PORT" ]; do
 done
 ok "serve listening on port $PORT"
 URL="http://127.0.0.1:$PORT"
+# A second serve on the same port fails at once, naming the address and the cause, and creates nothing.
+expect_exit 1 port-in-use -- cli serve --db second.db --port "$PORT"
+contains port-in-use.err "cannot listen on 127.0.0.1:$PORT: the address is already in use"
+[ ! -e second.db ] && [ ! -e second.db.admin-token ] && [ ! -e second.db.key ] || fail "a serve that could not listen created files: $(ls second.db*)"
+expect_exit 2 bad-host -- cli serve --db second.db --host 999.1.1.1
+contains bad-host.err "--host 999.1.1.1"
+[ ! -e second.db ] || fail "a serve with an unresolvable --host created its database"
+ok "serve on a port in use exits 1, on an unresolvable host exits 2, both naming the cause and creating nothing"
 
 # `post NAME SIGNATURE DELIVERY BODYFILE`: the README tour's request; writes NAME.body, prints the status.
 post() {

@@ -64,6 +64,8 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError.usage(error.message)
         }
+        // Where it will listen is checked before the database, its key or the admin token exist.
+        try ListenAddress.check(host: configuration.host, port: configuration.port)
         EngineConfiguration.bootstrapLogging(environment: environment)
         configuration.logger = EngineConfiguration.defaultLogger()
         let engine: Engine

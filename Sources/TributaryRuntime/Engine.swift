@@ -130,8 +130,15 @@ public struct Engine: Sendable {
     }
 
     /// Runs the service until SIGTERM or SIGINT (graceful shutdown). `onServerRunning` receives the bound port.
+    /// - Throws: ``OperationError`` naming the address and the cause when it cannot be bound.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        try await application(onServerRunning: onServerRunning).runService()
+        do {
+            try await application(onServerRunning: onServerRunning).runService()
+        } catch let error as IOError {
+            throw OperationError.failure(ListenAddress.sentence(configuration.host, configuration.port, error.errnoCode))
+        } catch is SocketAddressError {
+            throw OperationError.usage("--host \(configuration.host) is not an address or a name this machine can resolve")
+        }
     }
 
     static func json(_ text: String) -> Response {

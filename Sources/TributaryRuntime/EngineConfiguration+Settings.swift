@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TributaryIntake
 public import TributaryStore
 
@@ -52,6 +53,9 @@ extension EngineConfiguration {
             guard adminToken.utf8.count >= 16, adminToken.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
                 throw ConfigurationError("TRIBUTARY_ADMIN_TOKEN must be at least 16 printable ASCII characters without spaces")
             }
+        }
+        if let level = settings.text("LOG_LEVEL"), Logger.Level(rawValue: level) == nil {
+            throw ConfigurationError("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(level)\"")
         }
         var store = try storeOptions(environment: environment)
         if let events = try positive(flags.maxWaitingEvents, "--max-waiting-events",

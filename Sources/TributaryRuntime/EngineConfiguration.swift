@@ -86,6 +86,9 @@ public struct EngineConfiguration: Sendable {
         }
     }
 
+    /// This build's version, as `tributary --version` prints it.
+    public static let version = "0.3.0-dev"
+
     /// The process's logger, made after ``bootstrapLogging(environment:)``.
     public static func defaultLogger() -> Logger { Logger(label: "tributary") }
 

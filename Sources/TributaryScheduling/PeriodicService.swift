@@ -53,6 +53,8 @@ public struct PeriodicService: Service {
                     } catch is CancellationError {
                         return
                     } catch {
+                        // A pass cut short by shutdown fails with whatever it was waiting on: not an error to report.
+                        if Task.isCancelled { return }
                         logger.error("periodic pass failed", metadata: ["service": "\(name)", "error": "\(error)"])
                     }
                     do {

@@ -36,6 +36,7 @@ struct ConfigurationTests {
         Case(environment: ["TRIBUTARY_INTAKE_MAX_WAITING_EVENTS": "-10"], names: "TRIBUTARY_INTAKE_MAX_WAITING_EVENTS"),
         Case(environment: ["TRIBUTARY_INTAKE_MAX_WAITING_BYTES": "1e9"], names: "TRIBUTARY_INTAKE_MAX_WAITING_BYTES"),
         Case(environment: ["TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS": "maybe"], names: "TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS"),
+        Case(environment: ["LOG_LEVEL": "verbose"], names: "LOG_LEVEL"),
     ]
 
     @Test("a wrong flag or variable is refused with one sentence naming it", arguments: hostile)
