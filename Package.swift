@@ -341,6 +341,7 @@ let package = Package(
             dependencies: [
                 "TributaryCore",
                 "TributaryStore",
+                "TributaryScheduling",
                 "TributaryRuntime",
                 "TributaryTesting",
                 "TributaryIntegrationTesting",

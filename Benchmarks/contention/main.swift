@@ -25,6 +25,7 @@ import Synchronization
 import TributaryCore
 import TributaryReconcile
 import TributaryRuntime
+import TributaryScheduling
 import TributaryStore
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -172,7 +173,7 @@ for id in ["gh1", "bulk"] {
 }
 
 // The backlog: N deliveries of distinct issues, as intake would have logged them (group commit, 64 at once).
-let now = EngineConfiguration.systemNow()
+let now = EngineClock.system.now()
 let logged = Atomic<Int>(0)
 try await withThrowingTaskGroup(of: Void.self) { group in
     for _ in 0..<64 {
@@ -219,7 +220,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
             start = ContinuousClock.now
             let holder = "bench"
             let lease = "sweep:bulk:issues"
-            let begun = EngineConfiguration.systemNow()
+            let begun = EngineClock.system.now()
             guard try await store.acquireLease(lease, holder: holder, ttl: .seconds(3600), now: begun) else { fatalError("lease") }
             let sweep = try await store.beginSweep(connection: "bulk", resource: "issues", recordType: "issue", now: begun)
             for page in stride(from: 0, to: swept, by: 100) {
@@ -233,7 +234,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
                 try await store.commitSweepPage(drafts, sweep: sweep.generation, cursor: PollCursor(), lease: lease, holder: holder)
             }
             let paged = ContinuousClock.now - start
-            let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineConfiguration.systemNow())
+            let suspects = try await store.finishSweep(sweep.generation, status: .complete, confirmable: true, lease: lease, holder: holder, now: EngineClock.system.now())
             let finished = ContinuousClock.now - start - paged
 
             return (applied, reconcileTime, paged, suspects, finished)

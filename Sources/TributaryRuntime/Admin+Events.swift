@@ -34,12 +34,15 @@ extension Admin {
     public func replay(_ seqs: [Int64]) async throws(OperationError) -> ReplayResult {
         var result = ReplayResult()
         var plain: [Int64] = []
+        // Read once, at the first quarantined delivery (a replay of plain events needs no manifest).
+        var catalog: ManifestCatalog?
         for seq in seqs {
             guard let event = try await run(usage: [.notFound], { () async throws(StoreError) in try await store.event(seq: seq) }) else {
                 throw .usage("no event with seq \(seq)")
             }
             guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
-            let provider = try Manifests.catalog(directory: providersDirectory).providers[event.provider]
+            if catalog == nil { catalog = try Manifests.catalog(directory: providersDirectory) }
+            let provider = catalog?.providers[event.provider]
             let request = WebhookRequest(
                 method: "POST", url: event.url ?? "", headers: event.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: event.body
             )

@@ -3,6 +3,7 @@ public import TributaryCore
 import TributaryAPI
 import TributaryProviders
 import TributaryStore
+public import TributaryScheduling
 
 /// What the operator's commands do to one database (`connections`, `events`, `records`, `status`,
 /// `admin-token`), without starting anything: the CLI's door to the store, as ``Engine`` is its door
@@ -20,7 +21,7 @@ public struct Admin: Sendable {
     /// - Throws: `.usage` naming a wrong setting; `.failure` when the database cannot be opened.
     public init(
         databasePath: String, providersDirectory: String, masterKey: String?, environment: [String: String],
-        now: @escaping @Sendable () -> Int64 = EngineConfiguration.systemNow
+        now: @escaping @Sendable () -> Int64 = EngineClock.system.now
     ) throws(OperationError) {
         let options: StoreOptions
         do {

@@ -91,7 +91,4 @@ public struct EngineConfiguration: Sendable {
 
     /// The process's logger, made after ``bootstrapLogging(environment:)``.
     public static func defaultLogger() -> Logger { Logger(label: "tributary") }
-
-    /// The wall clock in microseconds since the epoch (``EngineClock/system``).
-    public static var systemNow: @Sendable () -> Int64 { EngineClock.system.now }
 }

@@ -21,8 +21,15 @@ public final class ManualClock: Sendable {
         var sleepers: [Sleeper] = []
         var nextID = 0
         var cancelled: Set<Int> = []
-        /// Tests waiting for someone to sleep.
-        var watchers: [CheckedContinuation<Void, Never>] = []
+        /// Tests waiting for at least `count` sleepers.
+        var watchers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        /// Takes out the watchers whose count of sleepers is reached (every one with `all`).
+        mutating func readyWatchers(all: Bool = false) -> [CheckedContinuation<Void, Never>] {
+            let ready = watchers.filter { all || $0.count <= sleepers.count }
+            watchers.removeAll { all || $0.count <= sleepers.count }
+            return ready.map(\.continuation)
+        }
     }
 
     private let state: Mutex<State>
@@ -57,8 +64,7 @@ public final class ManualClock: Sendable {
                     if state.cancelled.remove(id) != nil { return (true, []) }
                     let (deadline, overflow) = state.now.addingReportingOverflow(length)
                     state.sleepers.append(Sleeper(id: id, deadline: overflow ? .max : deadline, continuation: continuation))
-                    defer { state.watchers.removeAll() }
-                    return (false, state.watchers)
+                    return (false, state.readyWatchers())
                 }
                 if cancelled { continuation.resume(throwing: CancellationError()) }
                 for watcher in watchers { watcher.resume() }
@@ -80,30 +86,30 @@ public final class ManualClock: Sendable {
         wake { $0.now += max(0, duration.microseconds) }
     }
 
-    /// Waits until at least one caller sleeps, then moves the time to the earliest deadline and wakes
-    /// every sleeper due by then.
-    /// - Returns: how far the time moved (zero when the waiting task was cancelled first).
-    @discardableResult
-    public func advanceToNextWakeUp() async -> Duration {
-        while state.withLock({ $0.sleepers.isEmpty }) {
-            if Task.isCancelled { return .zero }
+    /// Waits until at least `count` callers sleep (or the waiting task is cancelled).
+    public func waitForSleepers(_ count: Int) async {
+        while state.withLock({ $0.sleepers.count < count }), !Task.isCancelled {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
                     let ready = state.withLock { state -> Bool in
-                        if !state.sleepers.isEmpty || Task.isCancelled { return true }
-                        state.watchers.append(continuation)
+                        if state.sleepers.count >= count || Task.isCancelled { return true }
+                        state.watchers.append((count, continuation))
                         return false
                     }
                     if ready { continuation.resume() }
                 }
             } onCancel: {
-                let watchers = state.withLock { state in
-                    defer { state.watchers.removeAll() }
-                    return state.watchers
-                }
-                for watcher in watchers { watcher.resume() }
+                for watcher in state.withLock({ $0.readyWatchers(all: true) }) { watcher.resume() }
             }
         }
+    }
+
+    /// Waits until at least one caller sleeps, then moves the time to the earliest deadline and wakes
+    /// every sleeper due by then.
+    /// - Returns: how far the time moved (zero when the waiting task was cancelled first).
+    @discardableResult
+    public func advanceToNextWakeUp() async -> Duration {
+        await waitForSleepers(1)
         var moved: Int64 = 0
         wake { state in
             guard let earliest = state.sleepers.map(\.deadline).min(), earliest > state.now else { return }

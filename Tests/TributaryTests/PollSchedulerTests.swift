@@ -96,28 +96,27 @@ struct PollSchedulerTests {
     @Test("the manual clock wakes each sleeper at its deadline, jumps to the next wake-up, and a cancelled sleeper throws at once")
     func manualClock() async throws {
         let manual = ManualClock(now: 1_000_000)
-        let woke = Shared<[Int]>([])
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Int.self) { group in
             for (index, seconds) in [3, 1, 2].enumerated() {
                 group.addTask {
                     try await manual.clock.sleep(.seconds(seconds))
-                    woke.update { $0.append(index) }
+                    return index
                 }
             }
-            while manual.sleeping < 3 { await Task.yield() }
+            await manual.waitForSleepers(3)
             manual.advance(by: .milliseconds(999))
             #expect(manual.sleeping == 3, "a sleeper woke before its deadline")
-            for (step, expected) in [Duration.milliseconds(1), .seconds(1), .seconds(1)].enumerated() {
+            // Each jump wakes exactly the sleeper due then: the 1 s one, the 2 s one, the 3 s one.
+            for (expected, index) in [(Duration.milliseconds(1), 1), (.seconds(1), 2), (.seconds(1), 0)] {
                 #expect(await manual.advanceToNextWakeUp() == expected)
-                while woke.value.count < step + 1 { await Task.yield() }
+                let woke = try await group.next()
+                #expect(woke == index)
             }
-            try await group.waitForAll()
         }
-        #expect(woke.value == [1, 2, 0])
         #expect(manual.now() == 4_000_000)
 
         let sleeper = Task { try await manual.clock.sleep(.seconds(60)) }
-        while manual.sleeping < 1 { await Task.yield() }
+        await manual.waitForSleepers(1)
         sleeper.cancel()
         await #expect(throws: CancellationError.self) { try await sleeper.value }
         #expect(manual.sleeping == 0 && manual.now() == 4_000_000)

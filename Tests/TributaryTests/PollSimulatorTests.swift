@@ -52,11 +52,6 @@ struct PollSimulatorTests {
     }
 }
 
-/// The system clock as tests read it (``EngineClock/system``).
-enum TestClock {
-    static let system: @Sendable () -> Int64 = EngineClock.system.now
-}
-
 /// Two processes never poll one resource at once: cron's `poll --once` and `serve` share the lease.
 @Suite("Poll leases")
 struct PollLeaseTests {
@@ -72,7 +67,7 @@ struct PollLeaseTests {
         let (reports, requests, afterRelease) = try await SimulatorRig.withSimulator(simulator) { port in
             let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
-            let now = TestClock.system()
+            let now = EngineClock.system.now()
             // Another node holds customers; this very process (alive) holds tickets under another name.
             #expect(try await store.acquireLease("poll:sim1:customers", holder: "other-host:4242:abcd", ttl: .seconds(60), now: now))
             let alive = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):other"
@@ -111,7 +106,7 @@ struct MirrorFromPollingTests {
             let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
             let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
-            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: EngineClock.system.now)
             var reports: [ReconcileReport] = []
             try simulator.startMutations(rate: 400)
             for _ in 0..<3 {
@@ -168,7 +163,7 @@ struct ReconcileFetchTests {
             let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
             let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
-            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: EngineClock.system.now)
             _ = try await runner.runDue(force: true, connection: "sim1", resource: "customers", logger: logger)
             _ = try await reconciler.runOnce(logger: logger)
 

@@ -108,7 +108,7 @@ extension RealAPIManifestTests {
     func graph() async throws {
         try await Self.withHarness(provider: "microsoft-graph", account: nil, token: Self.graphToken) { h in
             try await Self.graphFirstRound(h)
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(.init(Self.graphDelta1, headers: [("Authorization", "Bearer \(Self.graphToken)")]), respond: try Self.response("microsoft-graph/users-delta-changes"))
             let second = try await h.run()
             #expect(second.pages == 1 && second.newEvents == 2)
@@ -127,13 +127,13 @@ extension RealAPIManifestTests {
         try await Self.withHarness(provider: "microsoft-graph", account: nil, token: Self.graphToken) { h in
             let auth: [(name: String, value: String)] = [("Authorization", "Bearer \(Self.graphToken)")]
             try await Self.graphFirstRound(h)
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(.init(Self.graphDelta1, headers: auth), respond: try Self.response("microsoft-graph/users-delta-gone"))
             let expired = try await h.run()
             #expect(expired.anomalies == [.syncTokenExpired] && expired.pages == 0)
             #expect(try await h.cursor("users").isEmpty)
 
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(.init(Self.graphDelta, headers: auth), respond: try Self.response("microsoft-graph/users-delta-resync"))
             let resync = try await h.run()
             #expect(resync.pages == 1 && resync.observations == 4)

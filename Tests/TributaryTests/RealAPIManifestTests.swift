@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import TributaryCore
 import TributaryPolling
@@ -22,19 +21,13 @@ struct RealAPIManifestTests {
     /// 2024-11-20T12:00:00Z: the engine clock when the first run starts.
     static let start: Int64 = 1_732_104_000 * 1_000_000
 
-    /// An engine clock that stands still unless a test moves it.
-    final class TestClock: Sendable {
-        private let micros = Mutex(RealAPIManifestTests.start)
-        func now() -> Int64 { micros.withLock { $0 } }
-        func advance(seconds: Int64) { micros.withLock { $0 += seconds * 1_000_000 } }
-    }
-
     /// One connection of one provider on a temp-file store, polled through a fixture transport.
     struct Harness {
         let store: Store
         let transport: FixtureTransport
         let runner: PollRunner
-        let clock: TestClock
+        /// The time stands still unless a test moves it (waits still take real time).
+        let clock: ManualClock
         let connection: Connection
         let api: ProviderManifest.API
         let logger: Logger
@@ -77,9 +70,9 @@ struct RealAPIManifestTests {
             id: "\(provider)-1", provider: provider, tenant: "acme", account: account, toleranceSeconds: nil, webhookSecrets: [], now: 0
         )
         try await store.setAPICredentials(connection: connection.id, token: token, baseURL: nil, now: 0)
-        let clock = TestClock()
+        let clock = ManualClock(now: RealAPIManifestTests.start)
         let transport = FixtureTransport()
-        let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", clock: EngineClock.system.reading({ clock.now() }))
+        let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", clock: EngineClock.system.reading(clock.now))
         try await body(Harness(store: store, transport: transport, runner: runner, clock: clock, connection: connection, api: api, logger: logger))
     }
 
@@ -122,7 +115,7 @@ struct RealAPIManifestTests {
             #expect(await h.budget.tokens == 4872)
 
             // Next run: since = the watermark less the 1 s lookback, If-None-Match = the first page's validator.
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(
                 .init(list, query: [("since", "2024-11-20T11:41:08Z")], headers: auth + [("If-None-Match", etag1)]),
                 respond: try Self.response("github/issues-since")
@@ -133,7 +126,7 @@ struct RealAPIManifestTests {
             #expect(cursor.watermark == Self.t("2024-11-20T11:41:09Z") && cursor.etag == etag2)
 
             // Same query, nothing changed: 304, nothing stored, cursor kept.
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(
                 .init(list, query: [("since", "2024-11-20T11:41:08Z")], headers: auth + [("If-None-Match", etag2)]),
                 respond: try Self.response("github/issues-not-modified")
@@ -180,7 +173,7 @@ struct RealAPIManifestTests {
                 connection: h.connection.id, tenant: "acme", provider: "stripe", source: .webhook, eventId: evt[4],
                 type: "charge.succeeded", record: nil, occurredAt: nil, receivedAt: Self.start, headers: [], body: Array("{}".utf8), url: nil
             ))
-            h.clock.advance(seconds: 300)
+            h.clock.advance(by: .seconds(300))
             h.transport.expect(
                 .init(events, query: [("limit", "100"), ("ending_before", evt[2])], headers: auth),
                 respond: try Self.response("stripe/events-after-1")
@@ -223,7 +216,7 @@ struct RealAPIManifestTests {
             // X-Rate-Limit-Remaining: 3 (the account's budget, shared with other clients) is below the local 8.
             #expect(await h.budget.tokens == 3)
 
-            h.clock.advance(seconds: 600)
+            h.clock.advance(by: .seconds(600))
             h.transport.expect(.init(export, query: [("cursor", c2)], headers: auth), respond: try Self.response("zendesk/tickets-cursor-2"))
             let second = try await h.run()
             #expect(second.pages == 1 && second.newEvents == 1)
@@ -263,7 +256,7 @@ struct RealAPIManifestTests {
             let budget = await h.budget
             #expect(budget.tokens == 27 && budget.capacity == 40)
 
-            h.clock.advance(seconds: 600)
+            h.clock.advance(by: .seconds(600))
             h.transport.expect(
                 .init(orders, query: query + [("updated_at_min", "2024-11-20T11:31:55Z")], headers: auth),
                 respond: try Self.response("shopify/orders-updated-since")
@@ -306,7 +299,7 @@ struct RealAPIManifestTests {
             #expect(await h.budget.tokens == 3)
 
             // Next run: both pages of the one query carry its bound (CursorMachine fix: page 2 used to send 0).
-            h.clock.advance(seconds: 600)
+            h.clock.advance(by: .seconds(600))
             let sinceMs = watermark / 1000
             h.transport.expect(.init(search, method: "POST", headers: headers, jsonBody: Self.hubspotSearch(sinceMs: sinceMs, after: "0")), respond: try Self.response("hubspot/contacts-since-1"))
             h.transport.expect(.init(search, method: "POST", headers: headers, jsonBody: Self.hubspotSearch(sinceMs: sinceMs, after: "2")), respond: try Self.response("hubspot/contacts-since-2"))

@@ -34,11 +34,11 @@ struct SweepTests {
             let store = try await SimulatorRig.store(directory, port: port, token: token)
             let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
             let runner = PollRunner(store: store, catalog: catalog, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true)), clock: .system)
-            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system)
+            let reconciler = Reconciler(store: store, catalog: catalog, clients: runner.clients, now: EngineClock.system.now)
             _ = try await runner.runDue(force: true, logger: logger)
             _ = try await reconciler.runOnce(logger: logger)
             #expect(try await store.records(connection: "sim1", limit: 10_000).count == 2 * records)
-            try await body(simulator, store, SweepRunner(store: store, catalog: catalog, clients: runner.clients, now: TestClock.system), reconciler)
+            try await body(simulator, store, SweepRunner(store: store, catalog: catalog, clients: runner.clients, now: EngineClock.system.now), reconciler)
         }
     }
 
@@ -111,7 +111,7 @@ struct SweepTests {
             // (The HTTP client retries a refused connection until the request's deadline: keep it short.)
             let refused = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 2)
             let failingRunner = SweepRunner(
-                store: store, catalog: runner.catalog, clients: UpstreamClients(transport: refused, clock: .system, maxAttempts: 1), now: TestClock.system
+                store: store, catalog: runner.catalog, clients: UpstreamClients(transport: refused, clock: .system, maxAttempts: 1), now: EngineClock.system.now
             )
             let failing = try #require(try await failingRunner.sweepers(resource: "customers").first)
             let failed = try #require(await failing.sweepOnce(confirmable: true, logger: Self.logger).sweep)
