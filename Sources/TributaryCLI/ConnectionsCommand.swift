@@ -19,7 +19,7 @@ struct Connections: AsyncParsableCommand {
         @Option(help: "Provider account key, for routing.") var account: String?
         @Option(name: .customLong("webhook-secret"), help: "Webhook signing secret (repeat for several); @FILE reads it from a file, - from stdin (argv is visible to other users). For public-key schemes, the provider's public key.")
         var webhookSecrets: [String] = []
-        @Option(help: "Replay window in seconds, overriding the manifest's.") var tolerance: Int?
+        @Option(parsing: .unconditional, help: "Replay window in seconds, overriding the manifest's.") var tolerance: Int?
         @Option(name: .customLong("api-token"), help: "API credential for polling and fetches (sent as the manifest's auth style); @FILE or - (stdin) keeps it off argv.")
         var apiToken: String?
         @Option(name: .customLong("api-base-url"), help: "API base URL, overriding the manifest's (e.g. a regional host, or the simulator).")
@@ -55,7 +55,7 @@ struct Connections: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
 
         func run() async throws {
-            let connections = try await global.openAdmin().connections()
+            let connections = try await global.openAdmin(readOnly: true).connections()
             if global.json {
                 Output.json(.array(connections.map(\.json)))
             } else {
@@ -72,7 +72,7 @@ struct Connections: AsyncParsableCommand {
         @Argument(help: "Connection id.") var id: String
 
         func run() async throws {
-            guard let connection = try await global.openAdmin().connection(id: id) else { throw CLIError.failure("no connection \(id)") }
+            guard let connection = try await global.openAdmin(readOnly: true).connection(id: id) else { throw CLIError.failure("no connection \(id)") }
             let json = connection.json
             if global.json {
                 Output.json(json)

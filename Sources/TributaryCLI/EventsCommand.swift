@@ -16,18 +16,18 @@ struct Events: AsyncParsableCommand {
         @Option(help: "Only this connection.") var connection: String?
         @Option(help: "Only this status (pending, applied, superseded, quarantined, failed, dead).") var status: String?
         @Option(help: "Only this event type.") var type: String?
-        @Option(help: "At most this many events.") var limit = 100
-        @Option(help: "Only events after this sequence number.") var after: Int64?
+        @Option(parsing: .unconditional, help: "At most this many events.") var limit = 100
+        @Option(parsing: .unconditional, help: "Only events after this sequence number.") var after: Int64?
 
         func validate() throws {
             if let status, EventStatus(rawValue: status) == nil {
                 throw ValidationError("unknown status \"\(status)\"; one of \(EventStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            guard limit > 0 else { throw ValidationError("--limit must be positive") }
+            guard limit > 0 else { throw ValidationError("--limit must be a positive number, not \(limit)") }
         }
 
         func run() async throws {
-            let events = try await global.openAdmin().events(EventFilter(
+            let events = try await global.openAdmin(readOnly: true).events(EventFilter(
                 connection: connection, status: status.flatMap(EventStatus.init(rawValue:)), type: type, limit: limit, afterSeq: after
             ))
             if global.json {
@@ -66,7 +66,7 @@ struct Events: AsyncParsableCommand {
 
         func run() async throws {
             // Fields the manifest marks as secrets (Graph's clientState) never reach the terminal.
-            guard let event = try await global.openAdmin().event(seq: seq) else { throw CLIError.failure("no event with seq \(seq)") }
+            guard let event = try await global.openAdmin(readOnly: true).event(seq: seq) else { throw CLIError.failure("no event with seq \(seq)") }
             Output.json(event.json(detail: true))
         }
     }

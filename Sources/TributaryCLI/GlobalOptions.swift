@@ -25,6 +25,8 @@ struct GlobalOptions: ParsableArguments {
         do {
             _ = try EngineConfiguration.allowPrivateUpstreams(environment: environment)
             _ = try EngineConfiguration.storeOptions(environment: environment)
+            try EngineConfiguration.checkLogLevel(environment: environment)
+            try EngineConfiguration.checkMasterKey(environment: environment)
         } catch {
             throw ValidationError(error.message)
         }
@@ -45,14 +47,20 @@ struct GlobalOptions: ParsableArguments {
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
 
     /// The database, for the commands that only read or change what it holds.
-    func openAdmin() throws -> Admin {
-        try Admin(databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey, environment: ProcessInfo.processInfo.environment)
+    /// - Parameter readOnly: the command only reads: the database is opened read-only (it must exist).
+    func openAdmin(readOnly: Bool = false) throws -> Admin {
+        try Admin(
+            databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey,
+            environment: ProcessInfo.processInfo.environment, readOnly: readOnly
+        )
     }
 
     /// The engine as `serve` builds it (store, manifests, upstream clients), without listening.
-    func openEngine() throws -> Engine {
+    /// - Parameter maxWait: how long provider calls may keep retrying (`--max-wait`).
+    func openEngine(maxWait: Duration? = nil) throws -> Engine {
         let environment = ProcessInfo.processInfo.environment
         var configuration = EngineConfiguration(databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey)
+        configuration.maxWait = maxWait
         configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
         do {
             configuration.store = try EngineConfiguration.storeOptions(environment: environment)

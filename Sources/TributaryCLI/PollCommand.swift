@@ -12,18 +12,15 @@ struct Poll: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
     @Option(help: "Only this resource.") var resource: String?
     @Flag(help: "Run every selected resource now, due or not.") var once = false
+    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds to keep retrying a provider that fails or throttles before giving up with its last error.")
+    var maxWait = 60
+
+    func validate() throws {
+        guard maxWait > 0 else { throw ValidationError("--max-wait must be a positive number of seconds, not \(maxWait)") }
+    }
 
     func run() async throws {
-        let engine = try global.openEngine()
-        let reports: [PollReport]
-        do {
-            reports = try await engine.poll(force: once, connection: connection, resource: resource)
-        } catch {
-            throw CLIError.failure("cannot poll: \(error)")
-        }
-        if reports.isEmpty, connection != nil || resource != nil {
-            throw CLIError.usage("nothing to poll for \(connection.map { "connection \($0)" } ?? "")\(resource.map { " resource \($0)" } ?? "")")
-        }
+        let reports = try await global.openEngine(maxWait: .seconds(maxWait)).poll(force: once, connection: connection, resource: resource)
         if global.json {
             Output.json(.array(reports.map(\.json)))
         } else {
@@ -32,7 +29,10 @@ struct Poll: AsyncParsableCommand {
                 Output.line("\(r.connection)\t\(r.resource)\tpages=\(r.pages)\tobserved=\(r.observations)\tnew=\(r.newEvents)\t\(outcome)")
             }
         }
-        if reports.contains(where: { $0.error != nil }) { throw CLIError.failure("\(reports.filter { $0.error != nil }.count) poll run(s) failed") }
+        let failed = reports.filter { $0.error != nil }
+        if let first = failed.first {
+            let others = failed.count > 1 ? " (and \(failed.count - 1) more run(s) failed)" : ""
+            throw CLIError.failure("the poll of \(first.connection)/\(first.resource) failed: \(first.error ?? "")\(others)")
+        }
     }
-
 }

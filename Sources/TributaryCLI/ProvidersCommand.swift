@@ -20,7 +20,12 @@ struct Providers: AsyncParsableCommand {
                 Output.json(.array(providers.map(\.json)))
             } else {
                 for provider in providers {
-                    Output.line("\(provider.id)\t\(provider.name)\t\(provider.scheme ?? "-")")
+                    if let problem = provider.problems.first {
+                        let more = provider.problems.count > 1 ? " (and \(provider.problems.count - 1) more; see `tributary providers validate`)" : ""
+                        Output.line("\(provider.id)\tINVALID\t\(problem)\(more)")
+                    } else {
+                        Output.line("\(provider.id)\t\(provider.name)\t\(provider.scheme ?? "-")")
+                    }
                 }
             }
         }

@@ -12,19 +12,15 @@ struct Reconcile: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
     @Flag(help: "Enumerate every record of every sweepable resource, report drift (missing, stale, extra) and confirm suspected deletions by fetch.")
     var full = false
+    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds to keep retrying a provider that fails or throttles (fetches, sweeps) before giving up with its last error.")
+    var maxWait = 60
+
+    func validate() throws {
+        guard maxWait > 0 else { throw ValidationError("--max-wait must be a positive number of seconds, not \(maxWait)") }
+    }
 
     func run() async throws {
-        let engine = try global.openEngine()
-        if let connection, try await !engine.hasConnection(connection) {
-            throw CLIError.failure("no connection \"\(connection)\"")
-        }
-        let report: ReconcileReport
-        let sweeps: [SweepRun]
-        do {
-            (report, sweeps) = try await engine.reconcile(full: full, connection: connection)
-        } catch {
-            throw CLIError.failure("cannot reconcile: \(error.message)")
-        }
+        let (report, sweeps) = try await global.openEngine(maxWait: .seconds(maxWait)).reconcile(full: full, connection: connection)
         if global.json {
             Output.json(report.json(sweeps: full ? sweeps : nil))
         } else {

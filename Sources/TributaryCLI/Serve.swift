@@ -13,16 +13,16 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Address to bind.") var host = "127.0.0.1"
-    @Option(help: "Port to bind (0 picks a free one; the chosen port is printed).") var port = 8080
+    @Option(parsing: .unconditional, help: "Port to bind (0 picks a free one; the chosen port is printed).") var port = 8080
     @Option(name: .customLong("public-url"), help: "Scheme and host providers call, for URL-signing providers (env TRIBUTARY_PUBLIC_URL).")
     var publicURL: String?
-    @Option(name: .customLong("max-body"), help: "Largest accepted webhook body in bytes (env TRIBUTARY_MAX_BODY).")
+    @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest accepted webhook body in bytes (env TRIBUTARY_MAX_BODY).")
     var maxBody: Int?
-    @Option(name: .customLong("body-timeout"), help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
+    @Option(name: .customLong("body-timeout"), parsing: .unconditional, help: "Seconds allowed to receive a request body (env TRIBUTARY_BODY_TIMEOUT).")
     var bodyTimeout: Int?
-    @Option(name: .customLong("max-waiting-events"), help: "Webhooks that may wait for a commit at once; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_EVENTS, default 10000).")
+    @Option(name: .customLong("max-waiting-events"), parsing: .unconditional, help: "Webhooks that may wait for a commit at once; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_EVENTS, default 10000).")
     var maxWaitingEvents: Int?
-    @Option(name: .customLong("max-waiting-bytes"), help: "Body bytes those webhooks may hold; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_BYTES, default 67108864).")
+    @Option(name: .customLong("max-waiting-bytes"), parsing: .unconditional, help: "Body bytes those webhooks may hold; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_BYTES, default 67108864).")
     var maxWaitingBytes: Int?
     @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process.")
     var noPoll = false
@@ -68,22 +68,18 @@ struct Serve: AsyncParsableCommand {
         try ListenAddress.check(host: configuration.host, port: configuration.port)
         EngineConfiguration.bootstrapLogging(environment: environment)
         configuration.logger = EngineConfiguration.defaultLogger()
-        let engine: Engine
-        do {
-            engine = try Engine(configuration: configuration)
-        } catch {
-            throw CLIError.failure("cannot start: \(error)")
-        }
-        do {
-            if let generated = try await engine.prepareAdminToken() {
-                let file = try AdminTokenFile.write(generated, database: global.databasePath)
-                Output.line("admin token written to \(file) (readable by this user only)")
-            }
-        } catch let error as StoreError {
-            throw CLIError.failure("cannot start: \(error.message)")
-        }
-        let host = self.host
+        let engine = try Engine.open(configuration)
+        let (host, databasePath) = (self.host, global.databasePath)
         try await engine.run { port in
+            // Only now that it listens: a serve that cannot start leaves no admin token behind.
+            do {
+                if let generated = try await engine.prepareAdminToken() {
+                    let file = try AdminTokenFile.write(generated, database: databasePath)
+                    Output.line("admin token written to \(file) (readable by this user only)")
+                }
+            } catch {
+                Output.error("tributary: cannot create the /v1 admin token (\(error)); /v1 refuses every request until `tributary admin-token rotate` makes one")
+            }
             Output.line("tributary listening on http://\(host):\(port)")
         }
     }

@@ -1,28 +1,76 @@
 import ArgumentParser
+import Foundation
 import TributaryCore
 import TributaryRuntime
 
 /// `tributary status`: per connection and resource, where things stand.
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show events by status, poll cursors, last and next runs, errors and rate-limit state.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show events by status, each polled resource's progress (a backfill's pages and watermark so far), errors and sweeps; --json for machines."
+    )
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Only this connection.") var connection: String?
 
     func run() async throws {
-        let statuses = try await global.openAdmin().status(connection: connection)
+        let statuses = try await global.openAdmin(readOnly: true).status(connection: connection)
         if global.json {
             Output.json(.array(statuses.map(\.json)))
-        } else {
-            for item in statuses.map(\.json) {
-                Output.line("\(item["connection"]?.stringValue ?? "")\t\(item["provider"]?.stringValue ?? "")\tevents \(item["events"]?.jsonText ?? "")")
-                if let rate = item["rate_limit"], rate != .null { Output.line("  rate limit \(rate.jsonText)") }
-                if case .array(let resources)? = item["resources"] {
-                    for r in resources {
-                        Output.line("  \(r["resource"]?.stringValue ?? "")\tcursor \(r["cursor"]?.jsonText ?? "")\tlast \(r["last_run_finished_at"]?.stringValue ?? "-")\tnext \(r["next_run_at"]?.stringValue ?? "-")\terror \(r["last_error"]?.stringValue ?? "-")")
-                    }
+            return
+        }
+        if statuses.isEmpty { Output.line("no connections (add one with `tributary connections add`)") }
+        for (index, status) in statuses.enumerated() {
+            if index > 0 { Output.line("") }
+            for line in Self.describe(status) { Output.line(line) }
+        }
+    }
+
+    /// One connection as aligned lines for a person: who, events by status, then a table of its
+    /// polled resources and one line per latest sweep.
+    static func describe(_ status: ConnectionStatus) -> [String] {
+        let c = status.connection
+        var lines = ["\(c.id)  \(c.provider)  tenant \(c.tenant)\(c.account.map { "  account \($0)" } ?? "")"]
+        let counts = EventStatus.allCases.compactMap { s in status.events[s].map { "\(s.rawValue) \($0)" } }
+        lines.append("  events: " + (counts.isEmpty ? "none yet" : counts.joined(separator: ", ")))
+        if !status.resources.isEmpty {
+            var rows = [["RESOURCE", "STATE", "PAGES", "READ", "WATERMARK", "LAST RUN", "NEXT RUN", "ERROR"]]
+            for r in status.resources {
+                let state: String
+                let watermark: String
+                if let run = r.cursor.run {
+                    state = r.cursor.watermark == nil && r.cursor.syncToken == nil && r.cursor.lastEventId == nil ? "backfilling" : "catching up"
+                    watermark = run.maxSeen.map { time($0) + " so far" } ?? r.cursor.watermark.map(time) ?? "-"
+                } else {
+                    state = r.cursor.isEmpty ? (r.lastError == nil ? "not started" : "failing") : (r.lastError == nil ? "up to date" : "failing")
+                    watermark = r.cursor.watermark.map(time) ?? (r.cursor.syncToken != nil ? "sync token" : r.cursor.lastEventId ?? "-")
                 }
+                rows.append([
+                    r.resource, state, String(r.cursor.run?.pages ?? r.pages), String(r.observations), watermark,
+                    r.lastRunFinishedAt.map(time) ?? "-", r.nextRunAt.map(time) ?? "-", r.lastError ?? r.lastAnomaly ?? "-",
+                ])
             }
+            lines += aligned(rows).map { "  " + $0 }
+        }
+        for s in status.sweeps {
+            lines.append("  sweep \(s.resource) #\(s.generation): \(s.status.rawValue), seen \(s.seen); drift: missing \(s.missing), stale \(s.stale), extra \(s.extra)\(s.error.map { " (\($0))" } ?? "")")
+        }
+        return lines
+    }
+
+    /// To the second, in UTC: what a person reads at a glance.
+    static func time(_ microseconds: Int64) -> String {
+        let full = Timestamp.rfc3339(microseconds: microseconds - microseconds % 1_000_000)
+        return full.replacingOccurrences(of: "T", with: " ")
+    }
+
+    /// Columns padded to their widest cell, two spaces apart (the last one is not padded).
+    static func aligned(_ rows: [[String]]) -> [String] {
+        guard let columns = rows.map(\.count).max() else { return [] }
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
         }
     }
 }

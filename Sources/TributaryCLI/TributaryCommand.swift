@@ -19,6 +19,8 @@ public enum TributaryMain {
     public static func main(arguments: [String]? = nil) async -> Never {
         do {
             var command = try TributaryCommand.parseAsRoot(arguments)
+            // `serve` sets up its own logging (a service's log stream); every other command logs plain lines.
+            if !(command is Serve) { EngineConfiguration.bootstrapCommandLogging(environment: ProcessInfo.processInfo.environment) }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

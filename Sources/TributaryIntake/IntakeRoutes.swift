@@ -46,6 +46,13 @@ public struct IntakeRoutes: Sendable {
 
         guard let provider = catalog.providers[providerID], let verifier = provider.verifier,
               let extractor = provider.extractor, let webhooks = provider.manifest.webhooks else {
+            if catalog.invalid[providerID] != nil {
+                // Its manifest is broken, not gone: providers retry a 503, so nothing is lost once it is fixed.
+                logger.warning("webhook for a provider whose manifest is invalid; answered 503 so the provider retries")
+                var response = Self.plain(.serviceUnavailable, "provider \(providerID)'s manifest is invalid on this server; retry later")
+                response.headers[.retryAfter] = "300"
+                return response
+            }
             return Self.plain(.notFound, "unknown provider")
         }
         let connection: Connection?

@@ -28,6 +28,11 @@ public enum PollScheduler {
                 guard started else { continue }
                 group.addTask {
                     let report = await runner.run(poller, logger: logger)
+                    if let error = report.error {
+                        logger.warning("poll run failed; the cursor stays at the last committed page", metadata: [
+                            "connection": "\(report.connection)", "poll.resource": "\(report.resource)", "error": "\(error)",
+                        ])
+                    }
                     running.keys.withLock { _ = $0.remove(key) }
                     finished(report)
                 }

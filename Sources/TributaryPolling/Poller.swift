@@ -84,8 +84,8 @@ public struct Poller: Sendable {
                 break
             }
         } catch {
+            // Said once, by whoever reads the report: the scheduler's log, or the command's output.
             report.error = "\(error)"
-            logger.warning("poll run failed; the cursor stays at the last committed page", metadata: ["error": "\(error)"])
         }
         let finishedAt = now()
         let interval = resource.interval.microseconds

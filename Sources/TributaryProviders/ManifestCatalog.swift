@@ -89,19 +89,35 @@ public struct Provider: Sendable {
 
 /// Every provider manifest in a directory, validated against `Schemas/provider.schema.json`.
 ///
-/// Loading is all-or-nothing: one bad manifest refuses the whole catalog with every
-/// error found (file, path inside the file, reason), so a service never starts
-/// with a provider silently missing.
+/// Two ways to load: ``load(directory:)`` is all-or-nothing (one bad manifest refuses the whole
+/// catalog with every error found), for checks; ``loadValid(directory:)`` keeps the valid providers
+/// and lists the invalid ones with their errors, for the service and the commands, so one broken
+/// file is not an outage of every other provider.
 public struct ManifestCatalog: Sendable {
     public let providers: [String: Provider]
+    /// Providers whose manifest is invalid, by id (the file's name), with everything wrong in it:
+    /// intake answers their webhooks 503 (providers retry), the reconciler leaves their events
+    /// pending, and `providers list` shows them, until a fixed manifest is loaded.
+    public let invalid: [String: ManifestErrors]
 
-    public init(providers: [Provider]) {
+    public init(providers: [Provider], invalid: [String: ManifestErrors] = [:]) {
         self.providers = Dictionary(providers.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        self.invalid = invalid
     }
 
-    /// Loads every `*.yaml` in `directory`.
+    /// Loads every `*.yaml` in `directory`, all or nothing.
     /// - Throws: ``ManifestErrors`` listing every problem in every file.
     public static func load(directory: String) throws(ManifestErrors) -> ManifestCatalog {
+        let catalog = try loadValid(directory: directory)
+        guard catalog.invalid.isEmpty else {
+            throw ManifestErrors(errors: catalog.invalid.sorted { $0.key < $1.key }.flatMap(\.value.errors))
+        }
+        return catalog
+    }
+
+    /// Loads every valid `*.yaml` in `directory`; each invalid one is listed in ``invalid``.
+    /// - Throws: ``ManifestErrors`` only when the directory cannot be read.
+    public static func loadValid(directory: String) throws(ManifestErrors) -> ManifestCatalog {
         let files: [String]
         do {
             files = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -112,15 +128,16 @@ public struct ManifestCatalog: Sendable {
             throw ManifestErrors(errors: [ManifestError(file: directory, path: "", reason: "cannot read the providers directory")])
         }
         var providers: [Provider] = []
-        var errors: [ManifestError] = []
+        var invalid: [String: ManifestErrors] = [:]
         for file in files {
             switch validate(file: file) {
             case .success(let provider): providers.append(provider)
-            case .failure(let failure): errors += failure.errors
+            case .failure(let failure):
+                let id = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+                invalid[id, default: ManifestErrors(errors: [])].errors += failure.errors
             }
         }
-        guard errors.isEmpty else { throw ManifestErrors(errors: errors) }
-        return ManifestCatalog(providers: providers)
+        return ManifestCatalog(providers: providers, invalid: invalid)
     }
 
     /// Validates one manifest file: schema first, then what a schema cannot say (id matches the file

@@ -51,7 +51,9 @@ public struct Reconciler: Sendable {
                 total.needFetch = next.needFetch
             }
         }
-        logger.info("reconcile pass", metadata: [
+        // An idle pass (every tick of `serve`) is not news.
+        let idle = total.applied + total.superseded + total.unchanged + total.fetches == 0
+        logger.log(level: idle ? .debug : .info, "reconcile pass", metadata: [
             "applied": "\(total.applied)", "superseded": "\(total.superseded)", "unchanged": "\(total.unchanged)",
             "needs_fetch": "\(total.needFetch)", "fetches": "\(total.fetches)", "fetch_failures": "\(total.fetchFailures)",
         ])
@@ -64,7 +66,7 @@ public struct Reconciler: Sendable {
         while true {
             // A webhook delivery's record state is where its rule's state pointer says (polled and
             // fetched observations are stored as the record itself).
-            let report = try await store.applyPendingEvents(limit: batch, connection: connection, now: now()) { provider, type, body in
+            let report = try await store.applyPendingEvents(limit: batch, connection: connection, skipping: Set(catalog.invalid.keys), now: now()) { provider, type, body in
                 catalog.providers[provider]?.extractor?.recordState(type: type, body: body)
             }
             total.addSettled(report)
@@ -81,7 +83,8 @@ public struct Reconciler: Sendable {
         guard clients != nil else { return (0, 0) }
         // Deliveries' follow-ups first; sweep suspicions and verifications only a few per pass, so a
         // large sweep never holds up the webhooks behind it.
-        let waiting = try await store.pendingFetches(connection: only, limit: 1000, now: now())
+        // A provider whose manifest is invalid is not fetched from: its events wait for the fix.
+        let waiting = try await store.pendingFetches(connection: only, limit: 1000, now: now()).filter { catalog.invalid[$0.provider] == nil }
         let pending = waiting.filter { !$0.background } + waiting.filter(\.background).prefix(backgroundFetchesPerPass)
         let outcomes = await forEachConcurrently(pending, limit: fetchConcurrency) { await self.attempt($0, logger: logger) }
         var failures = 0
@@ -115,7 +118,7 @@ public struct Reconciler: Sendable {
             return false
         }
         let credentials = try await store.apiCredentials(connection: connection.id)
-        let client = clients.client(connection: connection.id, account: connection.account, api: api, baseURL: credentials.baseURL, token: credentials.token)
+        let client = clients.client(for: connection, api: api, baseURL: credentials.baseURL, token: credentials.token)
         // The account first, checked and encoded, so that nothing it holds is read as a placeholder or a path step.
         guard case .success(let template) = URLTemplate.fillPath(fetch.path(for: pending.recordType), account: connection.account ?? "") else {
             try await store.noteFetchFailure(pending.seqs, reason: "connection \(connection.id)'s account cannot be a path of api.fetch", maxAttempts: maxAttempts)

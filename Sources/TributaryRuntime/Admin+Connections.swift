@@ -28,6 +28,9 @@ extension Admin {
     public func addConnection(_ new: NewConnection) async throws(OperationError) -> Connection {
         let catalog = try Manifests.catalog(directory: providersDirectory)
         guard let manifest = catalog.providers[new.provider] else {
+            if let errors = catalog.invalid[new.provider] {
+                throw .usage("provider \(new.provider)'s manifest is invalid; fix it first:\n\(errors)")
+            }
             throw .usage("unknown provider \"\(new.provider)\"; see `tributary providers list`")
         }
         if let verifier = manifest.verifier {
@@ -83,9 +86,17 @@ extension Admin {
         try await run(usage: [.conflict]) { () async throws(StoreError) in try await store.removeConnection(id: id, purge: purge) }
     }
 
+    /// Why `secret` cannot verify `provider`'s deliveries, as a sentence naming the form it must take.
     static func secretProblem(_ secret: String, verifier: WebhookVerifier, provider: String) -> String? {
-        verifier.secretProblem(secret).map {
-            "\($0) for \(provider)'s \(verifier.verification.scheme.rawValue) scheme (encoding \(verifier.verification.secretEncoding?.rawValue ?? "utf8"))"
+        verifier.secretProblem(secret).map { problem in
+            let form: String = switch verifier.verification.secretEncoding ?? .utf8 {
+            case .whsecBase64: "\"whsec_\" followed by base64, as the provider shows it (e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)"
+            case .base64: "base64"
+            case .hex: "hexadecimal digits"
+            case .utf8: "text"
+            }
+            let ed25519 = verifier.verification.algorithm == .ed25519 ? ", a 32-byte Ed25519 public key" : ""
+            return "\(problem): \(provider) signs with a secret written as \(form)\(ed25519)"
         }
     }
 

@@ -30,15 +30,16 @@ extension Admin {
     /// A delivery quarantined as unreadable is read again with the manifests as they are now (after
     /// a fix) and must still route to its connection as intake would have decided; every other event
     /// goes back to pending as it is.
-    /// - Throws: `.usage` when a sequence number names no event.
+    /// - Throws: `.failure` ("no event with seq N") when a sequence number names no event, as for
+    ///   every unknown id (`events show`, `--connection`).
     public func replay(_ seqs: [Int64]) async throws(OperationError) -> ReplayResult {
         var result = ReplayResult()
         var plain: [Int64] = []
         // Read once, at the first quarantined delivery (a replay of plain events needs no manifest).
         var catalog: ManifestCatalog?
         for seq in seqs {
-            guard let event = try await run(usage: [.notFound], { () async throws(StoreError) in try await store.event(seq: seq) }) else {
-                throw .usage("no event with seq \(seq)")
+            guard let event = try await run({ () async throws(StoreError) in try await store.event(seq: seq) }) else {
+                throw .failure("no event with seq \(seq)")
             }
             guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
             if catalog == nil { catalog = try Manifests.catalog(directory: providersDirectory) }
@@ -53,7 +54,7 @@ extension Admin {
                     expected: connection?.account, delivered: read.account, manifestNamesAccount: provider?.manifest.webhooks?.event.account != nil
                 ) {
                     result.notes.append(("tributary: event \(seq) stays quarantined: \(refusal)", true))
-                } else if let existing = try await run(usage: [.notFound], { () async throws(StoreError) in
+                } else if let existing = try await run({ () async throws(StoreError) in
                     try await store.reread(seq: seq, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt)
                 }) {
                     result.notes.append(("event \(seq) is a duplicate of event \(existing); settled as superseded", false))
@@ -67,7 +68,7 @@ extension Admin {
             }
         }
         let plainSeqs = plain
-        result.backToPending += try await run(usage: [.notFound]) { () async throws(StoreError) in try await store.replayEvents(plainSeqs) }
+        result.backToPending += try await run { () async throws(StoreError) in try await store.replayEvents(plainSeqs) }
         return result
     }
 }

@@ -18,17 +18,20 @@ public struct Admin: Sendable {
     let now: @Sendable () -> Int64
 
     /// Opens the database with the store settings of `environment` (`TRIBUTARY_DB_BUSY_TIMEOUT_MS`).
+    /// - Parameter readOnly: for the commands that only read: nothing is created, and a database this
+    ///   process may not write is still read (see ``StoreOptions/readOnly``).
     /// - Throws: `.usage` naming a wrong setting; `.failure` when the database cannot be opened.
     public init(
-        databasePath: String, providersDirectory: String, masterKey: String?, environment: [String: String],
+        databasePath: String, providersDirectory: String, masterKey: String?, environment: [String: String], readOnly: Bool = false,
         now: @escaping @Sendable () -> Int64 = EngineClock.system.now
     ) throws(OperationError) {
-        let options: StoreOptions
+        var options: StoreOptions
         do {
             options = try EngineConfiguration.storeOptions(environment: environment)
         } catch {
             throw .usage(error.message)
         }
+        options.readOnly = readOnly
         do {
             store = try Store(path: databasePath, masterKey: masterKey, options: options, logger: EngineConfiguration.defaultLogger())
         } catch {

@@ -32,24 +32,27 @@ public struct Engine: Sendable {
     /// Opens the store and loads the manifests; fails with one clear error before anything listens.
     public init(configuration: EngineConfiguration) throws {
         self.configuration = configuration
-        catalog = try ManifestCatalog.load(directory: configuration.providersDirectory)
+        catalog = try ManifestCatalog.loadValid(directory: configuration.providersDirectory)
+        for (id, errors) in catalog.invalid.sorted(by: { $0.key < $1.key }) {
+            configuration.logger.error("provider \(id) is unavailable: its manifest is invalid (its webhooks are answered 503 and its events wait until it is fixed and the service restarted):\n\(errors)")
+        }
         store = try Store(
             path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
         let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams))
-        clients = UpstreamClients(transport: transport, clock: configuration.clock)
+        clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait)
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
     }
 
-    /// The engine for an operator's command: an invalid manifest is the command's fault (`.usage`,
-    /// every error listed), a database that cannot open is the system's (`.failure`).
+    /// The engine for an operator's command: an unreadable providers directory is the command's fault (`.usage`), a database that cannot open is the system's (`.failure`).
+    /// An invalid manifest only makes its own provider unavailable (see ``ManifestCatalog/invalid``).
     public static func open(_ configuration: EngineConfiguration) throws(OperationError) -> Engine {
         do {
             return try Engine(configuration: configuration)
         } catch let error as ManifestErrors {
-            throw .usage("provider manifests in \(configuration.providersDirectory) are invalid:\n" + error.description)
+            throw .usage(error.description + " (--providers or TRIBUTARY_PROVIDERS)")
         } catch let error as StoreError {
             throw .failure(error.message)
         } catch {
@@ -57,9 +60,12 @@ public struct Engine: Sendable {
         }
     }
 
-    /// Whether the connection `id` exists.
-    public func hasConnection(_ id: String) async throws(OperationError) -> Bool {
-        do { return try await store.connection(id: id) != nil } catch { throw .failure(error.message) }
+    /// Refuses an unknown connection id the way every command does: `.failure("no connection X")`.
+    public func requireConnection(_ id: String?) async throws(OperationError) {
+        guard let id else { return }
+        let found: Bool
+        do { found = try await store.connection(id: id) != nil } catch { throw .failure(error.message) }
+        guard found else { throw .failure("no connection \(id)") }
     }
 
     /// Makes sure `/v1` has an admin token before the service listens (see ``EngineConfiguration/adminToken``).
@@ -71,25 +77,80 @@ public struct Engine: Sendable {
     }
 
     /// Runs the due polls once (every selected resource with `force`): `tributary poll`.
-    public func poll(force: Bool, connection: String?, resource: String?) async throws -> [PollReport] {
-        try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
+    /// - Throws: ``OperationError`` for an unknown connection, a connection without API credentials
+    ///   or resource, a store failure, or ``EngineConfiguration/maxWait`` running out.
+    public func poll(force: Bool, connection: String?, resource: String?) async throws(OperationError) -> [PollReport] {
+        try await requireConnection(connection)
+        let reports = try await withinMaxWait { [pollRunner, configuration] in
+            try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
+        }
+        if reports.isEmpty, let connection {
+            let found = try? await store.connection(id: connection)
+            if let id = found?.provider, let errors = catalog.invalid[id] {
+                throw .usage("connection \(connection)'s provider \(id) has an invalid manifest, so it is not polled until it is fixed:\n\(errors)")
+            }
+            let provider = found.flatMap { catalog.providers[$0.provider] }
+            if let resource {
+                guard provider?.pollResources.contains(where: { $0.name == resource }) == true else {
+                    throw .usage("\(found?.provider ?? "its provider") has no polled resource \(resource) (see `tributary providers list`)")
+                }
+            }
+            if provider?.pollResources.isEmpty != false {
+                throw .usage("connection \(connection)'s provider \(found?.provider ?? "?") has no polled resources: its changes arrive by webhook only")
+            }
+            throw .usage("connection \(connection) has no API token or base URL, so nothing is polled (give them with `connections add --api-token`/`--api-base-url`)")
+        }
+        return reports
     }
 
     /// One reconcile pass, repeated while fetches settle something: `tributary reconcile`. With
     /// `full`, every sweepable resource is swept first, and each sweep is read again after the pass,
     /// whose fetches confirmed its suspected deletions.
-    public func reconcile(full: Bool, connection: String?) async throws(StoreError) -> (report: ReconcileReport, sweeps: [SweepRun]) {
-        let logger = configuration.logger
-        let swept = full ? try await sweepRunner.runDue(force: true, connection: connection, logger: logger) : []
-        let report = try await reconciler.runOnce(connection: connection, untilSettled: true, logger: logger)
-        var sweeps: [SweepRun] = []
-        for var run in swept {
-            if let generation = run.outcome.sweep?.generation, let now = try await store.sweep(generation: generation) {
-                run.outcome = .ended(now)
+    public func reconcile(full: Bool, connection: String?) async throws(OperationError) -> (report: ReconcileReport, sweeps: [SweepRun]) {
+        try await requireConnection(connection)
+        let (logger, store, sweepRunner, reconciler) = (configuration.logger, store, sweepRunner, reconciler)
+        return try await withinMaxWait { () async throws -> (report: ReconcileReport, sweeps: [SweepRun]) in
+            let swept = full ? try await sweepRunner.runDue(force: true, connection: connection, logger: logger) : []
+            let report = try await reconciler.runOnce(connection: connection, untilSettled: true, logger: logger)
+            var sweeps: [SweepRun] = []
+            for var run in swept {
+                if let generation = run.outcome.sweep?.generation, let now = try await store.sweep(generation: generation) {
+                    run.outcome = .ended(now)
+                }
+                sweeps.append(run)
             }
-            sweeps.append(run)
+            return (report, sweeps)
         }
-        return (report, sweeps)
+    }
+
+    /// Runs `body`, but no longer than ``EngineConfiguration/maxWait`` (and a grace for a request
+    /// already in flight): the clients stop retrying at that time and report their own cause; what
+    /// still waits then (a stalled read, a busy database) is cancelled, and the last provider error said.
+    func withinMaxWait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(OperationError) -> T {
+        let (clock, clients, maxWait) = (configuration.clock, clients, configuration.maxWait)
+        do {
+            guard let maxWait else { return try await body() }
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await clock.sleep(maxWait + .seconds(5))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let value = try await group.next() ?? nil else {
+                    throw OperationError.failure(
+                        "gave up after --max-wait \(maxWait.components.seconds) s" + (clients.lastFailure.map { "; the last provider error: \($0)" } ?? "")
+                    )
+                }
+                return value
+            }
+        } catch let error as OperationError {
+            throw error
+        } catch let error as StoreError {
+            throw .failure(error.message)
+        } catch {
+            throw .failure("\(error)")
+        }
     }
 
     /// The router with every route the service answers.

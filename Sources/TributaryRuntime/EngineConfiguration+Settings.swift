@@ -54,9 +54,8 @@ extension EngineConfiguration {
                 throw ConfigurationError("TRIBUTARY_ADMIN_TOKEN must be at least 16 printable ASCII characters without spaces")
             }
         }
-        if let level = settings.text("LOG_LEVEL"), Logger.Level(rawValue: level) == nil {
-            throw ConfigurationError("LOG_LEVEL must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(level)\"")
-        }
+        try checkLogLevel(environment: environment)
+        try checkMasterKey(environment: environment)
         var store = try storeOptions(environment: environment)
         if let events = try positive(flags.maxWaitingEvents, "--max-waiting-events",
                                      else: settings.positive("TRIBUTARY_INTAKE_MAX_WAITING_EVENTS", unit: "events")) {
@@ -95,6 +94,11 @@ extension EngineConfiguration {
             options.busyTimeout = .milliseconds(millis)
         }
         return options
+    }
+
+    /// `TRIBUTARY_MASTER_KEY`, when set, must be a key (checked before any database opens).
+    public static func checkMasterKey(environment: [String: String]) throws(ConfigurationError) {
+        if let problem = SecretBox.keyProblem(environment["TRIBUTARY_MASTER_KEY"]) { throw ConfigurationError(problem) }
     }
 
     /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS`: 1/true/yes on, 0/false/no/empty or unset off.

@@ -44,6 +44,9 @@ public struct EngineConfiguration: Sendable {
     /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`): a self-hosted API, or the simulator. Off by default, so a
     /// manifest, an `--api-base-url` or a provider's redirect cannot aim requests at the internal network.
     public var allowPrivateUpstreams: Bool = false
+    /// How long a one-shot command's provider calls may keep retrying, from the engine's start
+    /// (`poll` and `reconcile --max-wait`); `nil` in `serve`, whose scheduler tries again later.
+    public var maxWait: Duration?
     /// How often the scheduler looks for due polls (and the reconciler for pending events).
     public var pollTick: Duration = .seconds(1)
     /// Called with each poll run's report as the scheduler's run ends (tests await runs through it).

@@ -12,11 +12,15 @@ public struct ProviderSummary: Sendable, Equatable {
     public var scheme: String?
     /// The webhook handshake kind, if any.
     public var handshake: String?
+    /// What is wrong with its manifest (`file: /pointer: reason` each); empty when it is valid.
+    /// An invalid provider is listed so that it is not mistaken for a missing one.
+    public var problems: [String] = []
 
     public var json: JSONValue {
         .object([
             ("id", .string(id)), ("name", .string(name)), ("docs", .string(docs)), ("webhooks", .bool(webhooks)),
             ("scheme", scheme.map(JSONValue.string) ?? .null), ("handshake", handshake.map(JSONValue.string) ?? .null),
+            ("valid", .bool(problems.isEmpty)), ("problems", .array(problems.map(JSONValue.string))),
         ])
     }
 }
@@ -31,23 +35,29 @@ public struct ManifestProblem: Sendable, Equatable, CustomStringConvertible {
 
 /// The provider manifests of a directory, as the operator's commands read them.
 public enum Manifests {
-    /// Loads every manifest of `directory`, or says which are invalid and why (a usage error).
+    /// Loads every valid manifest of `directory` (the invalid ones listed in ``ManifestCatalog/invalid``).
+    /// - Throws: `.usage` when the directory cannot be read.
     static func catalog(directory: String) throws(OperationError) -> ManifestCatalog {
         do {
-            return try ManifestCatalog.load(directory: directory)
+            return try ManifestCatalog.loadValid(directory: directory)
         } catch {
-            throw .usage("provider manifests in \(directory) are invalid:\n" + error.description)
+            throw .usage(error.description + " (--providers or TRIBUTARY_PROVIDERS)")
         }
     }
 
-    /// The providers the manifests of `directory` describe, by id.
+    /// The providers the manifests of `directory` describe, by id, the invalid ones with their problems.
     public static func summaries(directory: String) throws(OperationError) -> [ProviderSummary] {
-        try catalog(directory: directory).providers.values.sorted { $0.id < $1.id }.map { provider in
+        let catalog = try catalog(directory: directory)
+        let valid = catalog.providers.values.map { provider in
             ProviderSummary(
                 id: provider.id, name: provider.manifest.name, docs: provider.manifest.docs, webhooks: provider.manifest.webhooks != nil,
                 scheme: provider.manifest.webhooks?.verification.scheme.rawValue, handshake: provider.manifest.webhooks?.handshake?.kind.rawValue
             )
         }
+        let invalid = catalog.invalid.map { id, errors in
+            ProviderSummary(id: id, name: "", docs: "", webhooks: false, problems: errors.errors.map(\.description))
+        }
+        return (valid + invalid).sorted { $0.id < $1.id }
     }
 
     /// Checks `files` (every `*.yaml`/`*.yml` of `directory` when empty) against the manifest schema.

@@ -17,16 +17,25 @@ public struct SecretBox: Sendable {
         self.key = key
     }
 
+    /// Why `TRIBUTARY_MASTER_KEY`'s value cannot be the master key, or `nil` when it can (or is unset).
+    public static func keyProblem(_ environment: String?) -> String? {
+        guard let environment, !environment.isEmpty, decodeKey(environment) == nil else { return nil }
+        return "TRIBUTARY_MASTER_KEY must be 32 bytes as base64 or 64 hex digits"
+    }
+
     /// Reads the master key from `environment`, or from `keyFile` (creating it when absent).
-    public static func load(environment: String?, keyFile: String) throws(StoreError) -> SecretBox {
+    /// - Parameter create: make the key file when it is absent (`false` when the database is only read:
+    ///   a key created then could open none of the secrets already sealed).
+    public static func load(environment: String?, keyFile: String, create: Bool = true) throws(StoreError) -> SecretBox {
         if let environment, !environment.isEmpty {
-            guard let bytes = decodeKey(environment) else {
-                throw StoreError(.configuration, "TRIBUTARY_MASTER_KEY must be 32 bytes as base64 or 64 hex digits")
-            }
+            guard let bytes = decodeKey(environment) else { throw StoreError(.configuration, keyProblem(environment) ?? "") }
             return SecretBox(key: SymmetricKey(data: bytes))
         }
         let manager = FileManager.default
         if !manager.fileExists(atPath: keyFile) {
+            guard create else {
+                throw StoreError(.configuration, "master key file \(keyFile) does not exist (set TRIBUTARY_MASTER_KEY if the key is kept elsewhere)")
+            }
             let key = SymmetricKey(size: .bits256)
             let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
             // Of two processes starting on a new database at once, one creates the file and the

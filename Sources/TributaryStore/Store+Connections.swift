@@ -29,6 +29,15 @@ extension Store {
         return connection
     }
 
+    /// Throws `.notFound` ("no connection X") unless `id` is `nil` or names a connection: the one rule
+    /// for every read narrowed to a connection, so an unknown id is an error, never an empty answer.
+    static func requireConnection(_ id: String?, db: Database) throws {
+        guard let id else { return }
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM connections WHERE id = ?)", arguments: [id]) == true else {
+            throw StoreError(.notFound, "no connection \(id)")
+        }
+    }
+
     public func connection(id: String) async throws(StoreError) -> Connection? {
         let box = self.box
         return try await read { db in

@@ -28,8 +28,13 @@ extension Store {
     /// Number of commits made by the group-commit writer (for benchmarks).
     public var commitCount: Int { writer.gauge.commits }
 
+    /// Events in log order, filtered.
+    /// - Throws: `.notFound` when the filter's connection names no connection.
     public func events(_ filter: EventFilter) async throws(StoreError) -> [StoredEvent] {
-        try await read { db in try EventLog.list(filter, db: db) }
+        try await read { db in
+            try Self.requireConnection(filter.connection, db: db)
+            return try EventLog.list(filter, db: db)
+        }
     }
 
     public func event(seq: Int64) async throws(StoreError) -> StoredEvent? {

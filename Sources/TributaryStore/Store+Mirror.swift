@@ -14,22 +14,26 @@ extension Store {
     ///   and body (the caller knows the manifest's `state` pointer); `nil` when it carries none.
     ///   Polled, swept and fetched observations are stored as the record itself, so their body is
     ///   their state and this is not called for them.
+    /// - Parameter skipping: providers whose events stay pending untouched (their manifest is invalid,
+    ///   so their state cannot be read until it is fixed).
     public func applyPendingEvents(
-        limit: Int = 500, connection: String? = nil, now: Int64,
+        limit: Int = 500, connection: String? = nil, skipping: Set<String> = [], now: Int64,
         state: @escaping @Sendable (_ provider: String, _ type: String?, _ body: [UInt8]) -> [UInt8]?
     ) async throws(StoreError) -> ReconcileReport {
         // Everything that can be done before the write transaction is: the batch is read on a reader
         // connection, and each delivery's state (its body parsed) and content hash computed with no
         // lock held. The write transaction then reads the batch again with what the mirror holds
         // (by index, cheap), decides and writes; an event that arrived in between is prepared there.
-        let candidates = try await readValue { db in try Self.pendingEvents(connection: connection, limit: limit, db: db) }
+        // As one text, `,a,b,`, so that the statement stays one cached statement whatever the set.
+        let skipped: String? = skipping.isEmpty ? nil : "," + skipping.sorted().joined(separator: ",") + ","
+        let candidates = try await readValue { db in try Self.pendingEvents(connection: connection, skipping: skipped, limit: limit, db: db) }
         var prepared: [Int64: PreparedObservation] = [:]
         prepared.reserveCapacity(candidates.count)
         for event in candidates { prepared[event.seq] = Self.prepare(event, state: state) }
         let ready = prepared
         return try await writeValue { db in
             var report = ReconcileReport()
-            let events = try Self.pendingEvents(connection: connection, limit: limit, db: db)
+            let events = try Self.pendingEvents(connection: connection, skipping: skipped, limit: limit, db: db)
             // The mirror's change sequence, continued in memory: one writer holds this transaction.
             var nextChange = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(change_seq) FROM records")) ?? 0) + 1
             // Prepared once per batch (looking a statement up by its SQL text costs a hash of the text).
@@ -162,7 +166,7 @@ extension Store {
     /// The next `limit` pending events in log order (those waiting on a fetch excluded), each joined
     /// to its mirror row: one pass over the log and the mirror's key, read by column position off a
     /// cursor (no row copies). This is the reconciler's hot path.
-    static func pendingEvents(connection: String?, limit: Int, db: Database) throws -> [PendingEvent] {
+    static func pendingEvents(connection: String?, skipping: String?, limit: Int, db: Database) throws -> [PendingEvent] {
         var events: [PendingEvent] = []
         events.reserveCapacity(limit)
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
@@ -171,8 +175,8 @@ extension Store {
                    r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence
             FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
             WHERE e.status = 'pending' AND e.\(EventLog.unapplied) AND (?1 IS NULL OR e.connection = ?1)
-              AND e.awaiting_fetch IS NULL ORDER BY e.seq LIMIT ?2
-            """), arguments: [connection, limit])
+              AND e.awaiting_fetch IS NULL AND (?3 IS NULL OR instr(?3, ',' || e.provider || ',') = 0) ORDER BY e.seq LIMIT ?2
+            """), arguments: [connection, limit, skipping])
         while let row = try rows.next() {
             let heldDeleted: Bool? = row[15]  // NOT NULL in the mirror: NULL means no row
             events.append(PendingEvent(
@@ -271,9 +275,11 @@ extension Store {
     }
 
     /// Records of a connection, in a stable order.
+    /// - Throws: `.notFound` when `connection` names no connection.
     public func records(connection: String, type: String? = nil, updatedAfter: Int64? = nil, limit: Int = 1000) async throws(StoreError) -> [MirrorRecord] {
         try await readValue { db in
-            try Row.fetchAll(db, sql: """
+            try Self.requireConnection(connection, db: db)
+            return try Row.fetchAll(db, sql: """
                 SELECT * FROM records WHERE connection = ?1 AND (?2 IS NULL OR record_type = ?2) AND (?3 IS NULL OR updated_at > ?3)
                 ORDER BY record_type, record_id LIMIT ?4
                 """, arguments: [connection, type, updatedAfter, limit]).map(Self.record)
@@ -282,7 +288,8 @@ extension Store {
 
     public func record(connection: String, type: String, id: String) async throws(StoreError) -> MirrorRecord? {
         try await readValue { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM records WHERE connection = ? AND record_type = ? AND record_id = ?", arguments: [connection, type, id])
+            try Self.requireConnection(connection, db: db)
+            return try Row.fetchOne(db, sql: "SELECT * FROM records WHERE connection = ? AND record_type = ? AND record_id = ?", arguments: [connection, type, id])
                 .map(Self.record)
         }
     }

@@ -32,14 +32,15 @@ extension Store {
     /// Keyset pagination on the primary key: a page costs the same however deep it is, and a record
     /// written between two pages is neither seen twice nor skipped unless its key is behind the cursor.
     /// - Parameters:
-    ///   - connection: only this connection; `nil` for every connection.
+    ///   - connection: only this connection (`.notFound` when it names none); `nil` for every connection.
     ///   - updatedAfter: only records the mirror changed after this time (microseconds since the epoch).
     ///   - after: the key of the last record of the previous page; `nil` for the first page.
     public func recordsPage(
         connection: String? = nil, type: String? = nil, updatedAfter: Int64? = nil, after: MirrorKey? = nil, limit: Int
     ) async throws(StoreError) -> [MirrorRecord] {
         try await readValue { db in
-            try Row.fetchAll(db, sql: """
+            try Self.requireConnection(connection, db: db)
+            return try Row.fetchAll(db, sql: """
                 SELECT * FROM records
                 WHERE (?1 IS NULL OR connection = ?1) AND (?2 IS NULL OR record_type = ?2) AND (?3 IS NULL OR updated_at > ?3)
                   AND (?4 IS NULL OR (connection, record_type, record_id) > (?4, ?5, ?6))

@@ -9,8 +9,9 @@ extension Store {
     /// - Throws: `.notFound` when `connection` names no connection.
     public func status(connection only: String? = nil) async throws(StoreError) -> [ConnectionStatus] {
         let box = self.box
-        let items = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM connections WHERE (?1 IS NULL OR id = ?1) ORDER BY id", arguments: [only]).map { row in
+        return try await read { db in
+            try Self.requireConnection(only, db: db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM connections WHERE (?1 IS NULL OR id = ?1) ORDER BY id", arguments: [only]).map { row in
                 let connection = try Self.makeConnection(row, db: db, box: box)
                 return ConnectionStatus(
                     connection: connection,
@@ -21,7 +22,5 @@ extension Store {
                 )
             }
         }
-        if let only, items.isEmpty { throw StoreError(.notFound, "no connection \(only)") }
-        return items
     }
 }

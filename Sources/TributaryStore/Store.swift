@@ -37,22 +37,30 @@ public final class Store: Sendable {
     /// write lock (see ``Migrations/migrate(_:upTo:)``).
     public init(path: String, masterKey: String?, options: StoreOptions, logger: Logger) throws(StoreError) {
         self.path = path
-        try Self.createPrivately(path, logger: logger)
         let location = Self.location(path, vfs: options.vfs)
-        let configuration = Self.configuration(options)
-        try Self.prepareSchema(location, path: path, configuration: configuration, busyTimeout: options.busyTimeout, upTo: nil)
+        var configuration = Self.configuration(options)
+        if options.readOnly {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw StoreError(.configuration, "no database at \(path) (check --db or TRIBUTARY_DB; `tributary serve` or `connections add` creates one)")
+            }
+            configuration.readonly = true
+        } else {
+            try Self.createPrivately(path, logger: logger)
+            try Self.prepareSchema(location, path: path, configuration: configuration, busyTimeout: options.busyTimeout, upTo: nil)
+        }
         let synchronous = options.unsafeSynchronousNormal ? 1 : 2
         let checkpointer = Checkpointer(location: location, configuration: configuration)
         do {
-            database = try DatabaseConnections(checkpointer: checkpointer) {
-                try Self.openPool(location, path: path, configuration: configuration, synchronous: synchronous, checkpointer: checkpointer)
+            database = try DatabaseConnections(checkpointer: checkpointer) { [configuration] in
+                if configuration.readonly { return try Self.openReadOnly(location, path: path, configuration: configuration) }
+                return try Self.openPool(location, path: path, configuration: configuration, synchronous: synchronous, checkpointer: checkpointer)
             }
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.configuration, "cannot open database \(path): \(error)")
+            throw Self.opening(path, error)
         }
-        box = try SecretBox.load(environment: masterKey, keyFile: path + ".key")
+        box = try SecretBox.load(environment: masterKey, keyFile: path + ".key", create: !options.readOnly)
         writer = GroupCommitWriter(database: database, options: options)
         logger.debug("store opened", metadata: ["db.path": "\(path)"])
     }
@@ -70,7 +78,15 @@ public final class Store: Sendable {
         if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 { close(fd) } else if errno != EEXIST {
-                throw StoreError(.configuration, "cannot create database \(path): \(String(cString: strerror(errno)))")
+                let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+                let why = switch errno {
+                case ENOENT, ENOTDIR: "the directory \(directory) does not exist"
+                case EACCES, EPERM: "no permission to create files in \(directory)"
+                case EROFS: "\(directory) is on a read-only file system"
+                case EISDIR: "it is a directory"
+                default: String(cString: strerror(errno))
+                }
+                throw StoreError(.configuration, "cannot create database \(path): \(why)")
             }
         }
         for file in [path, path + "-wal", path + "-shm"] {
@@ -132,8 +148,58 @@ public final class Store: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(.configuration, "cannot prepare database \(path): \(error)")
+            throw opening(path, error)
         }
+    }
+
+    /// A pool that only reads, on a database that must already be at this version's schema.
+    private static func openReadOnly(_ location: String, path: String, configuration: Configuration) throws -> DatabasePool {
+        let pool = try DatabasePool(path: location, configuration: configuration)
+        let missing = try pool.read { db in
+            guard try db.tableExists("grdb_migrations") else { return Migrations.all.count }
+            let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+            return Migrations.all.filter { !applied.contains($0.identifier) }.count
+        }
+        guard missing == 0 else {
+            throw StoreError(.configuration, "database \(path) is at an older schema (\(missing) migration(s) behind); a command that writes, such as `tributary serve`, upgrades it")
+        }
+        return pool
+    }
+
+    /// Why the database at `path` cannot be opened, in words an operator acts on: the SQLite result
+    /// code read (missing directory, no permission, read-only, locked, not a database), not its text.
+    static func opening(_ path: String, _ error: any Error) -> StoreError {
+        guard let db = error as? DatabaseError else { return StoreError(.configuration, "cannot open database \(path): \(error)") }
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let sentence: String
+        switch db.resultCode {
+        case .SQLITE_CANTOPEN:
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+                sentence = "cannot open database \(path): the directory \(directory) does not exist"
+            } else if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                sentence = "cannot open database \(path): it is a directory"
+            } else {
+                sentence = "cannot open database \(path): no permission to open it (or to create its -wal and -shm files in \(directory))"
+            }
+        case .SQLITE_READONLY:
+            sentence = "database \(path) is read-only to this process (the file, its directory or its file system); commands that only read (events, records, status, connections list) still work"
+        case .SQLITE_PERM, .SQLITE_AUTH:
+            sentence = "no permission to use database \(path)"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            sentence = "database \(path) is locked by another process; it waited the busy timeout (TRIBUTARY_DB_BUSY_TIMEOUT_MS raises it)"
+        case .SQLITE_NOTADB:
+            sentence = "\(path) is not a Tributary database (not an SQLite file)"
+        case .SQLITE_CORRUPT:
+            sentence = "database \(path) is damaged (SQLite reports corruption); restore it from a backup"
+        case .SQLITE_FULL:
+            sentence = "cannot write database \(path): the disk is full"
+        case .SQLITE_IOERR:
+            sentence = "cannot read or write database \(path): an I/O error (\(db.message ?? "no detail"))"
+        default:
+            sentence = "cannot open database \(path): \(db.message ?? "\(db.resultCode)")"
+        }
+        return StoreError(.configuration, sentence)
     }
 
     /// Opens the connection pool and checks the durability settings on its writer.

@@ -14,6 +14,11 @@ public struct StoreOptions: Sendable {
     /// Body bytes those waiting appends may hold (`TRIBUTARY_INTAKE_MAX_WAITING_BYTES`, default 64 MiB).
     public var maxWaitingBytes = 64 << 20
 
+    /// Open for reading only (`events list`, `status`, `records`, `connections list`): nothing is
+    /// created or migrated, and a database the process may not write (a read-only file, directory
+    /// or file system) can still be read. It must exist and be at the current schema.
+    public var readOnly = false
+
     /// The SQLite VFS to open the database through (`file:PATH?vfs=NAME`): the fault-injecting VFS of
     /// the tests and benchmarks. Never set by `serve`.
     package var vfs: String?

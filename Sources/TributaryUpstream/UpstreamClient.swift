@@ -3,6 +3,7 @@ import Foundation
 public import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 public import TributaryCore
 public import TributaryProviders
 
@@ -73,9 +74,18 @@ public struct HTTPTransport: UpstreamTransport {
 
     /// One client for the process, never shut down (AsyncHTTPClient's shared client is one too),
     /// configured to return a redirect instead of following it.
+    ///
+    /// A connection that cannot be made fails the request at once (AsyncHTTPClient would otherwise
+    /// retry it silently until the request's deadline, 30 s a try): ``UpstreamClient`` retries with
+    /// its own backoff, saying so on each retry, within the command's `--max-wait`.
     static let client = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow),
+        configuration: {
+            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.timeout.connect = .seconds(10)
+            return configuration
+        }(),
         backgroundActivityLogger: Logger(label: "tributary.upstream", factory: { _ in SwiftLogNoOpLogHandler() })
     )
 
@@ -113,11 +123,19 @@ public struct UpstreamClient: Sendable {
     public let signalNames: RateLimitSignals.HeaderNames
     public let maxAttempts: Int
     public let backoff: Backoff
+    /// The provider's id, for the line logged at each retry.
+    public let provider: String
+    /// When to stop retrying (clock microseconds): a one-shot command's `--max-wait`. `nil` in `serve`,
+    /// whose scheduler runs again later.
+    public let deadline: Int64?
+    /// Told each failure's cause as it happens (a command that runs out of time says the last one).
+    let onFailure: @Sendable (String) -> Void
     let clock: EngineClock
 
     public init(
         transport: any UpstreamTransport, limiter: RateLimiter, api: ProviderManifest.API, baseURL: String?, token: String?,
         account: String?, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
+        provider: String = "provider", deadline: Int64? = nil, onFailure: @escaping @Sendable (String) -> Void = { _ in },
         clock: EngineClock
     ) {
         self.transport = transport
@@ -134,6 +152,9 @@ public struct UpstreamClient: Sendable {
         )
         self.maxAttempts = maxAttempts
         self.backoff = backoff
+        self.provider = provider
+        self.deadline = deadline
+        self.onFailure = onFailure
         self.clock = clock
     }
 
@@ -209,6 +230,7 @@ public struct UpstreamClient: Sendable {
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
         var lastFailure = "no attempt made"
         for attempt in 0..<maxAttempts {
+            if attempt > 0, let deadline, clock.now() >= deadline { throw outOfTime(attempts: attempt, lastFailure) }
             try await limiter.acquire(priority)
             var response: UpstreamResponse
             let sentAt = clock.now()
@@ -221,27 +243,70 @@ public struct UpstreamClient: Sendable {
                 throw refusal
             } catch {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
-                lastFailure = "transport error: \(error)"
-                logger.warning("provider request failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                try await clock.sleep(backoff.delay(attempt: attempt, random: random.nextUnit()))
+                if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                lastFailure = Self.cause(of: error)
+                try await pause(after: attempt, lastFailure, random: &random, logger: logger)
                 continue
             }
             let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: clock.now())
             await limiter.complete(status: response.status, signals: signals)
             if response.status == 429 {
                 lastFailure = "429 Too Many Requests"
-                logger.info("provider throttled; waiting as told", metadata: ["attempt": "\(attempt)"])
+                onFailure(lastFailure)
+                // The limiter holds every request of the connection until the provider's time; a
+                // command that may not wait that long says so now instead of sleeping past its end.
+                if let deadline, let until = signals.waitUntil, until > deadline {
+                    throw outOfTime(attempts: attempt + 1, "429 Too Many Requests, to wait until \(Timestamp.rfc3339(microseconds: until))")
+                }
+                logger.notice("\(provider) API at \(Self.origin(baseURL) ?? baseURL): throttled (429); waiting as told (attempt \(attempt + 1) of \(maxAttempts))")
                 continue
             }
             if response.status >= 500 {
                 lastFailure = "HTTP \(response.status)"
-                logger.warning("provider server error", metadata: ["status": "\(response.status)", "attempt": "\(attempt)"])
-                try await clock.sleep(backoff.delay(attempt: attempt, random: random.nextUnit()))
+                try await pause(after: attempt, lastFailure, random: &random, logger: logger)
                 continue
             }
             return response
         }
         throw UpstreamError("gave up after \(maxAttempts) attempts: \(lastFailure)")
+    }
+
+    /// After a failed attempt: says why and when the next one goes (a warning, one line per retry),
+    /// then waits; or gives up when there is no next attempt, or it would start past the deadline.
+    private func pause(after attempt: Int, _ cause: String, random: inout SplitMix64, logger: Logger) async throws {
+        onFailure(cause)
+        guard attempt + 1 < maxAttempts else { return }
+        let delay = backoff.delay(attempt: attempt, random: random.nextUnit())
+        if let deadline, clock.now() + delay.microseconds > deadline { throw outOfTime(attempts: attempt + 1, cause) }
+        let wait = delay < .seconds(1) ? "\(delay.microseconds / 1000) ms" : "\((Double(delay.microseconds) / 1e5).rounded() / 10) s"
+        logger.warning("\(provider) API at \(Self.origin(baseURL) ?? baseURL): \(cause); retrying in \(wait) (attempt \(attempt + 2) of \(maxAttempts))")
+        try await clock.sleep(delay)
+    }
+
+    private func outOfTime(attempts: Int, _ cause: String) -> UpstreamError {
+        UpstreamError("gave up after \(attempts) attempt\(attempts == 1 ? "" : "s"), out of time to retry (max-wait): \(cause)")
+    }
+
+    /// A transport error as a short cause: the system's words for a socket error (connection
+    /// refused, no route to host), not the type's debug dump.
+    static func cause(of error: any Error) -> String {
+        if let io = error as? IOError { return "cannot connect: " + String(cString: strerror(io.errnoCode)).lowercased() }
+        if let connection = error as? NIOConnectionError {
+            if let io = connection.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first {
+                return "cannot connect to \(connection.host):\(connection.port): " + String(cString: strerror(io.errnoCode)).lowercased()
+            }
+            if connection.dnsAError != nil || connection.dnsAAAAError != nil { return "cannot resolve \(connection.host)" }
+            return "cannot connect to \(connection.host):\(connection.port)"
+        }
+        if let client = error as? HTTPClientError {
+            switch client {
+            case .connectTimeout: return "connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the provider closed the connection"
+            default: return "transport error: \(client)"
+            }
+        }
+        return "transport error: \(error)"
     }
 
     /// `scheme://host:port` of a URL (default ports made explicit), for same-origin checks.

@@ -13,12 +13,22 @@ public final class UpstreamClients: Sendable {
     let clock: EngineClock
     /// Attempts per request (throttles and server or transport errors retry).
     let maxAttempts: Int
+    /// When every client stops retrying (clock microseconds): a one-shot command's `--max-wait`.
+    let deadline: Int64?
+    private let failure = Mutex<String?>(nil)
 
-    public init(transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8) {
+    /// - Parameter maxWait: how long, from now, requests may keep retrying; `nil` (`serve`): no limit
+    ///   beyond `maxAttempts`.
+    public init(transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil) {
         self.transport = transport
         self.clock = clock
         self.maxAttempts = maxAttempts
+        deadline = maxWait.map { clock.now() + $0.microseconds }
     }
+
+    /// The cause of the latest failed provider request, by any client: what a command that ran out
+    /// of time reports.
+    public var lastFailure: String? { failure.withLock { $0 } }
 
     /// The connection's shared limiter, created from the manifest's default budget on first use.
     public func limiter(for connection: String, api: ProviderManifest.API) -> RateLimiter {
@@ -37,10 +47,11 @@ public final class UpstreamClients: Sendable {
     }
 
     /// A client for `connection`'s provider API, sharing the connection's limiter.
-    public func client(connection: String, account: String?, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
+    public func client(for connection: Connection, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
         UpstreamClient(
-            transport: transport, limiter: limiter(for: connection, api: api), api: api, baseURL: baseURL,
-            token: token, account: account, maxAttempts: maxAttempts, clock: clock
+            transport: transport, limiter: limiter(for: connection.id, api: api), api: api, baseURL: baseURL,
+            token: token, account: connection.account, maxAttempts: maxAttempts, provider: connection.provider, deadline: deadline,
+            onFailure: { cause in self.failure.withLock { $0 = cause } }, clock: clock
         )
     }
 
@@ -58,7 +69,7 @@ public final class UpstreamClients: Sendable {
             guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
             let (baseURL, token) = try await credentials(connection.id)
             guard token != nil || baseURL != nil else { continue }
-            let client = client(connection: connection.id, account: connection.account, api: api, baseURL: baseURL, token: token)
+            let client = client(for: connection, api: api, baseURL: baseURL, token: token)
             for polled in provider.pollResources where resource == nil || polled.name == resource {
                 readers.append(ResourceReader(resource: polled, client: client, connection: connection, now: clock.now))
             }
