@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+import TributaryIntegrationTesting
+import TributaryTesting
+
+/// What a newcomer meets in the first hour (issue 12): every wrong id, value or setting ends the
+/// command with the documented exit code and one sentence naming what is at fault; a provider that
+/// does not answer is given up on within `--max-wait`, saying why on every retry; one invalid
+/// manifest does not take the others down.
+@Suite("The first hour through the CLI", .serialized)
+struct FirstHourTests {
+    /// `tributary ARGS` in `directory` (database `cli.db` there), with `environment` on top.
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLITests.Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var merged = ProcessInfo.processInfo.environment
+        merged["TRIBUTARY_DB"] = directory.appendingPathComponent("cli.db").path
+        merged["TRIBUTARY_PROVIDERS"] = TestPaths.providers
+        merged["TRIBUTARY_MASTER_KEY"] = nil
+        merged["LOG_LEVEL"] = nil
+        for (name, value) in environment { merged[name] = value }
+        process.environment = merged
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLITests.Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    struct Row: Sendable, CustomStringConvertible {
+        var arguments: [String]
+        var environment: [String: String] = [:]
+        var exit: Int32
+        var says: String
+        var description: String { (environment.map { "\($0.key)=\($0.value) " }.joined()) + arguments.joined(separator: " ") }
+    }
+
+    /// `MISSING` in an argument is replaced by a path under a directory that does not exist.
+    static let rows: [Row] = [
+        // One rule for unknown ids: exit 1, "no connection X" / "no event with seq N".
+        Row(arguments: ["records", "list", "--connection", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["records", "get", "nope", "issue", "1"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["events", "list", "--connection", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["status", "--connection", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["poll", "--connection", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["reconcile", "--connection", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["connections", "show", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["connections", "remove", "nope"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["connections", "rotate-secret", "nope", "--add", "another-secret"], exit: 1, says: "no connection nope"),
+        Row(arguments: ["events", "show", "999"], exit: 1, says: "no event with seq 999"),
+        Row(arguments: ["events", "replay", "999"], exit: 1, says: "no event with seq 999"),
+        // A known connection with nothing to poll says why, distinctly.
+        Row(arguments: ["poll", "--connection", "gh1"], exit: 2, says: "no API token or base URL"),
+        Row(arguments: ["poll", "--connection", "gh1", "--resource", "nope"], exit: 2, says: "no polled resource nope"),
+        // Values: negative and zero numbers are refused by name, not read as a missing value.
+        Row(arguments: ["events", "list", "--limit", "-1"], exit: 2, says: "--limit must be a positive number, not -1"),
+        Row(arguments: ["records", "list", "--connection", "gh1", "--limit", "0"], exit: 2, says: "--limit"),
+        Row(arguments: ["poll", "--max-wait", "0"], exit: 2, says: "--max-wait"),
+        Row(arguments: ["reconcile", "--max-wait", "-5"], exit: 2, says: "--max-wait must be a positive number of seconds"),
+        Row(arguments: ["connections", "add", "--provider", "github", "--tenant", "a", "--tolerance", "-1"], exit: 2, says: "--tolerance"),
+        Row(arguments: ["serve", "--port", "-1"], exit: 2, says: "--port"),
+        // Settings: checked by every command before anything opens.
+        Row(arguments: ["events", "list"], environment: ["LOG_LEVEL": "verbose"], exit: 2, says: "LOG_LEVEL"),
+        Row(arguments: ["events", "list"], environment: ["TRIBUTARY_MASTER_KEY": "short"], exit: 2, says: "TRIBUTARY_MASTER_KEY must be 32 bytes"),
+        Row(arguments: ["serve", "--port", "0"], environment: ["TRIBUTARY_MASTER_KEY": "not-a-key"], exit: 2, says: "TRIBUTARY_MASTER_KEY"),
+        Row(arguments: ["serve", "--port", "0", "--providers", "MISSING"], exit: 2, says: "cannot read the providers directory"),
+        // Secrets are checked against the provider's encoding at the door, naming the form.
+        Row(arguments: ["connections", "add", "--provider", "simulator", "--tenant", "a", "--webhook-secret", "plain secret"], exit: 2, says: "\"whsec_\" followed by base64"),
+        Row(arguments: ["connections", "rotate-secret", "sim1", "--add", "plain secret"], exit: 2, says: "\"whsec_\" followed by base64"),
+        // Database errors in words; read-only commands never create a database.
+        Row(arguments: ["events", "list", "--db", "MISSING"], exit: 1, says: "no database at"),
+        Row(arguments: ["status", "--db", "MISSING"], exit: 1, says: "no database at"),
+        Row(arguments: ["connections", "add", "--db", "MISSING", "--provider", "github", "--tenant", "a"], exit: 1, says: "does not exist"),
+    ]
+
+    @Test("a wrong id, value, setting, secret or database path: the documented exit code and one sentence naming it", arguments: rows)
+    func refusals(row: Row) throws {
+        let directory = try TestPaths.temporaryDirectory("first-hour")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("no-such-dir/x.db").path
+        for setup in [
+            ["connections", "add", "--provider", "github", "--tenant", "acme", "--id", "gh1", "--account", "octo/hello", "--webhook-secret", "s"],
+            ["connections", "add", "--provider", "simulator", "--tenant", "acme", "--id", "sim1", "--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+        ] {
+            let added = try Self.run(setup, in: directory)
+            try #require(added.status == 0, "\(added.stderr)")
+        }
+        let arguments = row.arguments.map { $0 == "MISSING" ? missing : $0 }
+        let result = try Self.run(arguments, in: directory, environment: row.environment)
+        #expect(result.status == row.exit, "\(row): exit \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains(row.says), "\(row): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count <= 4, "\(row): more than a sentence: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: missing), "\(row) created \(missing)")
+    }
+
+    @Test("poll against an API where nothing listens: a line per retry naming provider, origin and cause; exit 1 with the last cause")
+    func pollGivesUp() throws {
+        let directory = try TestPaths.temporaryDirectory("first-hour-poll")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Port 1 on loopback: nothing listens there, so every connection is refused at once.
+        let add = try Self.run([
+            "connections", "add", "--provider", "github", "--tenant", "acme", "--id", "dead", "--account", "octo/hello",
+            "--api-token", "t0ken", "--api-base-url", "http://127.0.0.1:1",
+        ], in: directory)
+        try #require(add.status == 0, "\(add.stderr)")
+        let poll = try Self.run(["poll", "--once", "--connection", "dead", "--allow-private-upstreams", "--max-wait", "2"], in: directory)
+        #expect(poll.status == 1, "\(poll.stderr)")
+        let retries = poll.stderr.split(separator: "\n").filter { $0.contains("retrying in") }
+        #expect(!retries.isEmpty, "no retry line: \(poll.stderr)")
+        for line in retries {
+            #expect(line.contains("github API at http://127.0.0.1:1") && line.contains("connection refused"), "\(line)")
+        }
+        #expect(poll.stderr.contains("the poll of dead/issues failed: gave up after"), "\(poll.stderr)")
+        #expect(poll.stderr.contains("connection refused"), "the last cause is not said: \(poll.stderr)")
+        // The summary once, on stdout; not again on stderr.
+        #expect(poll.stdout.contains("dead\tissues\tpages=0"), "\(poll.stdout)")
+        #expect(!poll.stderr.contains("pages="), "\(poll.stderr)")
+        // The token never appears in what is printed.
+        #expect(!poll.stderr.contains("t0ken") && !poll.stdout.contains("t0ken"))
+    }
+
+    @Test("one invalid manifest: providers list shows it INVALID with the reason, the other providers still work")
+    func brokenManifest() throws {
+        let directory = try TestPaths.temporaryDirectory("first-hour-manifest")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let providers = directory.appendingPathComponent("Providers")
+        try FileManager.default.copyItem(atPath: TestPaths.providers, toPath: providers.path)
+        let github = providers.appendingPathComponent("github.yaml").path
+        let original = try String(contentsOfFile: github, encoding: .utf8)
+        let broken = original.replacingOccurrences(of: "    scheme: template\n", with: "    scheme: nonsense\n")
+        try #require(broken != original)
+        try broken.write(toFile: github, atomically: true, encoding: .utf8)
+        let environment = ["TRIBUTARY_PROVIDERS": providers.path]
+
+        let list = try Self.run(["providers", "list"], in: directory, environment: environment)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.contains("github\tINVALID\t\(github): /webhooks/verification/scheme"), "\(list.stdout)")
+        #expect(list.stdout.contains("stripe\tStripe"), "\(list.stdout)")
+        let other = try Self.run(["connections", "add", "--provider", "stripe", "--tenant", "acme", "--id", "st1", "--webhook-secret", "whsec_x"], in: directory, environment: environment)
+        #expect(other.status == 0, "\(other.stderr)")
+        let same = try Self.run(["connections", "add", "--provider", "github", "--tenant", "acme", "--webhook-secret", "s"], in: directory, environment: environment)
+        #expect(same.status == 2 && same.stderr.contains("manifest is invalid"), "\(same.stderr)")
+        let validate = try Self.run(["providers", "validate"], in: directory, environment: environment)
+        #expect(validate.status == 2, "validate must still refuse the directory: \(validate.stdout)")
+    }
+}
