@@ -203,6 +203,69 @@ python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert len(e)==1 an
 [ "$(stat -c %a tributary.db)" = 600 ] || fail "tributary.db is mode $(stat -c %a tributary.db), expected 600"
 ok "a verified but unreadable delivery is quarantined and answered 200; the database file is 0600"
 
+# --- the first hour (issue 12): each friction a newcomer met, as a row -----------
+# 4. Quiet by default: an idle serve logs no reconcile pass (they are debug lines when nothing moved).
+sleep 2
+before=$(grep -c 'reconcile pass' serve.err || true)
+sleep 3
+after=$(grep -c 'reconcile pass' serve.err || true)
+[ "$before" = "$after" ] || fail "an idle serve logged $((after - before)) 'reconcile pass' lines in 3 s"
+ok "an idle serve is quiet (no reconcile pass lines while nothing moves)"
+
+# 5. One rule for unknown ids: exit 1 and "no connection X" in the CLI, 404 with a sentence in /v1.
+for command in "records list --connection nope" "events list --connection nope" "status --connection nope" \
+               "poll --connection nope" "reconcile --connection nope" "connections show nope"; do
+  name=unknown-$(echo "$command" | tr ' ' '-')
+  # shellcheck disable=SC2086
+  expect_exit 1 "$name" -- cli $command
+  contains "$name.err" "no connection nope"
+done
+expect_exit 1 replay-unknown -- cli events replay 999999
+contains replay-unknown.err "no event with seq 999999"
+expect_exit 1 show-unknown -- cli events show 999999
+contains show-unknown.err "no event with seq 999999"
+code=$(curl -sS --max-time 10 -o v1-unknown.body -w '%{http_code}' -H "Authorization: Bearer $(cat tributary.db.admin-token)" "$URL/v1/records?connection=nope")
+[ "$code" = 404 ] && grep -qF 'no connection nope' v1-unknown.body || fail "GET /v1/records?connection=nope answered $code $(cat v1-unknown.body), expected 404 naming nope"
+ok "unknown connection ids and event seqs: exit 1 naming them in the CLI, 404 in /v1"
+
+# 1. A provider API where nothing listens: a line per retry naming provider, origin and cause, then
+#    exit 1 with the last cause within --max-wait (it used to be 8 silent minutes). Port 1: nothing listens.
+expect_exit 0 add-dead -- cli connections add --provider github --tenant acme --id dead --account octo/hello \
+  --api-token e2e-token --api-base-url http://127.0.0.1:1
+started=$SECONDS
+expect_exit 1 poll-dead -- cli poll --once --connection dead --allow-private-upstreams --max-wait 5
+[ $((SECONDS - started)) -le 30 ] || fail "poll --max-wait 5 took $((SECONDS - started)) s"
+contains poll-dead.err "github API at http://127.0.0.1:1: cannot connect: connection refused; retrying in"
+contains poll-dead.err "the poll of dead/issues failed: gave up after"
+! grep -q 'pages=' poll-dead.err || fail "poll repeated its summary on stderr: $(cat poll-dead.err)"
+contains poll-dead.out "failed: gave up after"
+ok "poll against a dead API: a line per retry, exit 1 with the cause after $((SECONDS - started)) s"
+
+# 10. status: an aligned table per connection, its resources' state and last error.
+expect_exit 0 status-dead -- cli status --connection dead
+contains status-dead.out "RESOURCE"
+contains status-dead.out "failing"
+ok "status prints a table with each resource's state"
+
+# 6. A webhook secret the provider's scheme cannot use is refused at the door, naming the form.
+expect_exit 2 plain-secret -- cli connections add --provider simulator --tenant acme --webhook-secret "plain secret"
+contains plain-secret.err '"whsec_" followed by base64'
+ok "connections add with a secret not in the provider's form exits 2 naming the form"
+
+# 8, 9. Database paths, values and settings: words, exit codes, nothing created.
+expect_exit 1 no-dir -- cli connections add --db missing-dir/x.db --provider github --tenant a
+contains no-dir.err "the directory missing-dir does not exist"
+expect_exit 1 no-db -- cli events list --db typo.db
+contains no-db.err "no database at typo.db"
+[ ! -e typo.db ] || fail "a read-only command created typo.db"
+expect_exit 2 negative-limit -- cli events list --limit -1
+contains negative-limit.err "--limit must be a positive number, not -1"
+expect_exit 2 bad-key -- env TRIBUTARY_MASTER_KEY=not-a-key "$BIN" serve --db bad-key.db --port 0
+contains bad-key.err "TRIBUTARY_MASTER_KEY"
+[ ! -e bad-key.db ] || fail "serve with a bad TRIBUTARY_MASTER_KEY created its database"
+[ -f "$ROOT/LICENSE" ] && grep -q "Apache License" "$ROOT/LICENSE" || fail "no Apache-2.0 LICENSE at the repository root"
+ok "database errors in words, negative --limit and a bad master key exit as documented, nothing created"
+
 # --- shutdown --------------------------------------------------------------
 kill -TERM "$SERVER_PID"
 # Watchdog: SIGKILL the server if it has not stopped within 15 s (its own sleep ends with it).
@@ -215,4 +278,30 @@ wait "$watchdog" 2>/dev/null || true
 SERVER_PID=""
 [ "$code" = 0 ] || { cat serve.err >&2; fail "serve exited $code on SIGTERM (expected a clean stop within 15 s)"; }
 ok "serve stops cleanly on SIGTERM"
+# 7. A broken manifest is not an outage: serve starts with the others, answers the broken
+#    provider's webhooks 503 with Retry-After (providers retry), and logs what is wrong.
+mkdir partly-broken
+cp "$ROOT"/Providers/*.yaml partly-broken/
+cp broken/github.yaml partly-broken/github.yaml
+expect_exit 0 list-broken -- cli providers list --providers partly-broken
+contains list-broken.out "github	INVALID	partly-broken/github.yaml: /webhooks"
+contains list-broken.out "stripe	Stripe"
+"$BIN" serve --port 0 --db broken.db --providers partly-broken >broken-serve.out 2>broken-serve.err &
+SERVER_PID=$!
+PORT=""
+deadline=$((SECONDS + 30))
+while [ -z "$PORT" ]; do
+  PORT=$(sed -n 's#^tributary listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$#\1#p' broken-serve.out)
+  [ -n "$PORT" ] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat broken-serve.err >&2; fail "serve with one broken manifest exited"; }
+  [ "$SECONDS" -lt "$deadline" ] || fail "serve with one broken manifest did not listen within 30 s"
+  sleep 0.2
+done
+code=$(curl -sS --max-time 10 -D broken-hook.headers -o broken-hook.body -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/webhooks/github/gh1" --data-binary '{}')
+[ "$code" = 503 ] && grep -qi '^retry-after:' broken-hook.headers || fail "a webhook for the broken provider got $code, expected 503 with Retry-After"
+code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/webhooks/stripe/nope" --data-binary '{}')
+[ "$code" = 404 ] || fail "a webhook for a valid provider's unknown connection got $code, expected 404"
+contains broken-serve.err "provider github is unavailable: its manifest is invalid"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
+ok "serve with one broken manifest starts; that provider's webhooks get 503 + Retry-After, the others work"
 echo "e2e: all checks passed"
