@@ -142,6 +142,8 @@ let package = Package(
                 "TributaryReconcile",
                 "TributaryScheduling",
                 "TributaryUpstream",
+                // Only for `tributary demo`, which runs a simulated provider against a real engine.
+                "ProviderSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

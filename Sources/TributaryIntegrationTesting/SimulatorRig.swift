@@ -1,6 +1,7 @@
 public import Foundation
 public import Logging
 public import ProviderSimulator
+import TributaryRuntime
 public import TributaryCore
 public import TributaryStore
 import TributaryTesting
@@ -37,23 +38,8 @@ public enum SimulatorRig {
         return simulator.records().map { "poll:\($0.type):\($0.id):\($0.version)" }.filter { !ids.contains($0) }
     }
 
-    /// Every way `mirror` differs from the provider's `truth` (with `hardDeletes`, a deleted record
-    /// may be absent or a tombstone).
+    /// Every way `mirror` differs from the provider's `truth` (see ``MirrorComparison``).
     public static func mismatches(_ mirror: [MirrorRecord], _ truth: [SimulatorRecord], hardDeletes: Bool = false) -> [String] {
-        var mirrored = Dictionary(uniqueKeysWithValues: mirror.map { ("\($0.recordType)/\($0.recordId)", $0) })
-        var out: [String] = []
-        for record in truth {
-            guard let m = mirrored.removeValue(forKey: "\(record.type)/\(record.id)") else {
-                if !(hardDeletes && record.deleted) { out.append("missing \(record.type)/\(record.id)") }
-                continue
-            }
-            if hardDeletes, record.deleted, m.deleted { continue }
-            if m.version != Int64(record.version) || m.deleted != record.deleted {
-                out.append("\(record.type)/\(record.id): mirror v\(m.version ?? -1) deleted=\(m.deleted), provider v\(record.version) deleted=\(record.deleted)")
-            } else if !record.deleted, m.data.flatMap({ JSONValue(parsing: $0) }) != record.json {
-                out.append("\(record.type)/\(record.id): data differs")
-            }
-        }
-        return out + mirrored.keys.sorted().map { "extra \($0)" }
+        MirrorComparison.mismatches(mirror, truth, hardDeletes: hardDeletes)
     }
 }

@@ -51,8 +51,8 @@ public struct Engine: Sendable {
     public static func open(_ configuration: EngineConfiguration) throws(OperationError) -> Engine {
         do {
             return try Engine(configuration: configuration)
-        } catch let error as ManifestErrors {
-            throw .usage(error.description + " (--providers or TRIBUTARY_PROVIDERS)")
+        } catch is ManifestErrors {
+            throw .usage("cannot read the providers directory \(configuration.providersDirectory) (--providers or TRIBUTARY_PROVIDERS)")
         } catch let error as StoreError {
             throw .failure(error.message)
         } catch {

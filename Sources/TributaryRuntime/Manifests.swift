@@ -41,7 +41,7 @@ public enum Manifests {
         do {
             return try ManifestCatalog.loadValid(directory: directory)
         } catch {
-            throw .usage(error.description + " (--providers or TRIBUTARY_PROVIDERS)")
+            throw .usage("cannot read the providers directory \(directory) (--providers or TRIBUTARY_PROVIDERS)")
         }
     }
 

@@ -64,6 +64,9 @@ struct FirstHourTests {
         Row(arguments: ["reconcile", "--max-wait", "-5"], exit: 2, says: "--max-wait must be a positive number of seconds"),
         Row(arguments: ["connections", "add", "--provider", "github", "--tenant", "a", "--tolerance", "-1"], exit: 2, says: "--tolerance"),
         Row(arguments: ["serve", "--port", "-1"], exit: 2, says: "--port"),
+        Row(arguments: ["demo", "--duration", "0"], exit: 2, says: "--duration must be between 1 and 3600 seconds"),
+        Row(arguments: ["demo", "--db", "x.db"], exit: 2, says: "--db is not used by demo"),
+        Row(arguments: ["demo", "--providers", "MISSING"], exit: 2, says: "cannot read the providers directory"),
         // Settings: checked by every command before anything opens.
         Row(arguments: ["events", "list"], environment: ["LOG_LEVEL": "verbose"], exit: 2, says: "LOG_LEVEL"),
         Row(arguments: ["events", "list"], environment: ["TRIBUTARY_MASTER_KEY": "short"], exit: 2, says: "TRIBUTARY_MASTER_KEY must be 32 bytes"),
@@ -147,5 +150,29 @@ struct FirstHourTests {
         #expect(same.status == 2 && same.stderr.contains("manifest is invalid"), "\(same.stderr)")
         let validate = try Self.run(["providers", "validate"], in: directory, environment: environment)
         #expect(validate.status == 2, "validate must still refuse the directory: \(validate.stdout)")
+    }
+
+    @Test("tributary demo --duration 20: the chaos happens, the mirror converges to 0 mismatches, and the commands it prints read the database it leaves")
+    func demo() throws {
+        let directory = try TestPaths.temporaryDirectory("first-hour-demo")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let demoDirectory = directory.appendingPathComponent("demo").path
+        let demo = try Self.run(["demo", "--duration", "20", "--dir", demoDirectory, "--seed", "7"], in: directory)
+        #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
+        let lines = demo.stdout.split(separator: "\n").map(String.init)
+        let converged = try #require(lines.first { $0.hasPrefix("converged: ") }, "\(demo.stdout)")
+        #expect(converged.hasSuffix(" records, 0 mismatches"), "\(converged)")
+        // The chaos happened: the last progress line counts dropped and duplicated webhooks.
+        let last = try #require(lines.last { $0.contains("settling") }, "\(demo.stdout)")
+        let counts = try #require(last.firstMatch(of: /webhooks (\d+) \((\d+) dropped, (\d+) duplicated\)/), "\(last)")
+        #expect(Int(counts.output.2)! > 0 && Int(counts.output.3)! > 0, "\(last)")
+        // The printed commands work as printed (after `tributary`).
+        let printed = lines.filter { $0.hasPrefix("  tributary ") }
+        #expect(printed.count == 3, "\(demo.stdout)")
+        for command in printed {
+            let arguments = command.split(separator: " ").dropFirst().map(String.init)
+            let result = try Self.run(arguments, in: directory)
+            #expect(result.status == 0 && !result.stdout.isEmpty, "\(command): \(result.stderr)")
+        }
     }
 }

@@ -1,7 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 
-/// Runs services (an engine, a simulator) for the length of a test body, then shuts them down gracefully.
+/// Runs services (an engine, a simulator) for the length of a body (a test, `tributary demo`), then shuts them down gracefully.
 public enum RunningServices {
     /// Starts `services`, waits for the first port `ports` yields (from an `onServerRunning`), runs `body` with it.
     public static func run<T: Sendable>(
