@@ -39,6 +39,8 @@ struct Connections: AsyncParsableCommand {
             new.toleranceSeconds = tolerance
             new.apiToken = try apiToken.map { try SecretInput.resolve($0, flag: "--api-token") }
             new.apiBaseURL = apiBaseURL
+            // Checked before the database opens: a refused command creates nothing.
+            new.id = try Admin.check(new, providersDirectory: global.providersDirectory)
             let connection = try await global.openAdmin().addConnection(new)
             if global.json {
                 Output.json(connection.json)

@@ -22,6 +22,8 @@ struct GlobalOptions: ParsableArguments {
     /// parsed: a wrong one exits 2 naming it, before anything opens.
     func validate() throws {
         let environment = ProcessInfo.processInfo.environment
+        if db?.isEmpty == true { throw ValidationError("--db must not be empty") }
+        if providers?.isEmpty == true { throw ValidationError("--providers must not be empty") }
         do {
             _ = try EngineConfiguration.allowPrivateUpstreams(environment: environment)
             _ = try EngineConfiguration.storeOptions(environment: environment)
@@ -42,8 +44,11 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
-    var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"] ?? "./tributary.db" }
-    var providersDirectory: String { providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"] ?? "./Providers" }
+    // An empty variable counts as unset, as for every setting.
+    var databasePath: String { db ?? ProcessInfo.processInfo.environment["TRIBUTARY_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./tributary.db" }
+    var providersDirectory: String {
+        providers ?? ProcessInfo.processInfo.environment["TRIBUTARY_PROVIDERS"].flatMap { $0.isEmpty ? nil : $0 } ?? "./Providers"
+    }
     var masterKey: String? { ProcessInfo.processInfo.environment["TRIBUTARY_MASTER_KEY"] }
 
     /// The database, for the commands that only read or change what it holds.

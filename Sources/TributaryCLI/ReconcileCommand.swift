@@ -20,7 +20,8 @@ struct Reconcile: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (report, sweeps) = try await global.openEngine(maxWait: .seconds(maxWait)).reconcile(full: full, connection: connection)
+        let engine = try global.openEngine(maxWait: .seconds(maxWait))
+        let (report, sweeps) = try await engine.reconcile(full: full, connection: connection)
         if global.json {
             Output.json(report.json(sweeps: full ? sweeps : nil))
         } else {
@@ -36,6 +37,14 @@ struct Reconcile: AsyncParsableCommand {
                 }
             }
             Output.line("applied \(report.applied), superseded \(report.superseded), unchanged \(report.unchanged), fetches \(report.fetches) (\(report.fetchFailures) failed), still needing a fetch \(report.needFetch)")
+        }
+        for run in sweeps {
+            if case .ended(let s) = run.outcome, s.status == .failed {
+                throw CLIError.failure("the sweep of \(run.connection)/\(run.resource) failed: \(s.error ?? "no cause recorded")")
+            }
+        }
+        if report.fetchFailures > 0 {
+            throw CLIError.failure("\(report.fetchFailures) fetch(es) from the provider failed; their events wait for the next pass (last provider error: \(engine.lastProviderError ?? "none recorded"))")
         }
         if let failed = sweeps.first(where: { if case .storeFailed = $0.outcome { true } else { false } }) {
             throw CLIError.failure("the sweep of \(failed.connection)/\(failed.resource) failed in the store")

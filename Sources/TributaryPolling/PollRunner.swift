@@ -96,8 +96,10 @@ public final class PollRunner: Sendable {
                 ("blocked_until", .string(Timestamp.rfc3339(microseconds: budget.blockedUntil))),
                 ("consecutive_throttles", .number(String(budget.consecutiveThrottles))),
             ]).jsonText, now: finished)
-        } catch {
+        } catch where !Task.isCancelled {
             logger.warning("cannot schedule the next poll", metadata: ["error": "\(error)"])
+        } catch {
+            // Cancelled (shutdown, or a command out of time): the lease and the schedule are taken over next start.
         }
         return report
     }

@@ -97,8 +97,10 @@ public struct Poller: Sendable {
                 cursor: report.error == nil ? cursor : nil
             )
             try await store.releaseLease(leaseName, holder: holder)
-        } catch {
+        } catch where !Task.isCancelled {
             logger.warning("cannot record the poll run", metadata: ["error": "\(error)"])
+        } catch {
+            // Cancelled: the pages committed so far stay; the next run resumes from them.
         }
         logger.info("poll run", metadata: [
             "pages": "\(report.pages)", "observations": "\(report.observations)", "new": "\(report.newEvents)",

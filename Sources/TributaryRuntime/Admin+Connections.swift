@@ -26,6 +26,24 @@ extension Admin {
     /// - Throws: `.usage` naming what is wrong (an unknown provider, a secret the scheme cannot use,
     ///   an account that cannot go into the API's URL, a taken id); `.failure` when the store fails.
     public func addConnection(_ new: NewConnection) async throws(OperationError) -> Connection {
+        let id = try Self.check(new, providersDirectory: providersDirectory)
+        return try await run(usage: [.conflict]) { () async throws(StoreError) in
+            let connection = try await store.addConnection(
+                id: id, provider: new.provider, tenant: new.tenant, account: new.account, toleranceSeconds: new.toleranceSeconds,
+                webhookSecrets: new.webhookSecrets, now: now()
+            )
+            if new.apiToken != nil || new.apiBaseURL != nil {
+                try await store.setAPICredentials(connection: id, token: new.apiToken, baseURL: new.apiBaseURL, now: now())
+            }
+            return connection
+        }
+    }
+
+    /// Checks a new connection against its provider's manifest and the rules for its fields, with no
+    /// database open (a command refused for its arguments creates nothing).
+    /// - Returns: the connection's id (generated when not given).
+    /// - Throws: `.usage` naming what is wrong.
+    public static func check(_ new: NewConnection, providersDirectory: String) throws(OperationError) -> String {
         let catalog = try Manifests.catalog(directory: providersDirectory)
         guard let manifest = catalog.providers[new.provider] else {
             if let errors = catalog.invalid[new.provider] {
@@ -53,16 +71,7 @@ extension Admin {
             throw .usage("--api-base-url must be an absolute http(s) URL, not \"\(url)\"")
         }
         if new.apiToken?.isEmpty == true { throw .usage("--api-token must not be empty") }
-        return try await run(usage: [.conflict]) { () async throws(StoreError) in
-            let connection = try await store.addConnection(
-                id: id, provider: new.provider, tenant: new.tenant, account: new.account, toleranceSeconds: new.toleranceSeconds,
-                webhookSecrets: new.webhookSecrets, now: now()
-            )
-            if new.apiToken != nil || new.apiBaseURL != nil {
-                try await store.setAPICredentials(connection: id, token: new.apiToken, baseURL: new.apiBaseURL, now: now())
-            }
-            return connection
-        }
+        return id
     }
 
     /// Adds a webhook secret to a connection (both stay valid until one is retired), once the

@@ -39,7 +39,8 @@ public struct Engine: Sendable {
         store = try Store(
             path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
-        let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams))
+        // A one-shot command (it has a --max-wait) hears at once that a connection cannot be made.
+        let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), failFast: configuration.maxWait != nil)
         clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait)
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
@@ -84,6 +85,9 @@ public struct Engine: Sendable {
         let reports = try await withinMaxWait { [pollRunner, configuration] in
             try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
         }
+        if reports.isEmpty, connection == nil, let resource {
+            throw .usage("no connection polls a resource named \(resource) (see `tributary status`)")
+        }
         if reports.isEmpty, let connection {
             let found = try? await store.connection(id: connection)
             if let id = found?.provider, let errors = catalog.invalid[id] {
@@ -122,6 +126,9 @@ public struct Engine: Sendable {
             return (report, sweeps)
         }
     }
+
+    /// The cause of the latest failed provider request of this engine (what a command reports when it gives up).
+    public var lastProviderError: String? { clients.lastFailure }
 
     /// Runs `body`, but no longer than ``EngineConfiguration/maxWait`` (and a grace for a request
     /// already in flight): the clients stop retrying at that time and report their own cause; what

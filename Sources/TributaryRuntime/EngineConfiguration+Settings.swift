@@ -67,8 +67,8 @@ extension EngineConfiguration {
         }
         var configuration = EngineConfiguration(
             host: flags.host, port: flags.port,
-            databasePath: flags.database ?? environment["TRIBUTARY_DB"] ?? "./tributary.db",
-            providersDirectory: flags.providers ?? environment["TRIBUTARY_PROVIDERS"] ?? "./Providers",
+            databasePath: flags.database ?? settings.text("TRIBUTARY_DB") ?? "./tributary.db",
+            providersDirectory: flags.providers ?? settings.text("TRIBUTARY_PROVIDERS") ?? "./Providers",
             masterKey: environment["TRIBUTARY_MASTER_KEY"], adminToken: adminToken,
             intake: IntakeConfiguration(maxBodyBytes: maxBody, bodyTimeout: .seconds(bodyTimeout), publicBaseURL: publicURL)
         )

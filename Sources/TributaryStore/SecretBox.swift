@@ -76,8 +76,7 @@ public struct SecretBox: Sendable {
             throw failure("link")
         }
         // The new name must survive a power cut as surely as the secrets sealed under it.
-        let parent = (path as NSString).deletingLastPathComponent
-        let directory = Glibc.open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let directory = Glibc.open(Store.directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directory >= 0 {
             fsync(directory)
             close(directory)

@@ -40,6 +40,10 @@ public final class Store: Sendable {
         let location = Self.location(path, vfs: options.vfs)
         var configuration = Self.configuration(options)
         if options.readOnly {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw StoreError(.configuration, "cannot open database \(path): it is a directory")
+            }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw StoreError(.configuration, "no database at \(path) (check --db or TRIBUTARY_DB; `tributary serve` or `connections add` creates one)")
             }
@@ -75,10 +79,14 @@ public final class Store: Sendable {
     /// A database made by an older version (0644) is tightened too. One the process does not own
     /// is left as it is, and said so.
     private static func createPrivately(_ path: String, logger: Logger) throws(StoreError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw StoreError(.configuration, "cannot open database \(path): it is a directory")
+        }
         if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 { close(fd) } else if errno != EEXIST {
-                let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+                let directory = Self.directory(of: path)
                 let why = switch errno {
                 case ENOENT, ENOTDIR: "the directory \(directory) does not exist"
                 case EACCES, EPERM: "no permission to create files in \(directory)"
@@ -91,7 +99,7 @@ public final class Store: Sendable {
         }
         for file in [path, path + "-wal", path + "-shm"] {
             var info = stat()
-            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            guard stat(file, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_mode & 0o077 != 0 else { continue }
             if chmod(file, 0o600) == 0 {
                 logger.notice("database file was readable by others; now 0600", metadata: ["db.path": "\(file)"])
             } else {
@@ -166,11 +174,19 @@ public final class Store: Sendable {
         return pool
     }
 
+    /// The directory holding `path`, as given (`.` for a bare name). By hand: Foundation's
+    /// `deletingLastPathComponent` traps on some one-character paths (`--db d` crashed).
+    static func directory(of path: String) -> String {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
     /// Why the database at `path` cannot be opened, in words an operator acts on: the SQLite result
     /// code read (missing directory, no permission, read-only, locked, not a database), not its text.
     static func opening(_ path: String, _ error: any Error) -> StoreError {
         guard let db = error as? DatabaseError else { return StoreError(.configuration, "cannot open database \(path): \(error)") }
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let directory = Self.directory(of: path)
         let sentence: String
         switch db.resultCode {
         case .SQLITE_CANTOPEN:

@@ -71,29 +71,37 @@ public struct HTTPTransport: UpstreamTransport {
     let timeout: TimeAmount
     let maxBodyBytes: Int
     public let outboundGuard: OutboundGuard
+    let client: HTTPClient
 
-    /// One client for the process, never shut down (AsyncHTTPClient's shared client is one too),
-    /// configured to return a redirect instead of following it.
+    /// One client per way of connecting, for the process, never shut down (AsyncHTTPClient's shared
+    /// client is one too), each configured to return a redirect instead of following it.
     ///
-    /// A connection that cannot be made fails the request at once (AsyncHTTPClient would otherwise
-    /// retry it silently until the request's deadline, 30 s a try): ``UpstreamClient`` retries with
-    /// its own backoff, saying so on each retry, within the command's `--max-wait`.
-    static let client = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: {
-            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-            configuration.connectionPool.retryConnectionEstablishment = false
-            configuration.timeout.connect = .seconds(10)
-            return configuration
-        }(),
-        backgroundActivityLogger: Logger(label: "tributary.upstream", factory: { _ in SwiftLogNoOpLogHandler() })
-    )
+    /// The service's client lets AsyncHTTPClient retry a connection that cannot be made until the
+    /// request's deadline (its recommended setting: under load, establishing connections is flaky).
+    static let patient = makeClient(retryingConnections: true)
+    /// A one-shot command's client fails a connection that cannot be made at once, so that
+    /// ``UpstreamClient`` retries with its own backoff, saying so on each retry, within `--max-wait`
+    /// (the patient client would wait silently, 30 s a try).
+    static let failFast = makeClient(retryingConnections: false)
 
-    /// - Parameter outboundGuard: where requests may go; every request is checked before it connects.
-    public init(outboundGuard: OutboundGuard, timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20) {
+    static func makeClient(retryingConnections: Bool) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.retryConnectionEstablishment = retryingConnections
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration,
+            backgroundActivityLogger: Logger(label: "tributary.upstream", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+
+    /// - Parameters:
+    ///   - outboundGuard: where requests may go; every request is checked before it connects.
+    ///   - failFast: a connection that cannot be made fails the request at once (one-shot commands).
+    public init(outboundGuard: OutboundGuard, timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20, failFast: Bool = false) {
         timeout = .seconds(timeoutSeconds)
         self.maxBodyBytes = maxBodyBytes
         self.outboundGuard = outboundGuard
+        client = failFast ? Self.failFast : Self.patient
     }
 
     public func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
@@ -102,7 +110,7 @@ public struct HTTPTransport: UpstreamTransport {
         outgoing.method = HTTPMethod(rawValue: request.method)
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await Self.client.execute(outgoing, timeout: timeout)
+        let response = try await client.execute(outgoing, timeout: timeout)
         let body = try await response.body.collect(upTo: maxBodyBytes)
         return UpstreamResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
     }

@@ -10,7 +10,19 @@ import TributaryTesting
 @Suite("The first hour through the CLI", .serialized)
 struct FirstHourTests {
     /// `tributary ARGS` in `directory` (database `cli.db` there), with `environment` on top.
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> CLITests.Run {
+    ///
+    /// The process is waited for on a Dispatch thread, not on the test's: the tests of both targets
+    /// share one process whose concurrency pool has a thread per core, and a command that runs for
+    /// seconds (the demo) must not hold one of them from the HTTP tests running beside it.
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) async throws -> CLITests.Run {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try blockingRun(arguments, in: directory, environment: environment) })
+            }
+        }
+    }
+
+    static func blockingRun(_ arguments: [String], in directory: URL, environment: [String: String]) throws -> CLITests.Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
         process.arguments = arguments
@@ -79,39 +91,50 @@ struct FirstHourTests {
         Row(arguments: ["events", "list", "--db", "MISSING"], exit: 1, says: "no database at"),
         Row(arguments: ["status", "--db", "MISSING"], exit: 1, says: "no database at"),
         Row(arguments: ["connections", "add", "--db", "MISSING", "--provider", "github", "--tenant", "a"], exit: 1, says: "does not exist"),
+        // `d` is a directory (a one-character path once trapped in Foundation's path functions).
+        Row(arguments: ["events", "list", "--db", "d"], exit: 1, says: "cannot open database d: it is a directory"),
+        Row(arguments: ["connections", "add", "--db", "d", "--provider", "github", "--tenant", "a"], exit: 1, says: "it is a directory"),
+        Row(arguments: ["events", "list", "--db", ""], exit: 2, says: "--db must not be empty"),
+        Row(arguments: ["connections", "add", "--provider", "github", "--tenant", "a", "--tolerance", "-5"], exit: 2, says: "--tolerance must not be negative"),
     ]
 
     @Test("a wrong id, value, setting, secret or database path: the documented exit code and one sentence naming it", arguments: rows)
-    func refusals(row: Row) throws {
+    func refusals(row: Row) async throws {
         let directory = try TestPaths.temporaryDirectory("first-hour")
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("no-such-dir/x.db").path
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("d"), withIntermediateDirectories: false)
         for setup in [
             ["connections", "add", "--provider", "github", "--tenant", "acme", "--id", "gh1", "--account", "octo/hello", "--webhook-secret", "s"],
             ["connections", "add", "--provider", "simulator", "--tenant", "acme", "--id", "sim1", "--webhook-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
         ] {
-            let added = try Self.run(setup, in: directory)
+            let added = try await Self.run(setup, in: directory)
             try #require(added.status == 0, "\(added.stderr)")
         }
         let arguments = row.arguments.map { $0 == "MISSING" ? missing : $0 }
-        let result = try Self.run(arguments, in: directory, environment: row.environment)
+        let result = try await Self.run(arguments, in: directory, environment: row.environment)
         #expect(result.status == row.exit, "\(row): exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains(row.says), "\(row): \(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count <= 4, "\(row): more than a sentence: \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: missing), "\(row) created \(missing)")
+        if row.exit == 2 {
+            // Refused for its arguments or settings: the database the setup made is all there is.
+            let made = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { !$0.hasPrefix("cli.db") && $0 != "d" }
+            #expect(made.isEmpty, "\(row) created \(made)")
+        }
     }
 
     @Test("poll against an API where nothing listens: a line per retry naming provider, origin and cause; exit 1 with the last cause")
-    func pollGivesUp() throws {
+    func pollGivesUp() async throws {
         let directory = try TestPaths.temporaryDirectory("first-hour-poll")
         defer { try? FileManager.default.removeItem(at: directory) }
         // Port 1 on loopback: nothing listens there, so every connection is refused at once.
-        let add = try Self.run([
+        let add = try await Self.run([
             "connections", "add", "--provider", "github", "--tenant", "acme", "--id", "dead", "--account", "octo/hello",
             "--api-token", "t0ken", "--api-base-url", "http://127.0.0.1:1",
         ], in: directory)
         try #require(add.status == 0, "\(add.stderr)")
-        let poll = try Self.run(["poll", "--once", "--connection", "dead", "--allow-private-upstreams", "--max-wait", "2"], in: directory)
+        let poll = try await Self.run(["poll", "--once", "--connection", "dead", "--allow-private-upstreams", "--max-wait", "2"], in: directory)
         #expect(poll.status == 1, "\(poll.stderr)")
         let retries = poll.stderr.split(separator: "\n").filter { $0.contains("retrying in") }
         #expect(!retries.isEmpty, "no retry line: \(poll.stderr)")
@@ -128,7 +151,7 @@ struct FirstHourTests {
     }
 
     @Test("one invalid manifest: providers list shows it INVALID with the reason, the other providers still work")
-    func brokenManifest() throws {
+    func brokenManifest() async throws {
         let directory = try TestPaths.temporaryDirectory("first-hour-manifest")
         defer { try? FileManager.default.removeItem(at: directory) }
         let providers = directory.appendingPathComponent("Providers")
@@ -140,24 +163,24 @@ struct FirstHourTests {
         try broken.write(toFile: github, atomically: true, encoding: .utf8)
         let environment = ["TRIBUTARY_PROVIDERS": providers.path]
 
-        let list = try Self.run(["providers", "list"], in: directory, environment: environment)
+        let list = try await Self.run(["providers", "list"], in: directory, environment: environment)
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.stdout.contains("github\tINVALID\t\(github): /webhooks/verification/scheme"), "\(list.stdout)")
         #expect(list.stdout.contains("stripe\tStripe"), "\(list.stdout)")
-        let other = try Self.run(["connections", "add", "--provider", "stripe", "--tenant", "acme", "--id", "st1", "--webhook-secret", "whsec_x"], in: directory, environment: environment)
+        let other = try await Self.run(["connections", "add", "--provider", "stripe", "--tenant", "acme", "--id", "st1", "--webhook-secret", "whsec_x"], in: directory, environment: environment)
         #expect(other.status == 0, "\(other.stderr)")
-        let same = try Self.run(["connections", "add", "--provider", "github", "--tenant", "acme", "--webhook-secret", "s"], in: directory, environment: environment)
+        let same = try await Self.run(["connections", "add", "--provider", "github", "--tenant", "acme", "--webhook-secret", "s"], in: directory, environment: environment)
         #expect(same.status == 2 && same.stderr.contains("manifest is invalid"), "\(same.stderr)")
-        let validate = try Self.run(["providers", "validate"], in: directory, environment: environment)
+        let validate = try await Self.run(["providers", "validate"], in: directory, environment: environment)
         #expect(validate.status == 2, "validate must still refuse the directory: \(validate.stdout)")
     }
 
     @Test("tributary demo --duration 20: the chaos happens, the mirror converges to 0 mismatches, and the commands it prints read the database it leaves")
-    func demo() throws {
+    func demo() async throws {
         let directory = try TestPaths.temporaryDirectory("first-hour-demo")
         defer { try? FileManager.default.removeItem(at: directory) }
         let demoDirectory = directory.appendingPathComponent("demo").path
-        let demo = try Self.run(["demo", "--duration", "20", "--dir", demoDirectory, "--seed", "7"], in: directory)
+        let demo = try await Self.run(["demo", "--duration", "20", "--dir", demoDirectory, "--seed", "7"], in: directory)
         #expect(demo.status == 0, "\(demo.stdout)\n\(demo.stderr)")
         let lines = demo.stdout.split(separator: "\n").map(String.init)
         let converged = try #require(lines.first { $0.hasPrefix("converged: ") }, "\(demo.stdout)")
@@ -171,7 +194,7 @@ struct FirstHourTests {
         #expect(printed.count == 3, "\(demo.stdout)")
         for command in printed {
             let arguments = command.split(separator: " ").dropFirst().map(String.init)
-            let result = try Self.run(arguments, in: directory)
+            let result = try await Self.run(arguments, in: directory)
             #expect(result.status == 0 && !result.stdout.isEmpty, "\(command): \(result.stderr)")
         }
     }
