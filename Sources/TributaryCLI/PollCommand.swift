@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TributaryCore
 import TributaryRuntime
 
@@ -20,7 +21,19 @@ struct Poll: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let reports = try await global.openEngine(maxWait: .seconds(maxWait)).poll(force: once, connection: connection, resource: resource)
+        let engine = try global.openEngine(maxWait: .seconds(maxWait))
+        // On a terminal, a long run (a backfill) shows its pages as they commit; never in a pipe or a log.
+        let progress = isatty(STDERR_FILENO) == 1 && !global.json ? Task { await Self.showProgress(engine) } : nil
+        let reports: [PollReport]
+        do {
+            reports = try await engine.poll(force: once, connection: connection, resource: resource)
+            progress?.cancel()
+            await progress?.value
+        } catch {
+            progress?.cancel()
+            await progress?.value
+            throw error
+        }
         if global.json {
             Output.json(.array(reports.map(\.json)))
         } else {
@@ -34,5 +47,22 @@ struct Poll: AsyncParsableCommand {
             let others = failed.count > 1 ? " (and \(failed.count - 1) more run(s) failed)" : ""
             throw CLIError.failure("the poll of \(first.connection)/\(first.resource) failed: \(first.error ?? "")\(others)")
         }
+    }
+
+    /// Rewrites one stderr line each second with the runs under way, until cancelled; then clears it.
+    static func showProgress(_ engine: Engine) async {
+        var shown = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let runs = await engine.runsInProgress()
+            guard !runs.isEmpty, !Task.isCancelled else { continue }
+            let text = runs.map { state in
+                let watermark = state.cursor.run?.maxSeen.map { ", up to " + Timestamp.rfc3339(microseconds: $0 - $0 % 1_000_000) } ?? ""
+                return "\(state.connection)/\(state.resource): page \(state.cursor.run?.pages ?? 0)\(watermark)"
+            }.joined(separator: " · ")
+            FileHandle.standardError.write(Data(("\r\u{1B}[2Kpolling " + text).utf8))
+            shown = true
+        }
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
     }
 }

@@ -127,30 +127,21 @@ public struct Engine: Sendable {
         }
     }
 
+    /// The poll runs under way that have committed at least one page (a backfill, a long catch-up),
+    /// as the store holds them: what `poll` shows as progress on a terminal. Empty when unreadable.
+    public func runsInProgress() async -> [PollState] {
+        ((try? await store.pollStates()) ?? []).filter { $0.cursor.run != nil }
+    }
+
     /// The cause of the latest failed provider request of this engine (what a command reports when it gives up).
     public var lastProviderError: String? { clients.lastFailure }
 
-    /// Runs `body`, but no longer than ``EngineConfiguration/maxWait`` (and a grace for a request
-    /// already in flight): the clients stop retrying at that time and report their own cause; what
-    /// still waits then (a stalled read, a busy database) is cancelled, and the last provider error said.
+    /// Runs `body`, its errors said as an operation's: each provider request already gives up within
+    /// ``EngineConfiguration/maxWait`` of its first attempt, naming its cause, and a run that keeps
+    /// making progress is never cut short, however long a backfill takes.
     func withinMaxWait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(OperationError) -> T {
-        let (clock, clients, maxWait) = (configuration.clock, clients, configuration.maxWait)
         do {
-            guard let maxWait else { return try await body() }
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await clock.sleep(maxWait + .seconds(5))
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let value = try await group.next() ?? nil else {
-                    throw OperationError.failure(
-                        "gave up after --max-wait \(maxWait.components.seconds) s" + (clients.lastFailure.map { "; the last provider error: \($0)" } ?? "")
-                    )
-                }
-                return value
-            }
+            return try await body()
         } catch let error as OperationError {
             throw error
         } catch let error as StoreError {

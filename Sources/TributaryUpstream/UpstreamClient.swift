@@ -133,9 +133,10 @@ public struct UpstreamClient: Sendable {
     public let backoff: Backoff
     /// The provider's id, for the line logged at each retry.
     public let provider: String
-    /// When to stop retrying (clock microseconds): a one-shot command's `--max-wait`. `nil` in `serve`,
-    /// whose scheduler runs again later.
-    public let deadline: Int64?
+    /// How long one request may keep waiting on a failing or throttling provider, from its first
+    /// attempt (retries, backoff, the limiter's waits): a one-shot command's `--max-wait`. `nil` in
+    /// `serve`, whose scheduler runs again later. A healthy run of any length is never cut short.
+    public let maxWait: Duration?
     /// Told each failure's cause as it happens (a command that runs out of time says the last one).
     let onFailure: @Sendable (String) -> Void
     let clock: EngineClock
@@ -143,7 +144,7 @@ public struct UpstreamClient: Sendable {
     public init(
         transport: any UpstreamTransport, limiter: RateLimiter, api: ProviderManifest.API, baseURL: String?, token: String?,
         account: String?, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
-        provider: String = "provider", deadline: Int64? = nil, onFailure: @escaping @Sendable (String) -> Void = { _ in },
+        provider: String = "provider", maxWait: Duration? = nil, onFailure: @escaping @Sendable (String) -> Void = { _ in },
         clock: EngineClock
     ) {
         self.transport = transport
@@ -161,7 +162,7 @@ public struct UpstreamClient: Sendable {
         self.maxAttempts = maxAttempts
         self.backoff = backoff
         self.provider = provider
-        self.deadline = deadline
+        self.maxWait = maxWait
         self.onFailure = onFailure
         self.clock = clock
     }
@@ -237,9 +238,10 @@ public struct UpstreamClient: Sendable {
         }
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
         var lastFailure = "no attempt made"
+        let deadline = maxWait.map { clock.now() + $0.microseconds }
         for attempt in 0..<maxAttempts {
             if attempt > 0, let deadline, clock.now() >= deadline { throw outOfTime(attempts: attempt, lastFailure) }
-            try await limiter.acquire(priority)
+            try await acquire(priority, by: deadline, attempts: attempt, lastFailure)
             var response: UpstreamResponse
             let sentAt = clock.now()
             do {
@@ -253,7 +255,7 @@ public struct UpstreamClient: Sendable {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
                 lastFailure = Self.cause(of: error)
-                try await pause(after: attempt, lastFailure, random: &random, logger: logger)
+                try await pause(after: attempt, lastFailure, random: &random, logger: logger, deadline: deadline)
                 continue
             }
             let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: clock.now())
@@ -271,7 +273,7 @@ public struct UpstreamClient: Sendable {
             }
             if response.status >= 500 {
                 lastFailure = "HTTP \(response.status)"
-                try await pause(after: attempt, lastFailure, random: &random, logger: logger)
+                try await pause(after: attempt, lastFailure, random: &random, logger: logger, deadline: deadline)
                 continue
             }
             return response
@@ -279,9 +281,36 @@ public struct UpstreamClient: Sendable {
         throw UpstreamError("gave up after \(maxAttempts) attempts: \(lastFailure)")
     }
 
+    /// The limiter's slot, waiting no later than `deadline`: another request's 429 may hold the whole
+    /// connection for longer than a one-shot command may wait.
+    private func acquire(_ priority: RequestPriority, by deadline: Int64?, attempts: Int, _ lastFailure: String) async throws {
+        guard let deadline else { return try await limiter.acquire(priority) }
+        let (limiter, clock) = (limiter, clock)
+        let acquired = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await limiter.acquire(priority)
+                return true
+            }
+            group.addTask {
+                try await clock.sleep(.microseconds(max(1, deadline - clock.now())))
+                return false
+            }
+            let first = try await group.next() ?? false
+            group.cancelAll()
+            // The slot may have been granted just as the time ran out: give it back.
+            while let other = try? await group.next() {
+                if other, !first { await limiter.complete(status: nil, signals: RateLimitSignals()) }
+            }
+            return first
+        }
+        guard acquired else {
+            throw outOfTime(attempts: attempts, attempts == 0 ? "the connection's rate limit held the request (the provider asked to wait)" : lastFailure)
+        }
+    }
+
     /// After a failed attempt: says why and when the next one goes (a warning, one line per retry),
     /// then waits; or gives up when there is no next attempt, or it would start past the deadline.
-    private func pause(after attempt: Int, _ cause: String, random: inout SplitMix64, logger: Logger) async throws {
+    private func pause(after attempt: Int, _ cause: String, random: inout SplitMix64, logger: Logger, deadline: Int64?) async throws {
         onFailure(cause)
         guard attempt + 1 < maxAttempts else { return }
         let delay = backoff.delay(attempt: attempt, random: random.nextUnit())
@@ -292,7 +321,7 @@ public struct UpstreamClient: Sendable {
     }
 
     private func outOfTime(attempts: Int, _ cause: String) -> UpstreamError {
-        UpstreamError("gave up after \(attempts) attempt\(attempts == 1 ? "" : "s"), out of time to retry (max-wait): \(cause)")
+        UpstreamError("gave up after \(attempts) attempt\(attempts == 1 ? "" : "s") within max-wait \(maxWait?.components.seconds ?? 0) s: \(cause)")
     }
 
     /// A transport error as a short cause: the system's words for a socket error (connection

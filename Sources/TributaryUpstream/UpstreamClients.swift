@@ -13,17 +13,17 @@ public final class UpstreamClients: Sendable {
     let clock: EngineClock
     /// Attempts per request (throttles and server or transport errors retry).
     let maxAttempts: Int
-    /// When every client stops retrying (clock microseconds): a one-shot command's `--max-wait`.
-    let deadline: Int64?
+    /// How long each request may keep waiting on a failing provider: a one-shot command's `--max-wait`.
+    let maxWait: Duration?
     private let failure = Mutex<String?>(nil)
 
-    /// - Parameter maxWait: how long, from now, requests may keep retrying; `nil` (`serve`): no limit
-    ///   beyond `maxAttempts`.
+    /// - Parameter maxWait: how long each request may keep retrying from its first attempt; `nil`
+    ///   (`serve`): no limit beyond `maxAttempts`.
     public init(transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil) {
         self.transport = transport
         self.clock = clock
         self.maxAttempts = maxAttempts
-        deadline = maxWait.map { clock.now() + $0.microseconds }
+        self.maxWait = maxWait
     }
 
     /// The cause of the latest failed provider request, by any client: what a command that ran out
@@ -50,7 +50,7 @@ public final class UpstreamClients: Sendable {
     public func client(for connection: Connection, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
         UpstreamClient(
             transport: transport, limiter: limiter(for: connection.id, api: api), api: api, baseURL: baseURL,
-            token: token, account: connection.account, maxAttempts: maxAttempts, provider: connection.provider, deadline: deadline,
+            token: token, account: connection.account, maxAttempts: maxAttempts, provider: connection.provider, maxWait: maxWait,
             onFailure: { cause in self.failure.withLock { $0 = cause } }, clock: clock
         )
     }

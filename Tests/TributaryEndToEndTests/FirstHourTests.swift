@@ -1,4 +1,5 @@
 import Foundation
+import ProviderSimulator
 import Testing
 import TributaryIntegrationTesting
 import TributaryTesting
@@ -148,6 +149,33 @@ struct FirstHourTests {
         #expect(!poll.stderr.contains("pages="), "\(poll.stderr)")
         // The token never appears in what is printed.
         #expect(!poll.stderr.contains("t0ken") && !poll.stdout.contains("t0ken"))
+    }
+
+    @Test("--max-wait bounds waiting on a failing provider, not a healthy run: a backfill that takes longer than it completes")
+    func longRunNotCut() async throws {
+        let directory = try TestPaths.temporaryDirectory("first-hour-long")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.initialRecordsPerType = 1500
+        // 2 × 15 pages of 100, one at a time, 250 ms each: about 8 s, past --max-wait and any grace after it.
+        configuration.chaos.latencyMilliseconds = 250...250
+        let (simulator, token) = (try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger), configuration.tokens[0])
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let add = try await Self.run([
+                "connections", "add", "--provider", "simulator", "--tenant", "acme", "--id", "s1",
+                "--api-token", token, "--api-base-url", "http://127.0.0.1:\(port)",
+            ], in: directory)
+            try #require(add.status == 0, "\(add.stderr)")
+            let started = ContinuousClock.now
+            let poll = try await Self.run(["poll", "--once", "--connection", "s1", "--allow-private-upstreams", "--max-wait", "1"], in: directory)
+            let took = ContinuousClock.now - started
+            #expect(poll.status == 0, "\(poll.stdout)\(poll.stderr)")
+            #expect(poll.stdout.contains("s1\tcustomers\tpages=15\tobserved=1500\tnew=1500\tok"), "\(poll.stdout)")
+            #expect(poll.stdout.contains("s1\ttickets\tpages=15\tobserved=1500\tnew=1500\tok"), "\(poll.stdout)")
+            // Not a timing assertion on the code under test: it shows the premise (the run outlasted --max-wait) held.
+            if took < .seconds(7) { print("note: the backfill took \(took), not well past --max-wait; the premise did not hold this run") }
+        }
     }
 
     @Test("one invalid manifest: providers list shows it INVALID with the reason, the other providers still work")
