@@ -13,7 +13,8 @@ struct CLITests {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], in directory: URL) throws -> Run {
+    /// `tributary ARGS` in `directory` (database `cli.db` there), with `environment` on top.
+    static func run(_ arguments: [String], in directory: URL, environment overrides: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
         process.arguments = arguments
@@ -22,6 +23,8 @@ struct CLITests {
         environment["TRIBUTARY_DB"] = directory.appendingPathComponent("cli.db").path
         environment["TRIBUTARY_PROVIDERS"] = TestPaths.providers
         environment["TRIBUTARY_MASTER_KEY"] = nil
+        environment["LOG_LEVEL"] = nil
+        for (name, value) in overrides { environment[name] = value }
         process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

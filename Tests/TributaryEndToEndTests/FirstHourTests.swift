@@ -18,31 +18,9 @@ struct FirstHourTests {
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) async throws -> CLITests.Run {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try blockingRun(arguments, in: directory, environment: environment) })
+                continuation.resume(with: Result { try CLITests.run(arguments, in: directory, environment: environment) })
             }
         }
-    }
-
-    static func blockingRun(_ arguments: [String], in directory: URL, environment: [String: String]) throws -> CLITests.Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestPaths.tributaryBinary)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var merged = ProcessInfo.processInfo.environment
-        merged["TRIBUTARY_DB"] = directory.appendingPathComponent("cli.db").path
-        merged["TRIBUTARY_PROVIDERS"] = TestPaths.providers
-        merged["TRIBUTARY_MASTER_KEY"] = nil
-        merged["LOG_LEVEL"] = nil
-        for (name, value) in environment { merged[name] = value }
-        process.environment = merged
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLITests.Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     struct Row: Sendable, CustomStringConvertible {
