@@ -78,11 +78,13 @@ public struct Engine: Sendable {
     }
 
     /// Runs the due polls once (every selected resource with `force`): `tributary poll`.
-    /// - Throws: ``OperationError`` for an unknown connection, a connection without API credentials
-    ///   or resource, a store failure, or ``EngineConfiguration/maxWait`` running out.
+    /// - Returns: each run's report; a run whose provider kept failing past ``EngineConfiguration/maxWait``
+    ///   reports that cause as its error.
+    /// - Throws: ``OperationError`` for an unknown connection, a connection or resource with nothing to
+    ///   poll, or a store failure.
     public func poll(force: Bool, connection: String?, resource: String?) async throws(OperationError) -> [PollReport] {
         try await requireConnection(connection)
-        let reports = try await withinMaxWait { [pollRunner, configuration] in
+        let reports = try await asOperation { [pollRunner, configuration] in
             try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
         }
         if reports.isEmpty, connection == nil, let resource {
@@ -113,7 +115,7 @@ public struct Engine: Sendable {
     public func reconcile(full: Bool, connection: String?) async throws(OperationError) -> (report: ReconcileReport, sweeps: [SweepRun]) {
         try await requireConnection(connection)
         let (logger, store, sweepRunner, reconciler) = (configuration.logger, store, sweepRunner, reconciler)
-        return try await withinMaxWait { () async throws -> (report: ReconcileReport, sweeps: [SweepRun]) in
+        return try await asOperation { () async throws -> (report: ReconcileReport, sweeps: [SweepRun]) in
             let swept = full ? try await sweepRunner.runDue(force: true, connection: connection, logger: logger) : []
             let report = try await reconciler.runOnce(connection: connection, untilSettled: true, logger: logger)
             var sweeps: [SweepRun] = []
@@ -139,7 +141,7 @@ public struct Engine: Sendable {
     /// Runs `body`, its errors said as an operation's: each provider request already gives up within
     /// ``EngineConfiguration/maxWait`` of its first attempt, naming its cause, and a run that keeps
     /// making progress is never cut short, however long a backfill takes.
-    func withinMaxWait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(OperationError) -> T {
+    func asOperation<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws(OperationError) -> T {
         do {
             return try await body()
         } catch let error as OperationError {
