@@ -24,6 +24,8 @@ public final class ProviderSimulator: Sendable {
     private let state: Mutex<SimulatorState>
     private let traffic: Mutex<TrafficGate>
     private let planner: Mutex<WebhookPlanner?>
+    /// One batch of webhook deliveries at a time, whoever delivers.
+    let deliveryTurns = DeliveryTurns()
     /// The background loop's rate; `nil` while stopped.
     private let running: Mutex<Double?>
     /// Signalled when the mutation loop is started, stopped or re-rated.

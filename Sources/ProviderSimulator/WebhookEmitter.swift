@@ -17,8 +17,8 @@ public import ServiceLifecycle
 /// graceful shutdown it delivers what is already queued, then returns. Tests call
 /// ``deliverPending()`` directly instead, which makes delivery a deterministic step.
 ///
-/// - Important: run at most one of ``run()`` and ``deliverPending()`` at a time for a simulator;
-///   two concurrent callers would split one batch and interleave their sends.
+/// ``run()`` and ``deliverPending()`` may run at once: batches take turns (``DeliveryTurns``), so when
+/// `deliverPending()` returns, every change queued before it was called has been sent.
 public struct WebhookEmitter: Service {
     let simulator: ProviderSimulator
     let configuration: WebhookConfiguration
@@ -56,6 +56,14 @@ public struct WebhookEmitter: Service {
     /// Delivers every change queued so far (after drop, duplicate and reorder chaos) and returns when all were sent.
     @discardableResult
     public func deliverPending() async -> Report {
+        // Waits for a batch the service loop is sending, so that on return nothing taken is still in flight.
+        await simulator.deliveryTurns.acquire()
+        let report = await deliverBatch()
+        await simulator.deliveryTurns.release()
+        return report
+    }
+
+    private func deliverBatch() async -> Report {
         var report = Report()
         for message in simulator.takeWebhookDeliveries() {
             if Task.isCancelled { break }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TributaryCore
 import TributaryRuntime
 
@@ -80,16 +81,14 @@ struct Demo: AsyncParsableCommand {
         return String(cString: made)
     }
 
-    /// Without a terminal, one progress line every 5 s and at each change of phase.
-    final class LastPrinted: @unchecked Sendable {
-        private let lock = NSLock()
-        private var seconds = -5
-        private var phase: DemoProgress.Phase?
+    /// When a progress line last went out, so that a log gets one every 5 seconds and one per phase.
+    final class LastPrinted: Sendable {
+        private let last = Mutex<(seconds: Int, phase: DemoProgress.Phase?)>((-5, nil))
 
         func due(_ now: Int, phase: DemoProgress.Phase) -> Bool {
-            lock.withLock {
-                guard now - seconds >= 5 || phase != self.phase else { return false }
-                (seconds, self.phase) = (now, phase)
+            last.withLock { last in
+                guard now - last.seconds >= 5 || phase != last.phase else { return false }
+                last = (now, phase)
                 return true
             }
         }

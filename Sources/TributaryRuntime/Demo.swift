@@ -98,8 +98,8 @@ public enum Demo {
     }
 
     /// Changes records for `duration` while polling each second, then settles: the last webhooks,
-    /// a poll, the reconciler, one full sweep and the reconciler again, until the mirror matches (or
-    /// a minute has passed).
+    /// a poll, the reconciler, a full sweep and the reconciler again, round after round until the
+    /// mirror matches (or a minute has passed).
     static func drive(
         engine: Engine, simulator: ProviderSimulator, connection: String, duration: Duration, logger: Logger,
         progress: @escaping @Sendable (DemoProgress) -> Void
@@ -128,18 +128,19 @@ public enum Demo {
         }
         simulator.stopMutations()
         let settleBy = ContinuousClock.now + .seconds(60)
-        var swept = false
+        var remaining = Int.max
         while true {
             _ = await simulator.webhookEmitter?.deliverPending()
             _ = try await engine.pollRunner.runDue(force: true, logger: logger)
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
-            // One full sweep finds what neither a dropped webhook nor a list that omits deletions told.
-            if !swept {
+            // A full sweep finds what neither a dropped webhook nor a list that omits deletions told. It
+            // does not suspect a record written while it ran (a late webhook), so it runs again while
+            // the mirror still differs.
+            if remaining > 0 {
                 _ = try await engine.sweepRunner.runDue(force: true, logger: logger)
                 _ = try await engine.reconciler.runOnce(untilSettled: true, logger: logger)
-                swept = true
             }
-            let remaining = try await report(.settling)
+            remaining = try await report(.settling)
             if remaining == 0 || ContinuousClock.now > settleBy { break }
             try await Task.sleep(for: .seconds(1))
         }
