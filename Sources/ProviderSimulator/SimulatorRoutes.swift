@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -8,6 +9,8 @@ import TributaryCore
 /// Provider API (bearer token required; rate limits and chaos apply):
 /// - `GET /v1/{type}?updated_since=&after_id=&limit=` — timestamp + keyset style, `Link: rel="next"`.
 /// - `GET /v1/{type}/pages?page_token=&limit=&include_deleted=` — page-token style.
+/// - `GET /v1/{type}/offset?offset=&limit=` with `updated_on=>=T` or Redmine's filter triple
+///   `f[]=updated_on&op[updated_on]=>=&v[updated_on][]=T` — offset style, `total_count` in the body.
 /// - `GET /v1/{type}/delta?sync_token=&page_token=&limit=` — sync-token style; 410 when the token expired.
 /// - `GET /v1/events?starting_after=&limit=` — event-id style; 400 `event_expired` when events after the cursor were pruned.
 /// - `GET /v1/{type}/{id}` — one record; 404 (or 410) once deleted.
@@ -41,6 +44,7 @@ struct SimulatorRoutes: Sendable {
             return try await guarded(request) {
                 switch id {
                 case "pages": return pageTokenList(type: type, request: request)
+                case "offset": return offsetList(type: type, request: request)
                 case "delta": return deltaList(type: type, request: request)
                 default: return fetchOne(type: type, id: id)
                 }
@@ -112,6 +116,58 @@ struct SimulatorRoutes: Sendable {
             reply.headers.append(("Link", "<\(next)>; rel=\"next\""))
         }
         return reply
+    }
+
+    func offsetList(type: String, request: Request) -> Reply {
+        guard simulator.configuration.types.contains(type) else { return .error(.notFound, "unknown_type") }
+        // Decoded here, names too: Redmine's names carry brackets (`f[]`), which a client percent-encodes.
+        let pairs = Self.decodedQuery(request.uri.query)
+        func first(_ name: String) -> String? { pairs.first { $0.0 == name }?.1 }
+        func all(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
+        guard let limit = pageLimit(first("limit").map { Substring($0) }) else { return .error(.badRequest, "invalid_limit") }
+        var offset = 0
+        if let text = first("offset") {
+            guard let value = Int(text), value >= 0 else { return .error(.badRequest, "invalid_offset") }
+            offset = value
+        }
+        // The filter, as Redmine takes it: the shortcut `updated_on=>=T`, or a list of fields `f[]`, each
+        // with its operator `op[field]` and values `v[field][]` (`*` = any value, no `v`).
+        var since = Int64.min
+        var filters: [(field: String, op: String, values: [String])] = []
+        if let shortcut = first("updated_on") {
+            guard shortcut.hasPrefix(">=") else { return .error(.badRequest, "unsupported_operator") }
+            filters.append(("updated_on", ">=", [String(shortcut.dropFirst(2))]))
+        }
+        for field in all("f[]") where !field.isEmpty {
+            filters.append((field, first("op[\(field)]") ?? "", all("v[\(field)][]")))
+        }
+        for filter in filters {
+            switch (filter.field, filter.op) {
+            case ("updated_on", ">="):
+                guard filter.values.count == 1, let value = Timestamp.microseconds(rfc3339: filter.values[0]) else {
+                    return .error(.badRequest, "invalid_updated_on")
+                }
+                since = max(since, value)
+            case ("status_id", "*"): break
+            default: return .error(.badRequest, "unsupported_filter")
+            }
+        }
+        let page = simulator.read { state, _ in state.offsetPage(type: type, since: since, offset: offset, limit: limit) }
+        return Reply(
+            status: .ok,
+            body: #"{"items":[\#(page.records.map(\.jsonText).joined(separator: ","))],"total_count":\#(page.total),"offset":\#(offset),"limit":\#(limit)}"#
+        )
+    }
+
+    /// The query's `name=value` pairs in order, both percent-decoded (`+` is a space, as in a form).
+    static func decodedQuery(_ query: String?) -> [(String, String)] {
+        func decode(_ text: Substring) -> String {
+            text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text)
+        }
+        return (query ?? "").split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
     }
 
     func pageTokenList(type: String, request: Request) -> Reply {

@@ -46,6 +46,18 @@ extension SimulatorState {
         return Page(records: keys[(start - repeated)..<end].map { records[$0.id]! }, hasMore: end < keys.count)
     }
 
+    /// Offset style (Redmine, Jira, many admin APIs): records with `updated_at >= since`, ascending by
+    /// `(updated_at, id)`, skipping `offset` of them; `total` is how many match the filter.
+    func offsetPage(type: String, since: Int64, offset: Int, limit: Int) -> (records: [SimulatorRecord], total: Int) {
+        let keys = tables[type]!.byUpdate
+        let start = keys.lowerBound { $0.updatedAt < since }
+        let total = keys.count - start
+        let from = start + min(offset, total)
+        let end = min(keys.count, from + limit)
+        let records = tables[type]!.records
+        return (keys[from..<end].map { records[$0.id]! }, total)
+    }
+
     /// Page-token style: records by id after `afterID`, tombstones only when asked for; a continuation
     /// repeats the `repeatCount` listed records at or before the cursor first (chaos), as ``timestampPage`` does.
     func idPage(type: String, afterID: String?, includeDeleted: Bool, limit: Int, repeatCount: Int) -> Page {

@@ -33,7 +33,7 @@ struct Status: AsyncParsableCommand {
         let counts = EventStatus.allCases.compactMap { s in status.events[s].map { "\(s.rawValue) \($0)" } }
         lines.append("  events: " + (counts.isEmpty ? "none yet" : counts.joined(separator: ", ")))
         if !status.resources.isEmpty {
-            var rows = [["RESOURCE", "STATE", "PAGES", "READ", "WATERMARK", "LAST RUN", "NEXT RUN", "ERROR"]]
+            var rows = [["RESOURCE", "STATE", "PAGES", "READ", "WATERMARK", "NEWEST CHANGE", "LAST RUN", "NEXT RUN", "ERROR"]]
             for r in status.resources {
                 let state: String
                 let watermark: String
@@ -41,12 +41,14 @@ struct Status: AsyncParsableCommand {
                     state = r.cursor.watermark == nil && r.cursor.syncToken == nil && r.cursor.lastEventId == nil ? "backfilling" : "catching up"
                     watermark = run.maxSeen.map { time($0) + " so far" } ?? r.cursor.watermark.map(time) ?? "-"
                 } else {
-                    state = r.cursor.isEmpty ? (r.lastError == nil ? "not started" : "failing") : (r.lastError == nil ? "up to date" : "failing")
+                    // A finished run with nothing to read (an empty listing) is up to date, not "not started".
+                    state = r.lastError != nil ? "failing" : r.cursor.isEmpty && r.lastRunFinishedAt == nil ? "not started"
+                        : r.stalledRuns >= 3 ? "stalled" : "up to date"
                     watermark = r.cursor.watermark.map(time) ?? (r.cursor.syncToken != nil ? "sync token" : r.cursor.lastEventId ?? "-")
                 }
                 rows.append([
                     r.resource, state, String(r.cursor.run?.pages ?? r.pages), String(r.observations), watermark,
-                    r.lastRunFinishedAt.map(time) ?? "-", r.nextRunAt.map(time) ?? "-", r.lastError ?? r.lastAnomaly ?? "-",
+                    r.newestChangeAt.map(time) ?? "-", r.lastRunFinishedAt.map(time) ?? "-", r.nextRunAt.map(time) ?? "-", r.lastError ?? r.lastAnomaly ?? "-",
                 ])
             }
             lines += aligned(rows).map { "  " + $0 }

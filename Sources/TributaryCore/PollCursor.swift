@@ -13,6 +13,8 @@ public struct PollCursor: Sendable, Equatable, Codable {
     public var lastEventId: String?
     /// The validator of the last full first page (`ETag`), for conditional requests.
     public var etag: String?
+    /// The URL `etag` was answered for: it is sent only with a request for the same URL.
+    public var etagURL: String?
     /// A run in progress (backfill or incremental) that has committed at least one page.
     public var run: Run?
 
@@ -33,6 +35,12 @@ public struct PollCursor: Sendable, Equatable, Codable {
         public var pages: Int
         /// Pages read since `since` last moved (a provider result cap counts these).
         public var windowPages: Int
+        /// Offset paging: how many items (or pages) the next request skips. With a timestamp cursor, the
+        /// items already read at `position`.
+        public var offset: Int?
+        /// Offset paging of a timestamp cursor: the time (floored to the `since` parameter's precision)
+        /// the next query starts at.
+        public var position: Int64?
 
         public init(startedAt: Int64, horizon: Int64, since: Int64?) {
             self.startedAt = startedAt
@@ -89,12 +97,19 @@ public struct PageOutcome: Sendable, Equatable {
     public var nextPageToken: String?
     /// A new sync token (last page of a sync-token enumeration).
     public var syncToken: String?
+    /// How many elements the page held, read or not (an item without an id is skipped, but offset
+    /// paging must count it).
+    public var elementCount: Int
+    /// Offset paging: the number of results of the whole query, when the provider says.
+    public var total: Int?
 
-    public init(items: [PageItem], hasMore: Bool, nextPageToken: String? = nil, syncToken: String? = nil) {
+    public init(items: [PageItem], hasMore: Bool, nextPageToken: String? = nil, syncToken: String? = nil, elementCount: Int? = nil, total: Int? = nil) {
         self.items = items
         self.hasMore = hasMore
         self.nextPageToken = nextPageToken
         self.syncToken = syncToken
+        self.elementCount = max(elementCount ?? items.count, items.count)
+        self.total = total
     }
 }
 
@@ -119,6 +134,10 @@ public enum CursorAnomaly: Sendable, Equatable {
     /// A full page came back with the sync token the run started from: the token is not moving,
     /// so the next run would read the same changes again.
     case syncTokenStalled
+    /// This many runs in a row read at least a full page, logged nothing new and left the cursor where
+    /// it was: the poll is re-reading the same items (a loop the guards did not catch, or a lookback
+    /// window holding more than a page).
+    case cursorStalled(runs: Int)
 }
 
 /// The pure rules of cursor movement for one resource.
@@ -133,14 +152,43 @@ public struct CursorMachine: Sendable, Equatable {
     /// The provider refuses to page past this many results of one query (HubSpot search: 10,000).
     public var resultCap: Int?
     public var pageSize: Int
+    /// Offset paging, when the provider pages by offset (or page number) instead of a token.
+    public var offset: OffsetPaging?
+    /// The precision (µs) at which the provider compares the `since` parameter: a time written in
+    /// Unix seconds is compared by the second.
+    public var granule: Int64
 
-    public init(kind: CursorKind, lookback: Int64 = 0, lag: Int64 = 0, keyset: Bool = false, resultCap: Int? = nil, pageSize: Int = 100) {
+    /// How the provider pages by offset.
+    public struct OffsetPaging: Sendable, Equatable {
+        /// True: the parameter is a page number; false: a number of items to skip.
+        public var pages: Bool
+        /// The first page's value (0 for an item offset, usually 1 for page numbers).
+        public var first: Int
+
+        public init(pages: Bool = false, first: Int = 0) {
+            self.pages = pages
+            self.first = first
+        }
+    }
+
+    public init(
+        kind: CursorKind, lookback: Int64 = 0, lag: Int64 = 0, keyset: Bool = false, resultCap: Int? = nil, pageSize: Int = 100,
+        offset: OffsetPaging? = nil, granule: Int64 = 1
+    ) {
         self.kind = kind
         self.lookback = lookback
         self.lag = lag
         self.keyset = keyset
         self.resultCap = resultCap
         self.pageSize = pageSize
+        self.offset = offset
+        self.granule = max(granule, 1)
+    }
+
+    /// `time` floored to the provider's precision (saturating near `Int64.min`).
+    func floored(_ time: Int64) -> Int64 {
+        let floor = time.floorDiv(granule)
+        return floor < Int64.min / granule ? Int64.min : floor * granule
     }
 
     /// Begins a run, or resumes the one a crash interrupted (its committed page position is kept).
@@ -166,9 +214,14 @@ public struct CursorMachine: Sendable, Equatable {
                 if let seen = run?.maxSeen { return PageRequest(since: seen, afterId: run?.maxSeenId) }
                 return PageRequest(since: run?.since, afterId: lookback == 0 ? cursor.afterId : nil)
             }
+            if let offset {
+                // Each query starts at the latest time read and skips what was read at that time.
+                return PageRequest(since: run?.position ?? run?.since, offset: offset.first + (run?.offset ?? 0))
+            }
             // No tie-breaker and no page token: move `since` up to what this run has seen (inclusive).
             return PageRequest(since: run?.maxSeen ?? run?.since)
         case .pageToken:
+            if let offset { return PageRequest(offset: offset.first + (run?.offset ?? 0)) }
             return PageRequest(pageToken: run?.pageToken)
         case .syncToken:
             return PageRequest(pageToken: run?.pageToken, syncToken: run?.pageToken == nil ? cursor.syncToken : nil)
@@ -185,7 +238,7 @@ public struct CursorMachine: Sendable, Equatable {
         var anomalies: [CursorAnomaly] = []
         // Saturating: a cursor is read back from the database, and a corrupted row must not trap the poller.
         run.pages = run.pages == .max ? .max : run.pages + 1
-        if page.items.isEmpty, page.hasMore, page.nextPageToken == nil {
+        if offset == nil ? page.items.isEmpty : page.elementCount == 0, page.hasMore, page.nextPageToken == nil {
             anomalies.append(.emptyPageClaimedMore)
         }
         var done = !page.hasMore || anomalies.contains(.emptyPageClaimedMore)
@@ -208,11 +261,41 @@ public struct CursorMachine: Sendable, Equatable {
                 run.maxSeen = at
                 run.maxSeenId = item.id
             }
-            if behind > 0 { anomalies.append(.itemsBehindCursor(count: behind)) }
             let times = page.items.compactMap(\.updatedAt)
-            if !keyset, page.hasMore, times.count > 1, Set(times).count == 1 { anomalies.append(.pageOfOneTimestamp) }
-            if keyset, passedHorizon { done = true }
-            if !keyset {
+            if !keyset, offset == nil, page.hasMore, times.count > 1, Set(times).count == 1 { anomalies.append(.pageOfOneTimestamp) }
+            if keyset || offset != nil, passedHorizon { done = true }
+            if !keyset, offset != nil {
+                // The next query starts at the latest time read, floored to what the provider compares,
+                // and skips the items already read at that time: a clustered second pages through.
+                let before = (run.position, run.offset ?? 0)
+                var position = run.position ?? run.since.map(floored)
+                var skipped = run.offset ?? 0
+                for item in page.items {
+                    guard let at = item.updatedAt else {
+                        skipped += 1
+                        continue
+                    }
+                    let start = floored(at)
+                    if let current = position, start < current {
+                        // Out of the query's order: the provider does not sort by time ascending.
+                        behind += 1
+                    } else if start == position {
+                        skipped += 1
+                    } else {
+                        (position, skipped) = (start, 1)
+                    }
+                }
+                // Elements without an id were skipped by the reader but hold places in the listing.
+                skipped += page.elementCount - page.items.count
+                if let total = page.total, before.1 + page.elementCount >= total { done = true }
+                (run.position, run.offset) = (position, skipped)
+                if !done, page.hasMore, before == (run.position, skipped) {
+                    anomalies.append(.noProgress)
+                    done = true
+                }
+            }
+            if behind > 0 { anomalies.append(.itemsBehindCursor(count: behind)) }
+            if !keyset, offset == nil {
                 run.pageToken = page.nextPageToken
                 run.windowPages = run.windowPages == .max ? .max : run.windowPages + 1
                 let nextEnd = (run.windowPages == .max ? run.windowPages : run.windowPages + 1).multipliedReportingOverflow(by: pageSize)
@@ -228,14 +311,22 @@ public struct CursorMachine: Sendable, Equatable {
             let progressed = keyset
                 ? before.0 != run.maxSeen || before.1 != run.maxSeenId
                 : (run.maxSeen ?? run.since) != (before.0 ?? run.since)
-            if !done, page.hasMore, page.nextPageToken == nil || keyset, !progressed, !page.items.isEmpty {
+            if !done, offset == nil, page.hasMore, page.nextPageToken == nil || keyset, !progressed, !page.items.isEmpty {
                 // The next request would be this one again: stop and say why rather than loop.
                 anomalies.append(.noProgress)
                 done = true
             }
         case .pageToken:
-            run.pageToken = page.nextPageToken
-            if page.nextPageToken == nil { done = true }
+            if let offset {
+                let before = run.offset ?? 0
+                run.offset = before + (offset.pages ? 1 : page.elementCount)
+                let read = offset.pages ? before * pageSize + page.elementCount : before + page.elementCount
+                if page.elementCount == 0 { done = true }
+                if let total = page.total, read >= total { done = true }
+            } else {
+                run.pageToken = page.nextPageToken
+                if page.nextPageToken == nil { done = true }
+            }
         case .syncToken:
             run.pageToken = page.nextPageToken
             if let token = page.syncToken {
@@ -284,12 +375,15 @@ public struct PageRequest: Sendable, Equatable {
     public var pageToken: String?
     public var syncToken: String?
     public var afterEventId: String?
+    /// Offset paging: the offset (or page number) to send.
+    public var offset: Int?
 
-    public init(since: Int64? = nil, afterId: String? = nil, pageToken: String? = nil, syncToken: String? = nil, afterEventId: String? = nil) {
+    public init(since: Int64? = nil, afterId: String? = nil, pageToken: String? = nil, syncToken: String? = nil, afterEventId: String? = nil, offset: Int? = nil) {
         self.since = since
         self.afterId = afterId
         self.pageToken = pageToken
         self.syncToken = syncToken
         self.afterEventId = afterEventId
+        self.offset = offset
     }
 }

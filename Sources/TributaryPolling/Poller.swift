@@ -50,8 +50,10 @@ public struct Poller: Sendable {
             return report
         }
         var cursor = PollCursor()
+        var before: PollState?
         do {
             let state = try await store.pollState(connection: connection.id, resource: resource.name)
+            before = state
             let priority: RequestPriority = state.cursor.isEmpty || state.cursor.run != nil && state.cursor.watermark == nil ? .backfill : .incrementalPoll
             cursor = resource.machine.begin(state.cursor, now: startedAt)
             let ending = try await reader.pipeline(from: cursor, maxPages: maxPages, priority: priority, logger: logger) { pages in
@@ -89,12 +91,24 @@ public struct Poller: Sendable {
         }
         let finishedAt = now()
         let interval = resource.interval.microseconds
+        // A run that read at least a full page, found nothing new and left the cursor where it was:
+        // counted, so that a poll going round in circles says so instead of looking healthy.
+        var stalledRuns: Int?
+        if report.error == nil, let before, resource.machine.kind != .pageToken, !report.notModified {
+            let still = Self.position(before.cursor) == Self.position(cursor) && report.newEvents == 0
+                && report.observations >= resource.machine.pageSize
+            stalledRuns = still ? before.stalledRuns + 1 : 0
+            if still, before.stalledRuns + 1 >= Self.stallThreshold {
+                report.anomalies.append(.cursorStalled(runs: before.stalledRuns + 1))
+                logger.warning("the cursor has not moved in \(before.stalledRuns + 1) runs that each read a full page of nothing new")
+            }
+        }
         do {
             try await store.recordPollRun(
                 connection: connection.id, resource: resource.name, startedAt: startedAt, finishedAt: finishedAt,
                 nextRunAt: finishedAt + interval, error: report.error,
                 anomaly: report.anomalies.isEmpty ? nil : report.anomalies.map { "\($0)" }.joined(separator: ", "),
-                cursor: report.error == nil ? cursor : nil
+                cursor: report.error == nil ? cursor : nil, changed: report.newEvents > 0, stalledRuns: stalledRuns
             )
             try await store.releaseLease(leaseName, holder: holder)
         } catch where !Task.isCancelled {
@@ -107,5 +121,13 @@ public struct Poller: Sendable {
             "anomalies": "\(report.anomalies.count)",
         ])
         return report
+    }
+
+    /// Runs in a row that must stall before `cursorStalled` is raised.
+    static let stallThreshold = 3
+
+    /// What a run moves when it makes progress: where the next run starts.
+    static func position(_ cursor: PollCursor) -> [String?] {
+        [cursor.watermark.map(String.init), cursor.afterId, cursor.syncToken, cursor.lastEventId]
     }
 }

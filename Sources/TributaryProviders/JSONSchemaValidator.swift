@@ -84,12 +84,23 @@ public struct JSONSchemaValidator: Sendable {
         if case .array(let options)? = schema["oneOf"] {
             var passing = 0
             var firstErrors: [ManifestError]?
+            var firstOfType = false
+            // The errors worth showing are those of the form the author meant: one of the value's own
+            // type (a list with a bad entry is not "expected object"), else the one with the fewest.
             for option in options {
                 var optionErrors: [ManifestError] = []
                 check(value, against: option, at: path, into: &optionErrors)
-                if optionErrors.isEmpty { passing += 1 } else if firstErrors == nil || optionErrors.count < firstErrors!.count { firstErrors = optionErrors }
+                let ofType = option["type"]?.stringValue.map { Self.matches(value, type: $0) } ?? false
+                if optionErrors.isEmpty {
+                    passing += 1
+                } else if firstErrors == nil || ofType && !firstOfType || ofType == firstOfType && optionErrors.count < firstErrors!.count {
+                    (firstErrors, firstOfType) = (optionErrors, ofType)
+                }
             }
-            if passing == 0 {
+            let types = options.compactMap { $0["type"]?.stringValue }
+            if passing == 0, !firstOfType, types.count == options.count {
+                errors.append(ManifestError(path: path, reason: "expected \(types.joined(separator: " or ")), found \(Self.typeName(value))"))
+            } else if passing == 0 {
                 errors.append(contentsOf: firstErrors ?? [ManifestError(path: path, reason: "matches none of the allowed forms")])
             } else if passing > 1 {
                 errors.append(ManifestError(path: path, reason: "matches more than one of the allowed forms"))

@@ -23,14 +23,22 @@ public struct ObservationReader: Sendable {
         public var deleted: Bool
         /// The record's state, as compact JSON bytes.
         public var state: [UInt8]
+        /// The version is a time (read from a time field, or the update time itself): two changes within
+        /// its precision share it, so only the content tells them apart.
+        public var coarseVersion: Bool = false
 
         /// The record ref of this observation as `recordType`: full state, always.
         public func record(_ recordType: String, id: String) -> RecordRef {
             RecordRef(recordType: recordType, recordId: id, version: version, deleted: deleted, fullState: true)
         }
 
-        /// What tells this observation's state apart: its version, else a digest of its state.
-        public var tag: String { StateTag.of(version: version, state: state) }
+        /// What tells this observation's state apart: its version, else a digest of its state; a version
+        /// that is a time carries the digest too, so a second change within the same second is a new
+        /// event rather than a duplicate of the first.
+        public var tag: String {
+            guard coarseVersion, let version else { return StateTag.of(version: version, state: state) }
+            return String(version) + "." + StateTag.of(version: nil, state: state)
+        }
     }
 
     init(
@@ -53,7 +61,8 @@ public struct ObservationReader: Sendable {
             updatedAt: updated,
             version: version ?? updated,
             deleted: deleted.map { pointer, values in pointer.resolve(in: document)?.stringValue.map(values.contains) ?? false } ?? false,
-            state: Array((state.flatMap { $0.resolve(in: document) } ?? document).jsonText.utf8)
+            state: Array((state.flatMap { $0.resolve(in: document) } ?? document).jsonText.utf8),
+            coarseVersion: version == nil ? updated != nil : self.version?.1.isTime == true
         )
     }
 }

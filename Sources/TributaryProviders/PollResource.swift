@@ -11,6 +11,10 @@ public struct PollResource: Sendable {
     package let next: Next
     /// Webhook rules that read items of an event feed (`events: true`).
     package let eventExtractor: EventExtractor?
+    /// The query parameters of every request, templates parsed (`query`, in order).
+    package let query: [(name: String, value: ValueTemplate)]
+    /// The POST body template, parsed.
+    package let body: ValueTemplate?
 
     package struct Next: Sendable {
         package var link: Bool
@@ -18,6 +22,9 @@ public struct PollResource: Sendable {
         package var hasMore: JSONPointer?
         package var endOfStream: JSONPointer?
         package var syncToken: JSONPointer?
+        package var total: JSONPointer?
+        /// Offset paging: the parameter that carries it (`nil`: only a template does).
+        package var offsetParam: String?
     }
 
     public var name: String { spec.name }
@@ -55,8 +62,44 @@ public struct PollResource: Sendable {
             token: try pointer(spec.next.token, "/next/token"),
             hasMore: try pointer(spec.next.hasMore, "/next/hasMore"),
             endOfStream: try pointer(spec.next.endOfStream, "/next/endOfStream"),
-            syncToken: try pointer(spec.next.syncToken, "/next/syncToken")
+            syncToken: try pointer(spec.next.syncToken, "/next/syncToken"),
+            total: try pointer(spec.next.total, "/next/total"),
+            offsetParam: spec.next.offset?.param
         )
+        var query: [(name: String, value: ValueTemplate)] = []
+        for (index, entry) in (spec.query?.entries ?? []).enumerated() {
+            switch ValueTemplate.parse(entry.value) {
+            case .success(let template): query.append((entry.name, template))
+            case .failure(let unknown):
+                let at = spec.query.map { _ in "/query/\(index)/value" } ?? "/query"
+                throw ManifestError(path: base + at, reason: "unknown placeholder {\(unknown.name)}; known: \(ValueTemplate.names.sorted().map { "{\($0)}" }.joined(separator: " "))")
+            }
+        }
+        self.query = query
+        switch spec.body.map(ValueTemplate.parse) {
+        case .success(let template)?: body = template
+        case .failure(let unknown)?:
+            throw ManifestError(path: base + "/body", reason: "unknown placeholder {\(unknown.name)}; known: \(ValueTemplate.names.sorted().map { "{\($0)}" }.joined(separator: " "))")
+        case nil: body = nil
+        }
+        // A value the poller fills in goes as its parameter, or where a template names it; one with
+        // neither would never reach the provider.
+        let templated = query.reduce(into: body?.placeholders ?? []) { $0.formUnion($1.value.placeholders) }
+        func reaches(_ param: ProviderManifest.Resource.Param?, _ path: String, _ names: Set<String>) throws(ManifestError) {
+            guard let param, param.param == nil, templated.isDisjoint(with: names) else { return }
+            throw ManifestError(path: base + path, reason: "has no param, and no query value or body uses \(names.sorted().map { "{\($0)}" }.joined(separator: " or "))")
+        }
+        try reaches(spec.cursor.since, "/cursor/since", ["since", "since_ms", "since_s"])
+        try reaches(spec.cursor.afterId, "/cursor/afterId", ["after_id"])
+        try reaches(spec.cursor.pageToken, "/cursor/pageToken", ["after", "after_json"])
+        try reaches(spec.cursor.syncToken, "/cursor/syncToken", ["sync_token"])
+        try reaches(spec.cursor.eventId, "/cursor/eventId", ["event_id"])
+        if let offset = spec.next.offset, offset.param == nil, !templated.contains("offset") {
+            throw ManifestError(path: base + "/next/offset", reason: "has no param, and no query value or body uses {offset}")
+        }
+        if spec.next.total != nil, spec.next.offset == nil {
+            throw ManifestError(path: base + "/next/total", reason: "a total needs offset paging (next.offset)")
+        }
         guard let kind = CursorKind(rawValue: spec.cursor.kind) else {
             throw ManifestError(path: base + "/cursor/kind", reason: "unknown cursor kind \(spec.cursor.kind)")
         }
@@ -64,12 +107,25 @@ public struct PollResource: Sendable {
         case .timestamp:
             guard spec.cursor.since != nil || spec.body != nil else { throw ManifestError(path: base + "/cursor/since", reason: "a timestamp cursor needs a since parameter (or a body template)") }
             guard updatedAt != nil else { throw ManifestError(path: base + "/updatedAt", reason: "a timestamp cursor needs each item's updatedAt") }
+            if let offset = spec.next.offset {
+                guard spec.cursor.afterId == nil else {
+                    throw ManifestError(path: base + "/next/offset", reason: "a keyset (cursor.afterId) and offset paging exclude each other: use one")
+                }
+                guard offset.unit != .pages else {
+                    throw ManifestError(path: base + "/next/offset/unit", reason: "a timestamp cursor pages by items within a time, not by page numbers")
+                }
+            }
         case .eventId:
             guard spec.cursor.eventId != nil else { throw ManifestError(path: base + "/cursor/eventId", reason: "an event-id cursor needs its parameter") }
         case .syncToken:
             guard next.syncToken != nil else { throw ManifestError(path: base + "/next/syncToken", reason: "a sync-token cursor needs to know where the new token is") }
         case .pageToken:
-            guard next.token != nil || next.link else { throw ManifestError(path: base + "/next", reason: "a page-token cursor needs next.token or next.link") }
+            guard next.token != nil || next.link || spec.next.offset != nil else {
+                throw ManifestError(path: base + "/next", reason: "a page-token cursor needs next.token, next.link or next.offset")
+            }
+        }
+        if spec.next.offset != nil, kind == .eventId || kind == .syncToken {
+            throw ManifestError(path: base + "/next/offset", reason: "offset paging is for timestamp and page-token cursors")
         }
         if spec.events == true {
             guard let extractor else {
@@ -99,7 +155,9 @@ public struct PollResource: Sendable {
             lag: try seconds(spec.cursor.lag, "/cursor/lag", 0...86_400),
             keyset: spec.cursor.afterId != nil,
             resultCap: spec.cursor.resultCap,
-            pageSize: spec.pageSize?.value ?? 100
+            pageSize: spec.pageSize?.value ?? 100,
+            offset: spec.next.offset.map { .init(pages: $0.unit == .pages, first: $0.first ?? ($0.unit == .pages ? 1 : 0)) },
+            granule: (spec.cursor.since?.format ?? .rfc3339).granule
         )
     }
 }

@@ -67,7 +67,7 @@ extension ProviderManifest {
         public var recordType: String
         public var method: String?
         public var path: String
-        public var query: [String: String]?
+        public var query: Query?
         public var body: String?
         public var pageSize: PageSize?
         public var items: String
@@ -82,6 +82,28 @@ extension ProviderManifest {
         public var conditional: String?
         public var interval: Int?
         public var sweep: SweepSpec?
+
+        /// The query parameters of each page request, in order: a map (sorted by name) or a list of
+        /// `{name, value}` entries (the only way to repeat a name). Values may hold placeholders.
+        public struct Query: Sendable, Decodable {
+            public var entries: [Entry]
+
+            public struct Entry: Sendable, Decodable, Equatable {
+                public var name: String
+                public var value: String
+            }
+
+            public init(entries: [Entry]) { self.entries = entries }
+
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let map = try? container.decode([String: String].self) {
+                    entries = map.sorted { $0.key < $1.key }.map { Entry(name: $0.key, value: $0.value) }
+                } else {
+                    entries = try container.decode([Entry].self)
+                }
+            }
+        }
 
         public struct SweepSpec: Sendable, Decodable {
             public var interval: Int?
@@ -108,9 +130,21 @@ extension ProviderManifest {
             public var expiry: [Int]?
         }
 
+        /// A value the poller fills in: sent as the query parameter `param`, or, without one, only where
+        /// a query template or the body names it.
         public struct Param: Sendable, Decodable {
-            public var param: String
+            public var param: String?
             public var format: TimeFormat?
+        }
+
+        /// Offset paging: the request says how many items (or pages) to skip.
+        public struct Offset: Sendable, Decodable {
+            public var param: String?
+            public var unit: Unit?
+            /// The value of the first page (default 0 for items, 1 for pages).
+            public var first: Int?
+
+            public enum Unit: String, Sendable, Decodable { case items, pages }
         }
 
         public struct Next: Sendable, Decodable {
@@ -119,6 +153,9 @@ extension ProviderManifest {
             public var hasMore: String?
             public var endOfStream: String?
             public var syncToken: String?
+            public var offset: Offset?
+            /// Pointer to the number of results of the whole query (offset paging).
+            public var total: String?
         }
     }
 }

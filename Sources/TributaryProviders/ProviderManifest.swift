@@ -146,6 +146,19 @@ public struct ProviderManifest: Sendable, Decodable {
 }
 
 extension ProviderManifest.TimeFormat {
+    /// The precision (µs) of a time written in this format: what a provider that reads it can compare.
+    public var granule: Int64 {
+        switch self {
+        case .unixSeconds: return 1_000_000
+        case .unixMilliseconds: return 1000
+        case .integer, .rfc3339: return 1
+        }
+    }
+
+    /// Whether a version in this format can be shared by two different states: a time (two changes
+    /// within its precision), unlike an integer revision.
+    public var isTime: Bool { self != .integer }
+
     /// Normalises a time or version value: integers stay as they are, times become microseconds.
     /// - Returns: `nil` when the text is not a number of this format or does not fit
     ///   (``read(_:)`` says which).

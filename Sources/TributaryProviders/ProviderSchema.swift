@@ -890,7 +890,7 @@ enum ProviderSchema {
       "properties": {
         "param": {
           "type": "string",
-          "description": "Query parameter name."
+          "description": "Query parameter name; omit when a templated query value or the body carries the value."
         },
         "format": {
           "$ref": "#/$defs/timeFormat",
@@ -898,10 +898,7 @@ enum ProviderSchema {
         }
       },
       "additionalProperties": false,
-      "required": [
-        "param"
-      ],
-      "description": "A query parameter the poller fills in."
+      "description": "A value the poller fills in: sent as the query parameter `param`, or, without `param`, only where a query value or the body template names it ({since}, {after_id}, …)."
     },
     "itemValue": {
       "type": "object",
@@ -1119,12 +1116,24 @@ enum ProviderSchema {
           "description": "Path under the base URL; may contain {account}."
         },
         "query": {
-          "type": "object",
-          "description": "Static query parameters (string values)."
+          "oneOf": [
+            {
+              "type": "object",
+              "description": "Parameters by name (sent sorted by name)."
+            },
+            {
+              "type": "array",
+              "items": {
+                "$ref": "#/$defs/queryEntry"
+              },
+              "description": "Parameters in order; a name may repeat."
+            }
+          ],
+          "description": "Query parameters of every page request: a map, or a list of {name, value} (repeated names allowed). Values may contain placeholders ({since}, {after_id}, {offset}, …); an entry whose placeholder has no value in a request is left out."
         },
         "body": {
           "type": "string",
-          "description": "Request body template for POST searches; {since_ms}, {since}, {after}, {limit} are filled in."
+          "description": "Request body template for POST searches; {since_ms} {since_s} {since} {watermark} {after} {after_json} {after_id} {offset} {limit} are filled in (JSON-escaped)."
         },
         "pageSize": {
           "type": "object",
@@ -1254,7 +1263,7 @@ enum ProviderSchema {
             },
             "initial": {
               "type": "string",
-              "description": "First request of a sync-token enumeration: a value for the since parameter (e.g. 0 for Zendesk start_time)."
+              "description": "The value of the cursor's own parameter on a run from an empty cursor: the since value (timestamp, sync-token), the event id (event-id) or the first page token (page-token)."
             },
             "expiry": {
               "type": "array",
@@ -1298,6 +1307,35 @@ enum ProviderSchema {
             "syncToken": {
               "$ref": "#/$defs/pointerOrRoot",
               "description": "Pointer to the new sync token (or delta URL) on the last page."
+            },
+            "offset": {
+              "type": "object",
+              "properties": {
+                "param": {
+                  "type": "string",
+                  "description": "Query parameter carrying the offset (omit when a template carries {offset})."
+                },
+                "unit": {
+                  "type": "string",
+                  "enum": [
+                    "items",
+                    "pages"
+                  ],
+                  "description": "items (default): how many items to skip; pages: the page number."
+                },
+                "first": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1,
+                  "description": "The first page's value: default 0 for items, 1 for pages."
+                }
+              },
+              "additionalProperties": false,
+              "description": "Offset paging: each page request skips the items already read. A page shorter than pageSize, an empty page or reaching total ends the query. With a timestamp cursor (unit items) each request starts at the latest time read and skips what was read at that time, so a clustered second pages through."
+            },
+            "total": {
+              "$ref": "#/$defs/pointerOrRoot",
+              "description": "Pointer to the number of results of the whole query (offset paging)."
             }
           },
           "additionalProperties": false,
@@ -1362,6 +1400,26 @@ enum ProviderSchema {
         "resources"
       ],
       "description": "Which resources are polled and how."
+    },
+    "queryEntry": {
+      "type": "object",
+      "properties": {
+        "name": {
+          "type": "string",
+          "pattern": "^\\S+$",
+          "description": "Query parameter name (may repeat, e.g. f[])."
+        },
+        "value": {
+          "type": "string",
+          "description": "Its value; {since} {since_ms} {since_s} {watermark} {after_id} {after} {offset} {limit} {sync_token} {event_id} are filled in, and an entry whose placeholder has no value in a request is left out."
+        }
+      },
+      "additionalProperties": false,
+      "required": [
+        "name",
+        "value"
+      ],
+      "description": "One query parameter."
     }
   }
 }

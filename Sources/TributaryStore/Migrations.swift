@@ -207,6 +207,14 @@ enum Migrations {
                 WHERE status = 'pending' AND reason LIKE 'needs fetch%';
                 """)
         },
+        Migration("v9-poll-freshness") { db in
+            // When a resource's run last logged something new, and how many runs in a row read full pages
+            // of nothing new without moving the cursor: a poll that stopped moving says so.
+            try db.execute(sql: """
+                ALTER TABLE poll_cursors ADD COLUMN last_change_at INTEGER;
+                ALTER TABLE poll_cursors ADD COLUMN stalled_runs INTEGER NOT NULL DEFAULT 0 CHECK (stalled_runs >= 0);
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

@@ -36,7 +36,7 @@ extension Store {
             connection: row["connection"], resource: row["resource"], cursor: cursor,
             lastRunStartedAt: row["last_run_started_at"], lastRunFinishedAt: row["last_run_finished_at"],
             nextRunAt: row["next_run_at"], lastError: row["last_error"], lastAnomaly: row["last_anomaly"],
-            pages: row["pages"], observations: row["observations"]
+            pages: row["pages"], observations: row["observations"], lastChangeAt: row["last_change_at"], stalledRuns: row["stalled_runs"]
         )
     }
 
@@ -70,19 +70,23 @@ extension Store {
     /// Records how a run went and when the next is due.
     public func recordPollRun(
         connection: String, resource: String, startedAt: Int64, finishedAt: Int64, nextRunAt: Int64,
-        error: String?, anomaly: String?, cursor: PollCursor? = nil
+        error: String?, anomaly: String?, cursor: PollCursor? = nil, changed: Bool = false, stalledRuns: Int? = nil
     ) async throws(StoreError) {
         var encoded: String?
         if let cursor { encoded = String(decoding: try JSONEncoder().encodeOrThrow(cursor), as: UTF8.self) }
         let cursorText = encoded
         try await writeValue { db in
             try db.execute(sql: """
-                INSERT INTO poll_cursors (connection, resource, cursor, last_run_started_at, last_run_finished_at, next_run_at, last_error, last_anomaly)
-                VALUES (?1, ?2, COALESCE(?8, '{}'), ?3, ?4, ?5, ?6, ?7)
+                INSERT INTO poll_cursors (
+                    connection, resource, cursor, last_run_started_at, last_run_finished_at, next_run_at, last_error, last_anomaly,
+                    last_change_at, stalled_runs
+                )
+                VALUES (?1, ?2, COALESCE(?8, '{}'), ?3, ?4, ?5, ?6, ?7, CASE WHEN ?9 THEN ?4 END, COALESCE(?10, 0))
                 ON CONFLICT (connection, resource) DO UPDATE SET
                     last_run_started_at = ?3, last_run_finished_at = ?4, next_run_at = ?5,
-                    last_error = ?6, last_anomaly = COALESCE(?7, last_anomaly), cursor = COALESCE(?8, cursor)
-                """, arguments: [connection, resource, startedAt, finishedAt, nextRunAt, error, anomaly, cursorText])
+                    last_error = ?6, last_anomaly = COALESCE(?7, last_anomaly), cursor = COALESCE(?8, cursor),
+                    last_change_at = CASE WHEN ?9 THEN ?4 ELSE last_change_at END, stalled_runs = COALESCE(?10, stalled_runs)
+                """, arguments: [connection, resource, startedAt, finishedAt, nextRunAt, error, anomaly, cursorText, changed, stalledRuns])
         }
     }
 

@@ -22,32 +22,74 @@ extension PollResource {
         for token in [page.pageToken, page.syncToken].compactMap({ $0 }) where token.hasPrefix("http://") || token.hasPrefix("https://") {
             return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])
         }
-        var query: [(String, String)] = (spec.query ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let values = placeholderValues(page, cursor: cursor)
+        var query: [(String, String)] = self.query.compactMap { entry in entry.value.render(values).map { (entry.name, $0) } }
         if let size = spec.pageSize, let param = size.param { query.append((param, String(size.value))) }
         let cursorSpec = spec.cursor
-        if let since = page.since, let param = cursorSpec.since {
-            query.append((param.param, Self.format(since, param.format ?? .rfc3339)))
-        } else if page.since == nil, page.pageToken == nil, page.syncToken == nil, let initial = cursorSpec.initial, let param = cursorSpec.since {
-            query.append((param.param, initial))
+        let params: [(String?, String)] = [
+            (cursorSpec.since?.param, "since"), (cursorSpec.afterId?.param, "after_id"),
+            (spec.body == nil ? cursorSpec.pageToken?.param : nil, "after"), (cursorSpec.syncToken?.param, "sync_token"),
+            (cursorSpec.eventId?.param, "event_id"), (next.offsetParam, "offset"),
+        ]
+        for case (let param?, let name) in params {
+            if let value = values[name] { query.append((param, value)) }
         }
-        if let after = page.afterId, let param = cursorSpec.afterId { query.append((param.param, after)) }
-        if let token = page.pageToken, let param = cursorSpec.pageToken, spec.body == nil { query.append((param.param, token)) }
-        if let token = page.syncToken, let param = cursorSpec.syncToken { query.append((param.param, token)) }
-        if let event = page.afterEventId, let param = cursorSpec.eventId { query.append((param.param, event)) }
+        let url = client.url(path, query: query)
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
-        if spec.conditional == "etag", page.pageToken == nil, let etag = cursor.etag { headers.append(("If-None-Match", etag)) }
+        // An ETag validates the representation of one URL: it goes only with a request for that URL.
+        if spec.conditional == "etag", page.pageToken == nil, let etag = cursor.etag, cursor.etagURL == Self.etagKey(url) {
+            headers.append(("If-None-Match", etag))
+        }
         var body: [UInt8]?
-        if let template = spec.body {
-            let sinceMicros = page.since ?? 0
-            let filled = template
-                .replacingOccurrences(of: "{since_ms}", with: String(sinceMicros / 1000))
-                .replacingOccurrences(of: "{since}", with: Timestamp.rfc3339(microseconds: sinceMicros))
-                .replacingOccurrences(of: "{after}", with: page.pageToken ?? "0")
-                .replacingOccurrences(of: "{limit}", with: String(spec.pageSize?.value ?? 100))
-            body = Array(filled.utf8)
+        if let template = self.body {
+            // The body's historical defaults: a search from the epoch, page token "0".
+            var bodyValues = values
+            bodyValues["since_ms"] = bodyValues["since_ms"] ?? "0"
+            bodyValues["since_s"] = bodyValues["since_s"] ?? "0"
+            bodyValues["since"] = bodyValues["since"] ?? Timestamp.rfc3339(microseconds: 0)
+            bodyValues["after"] = bodyValues["after"] ?? "0"
+            let filled = template.render(bodyValues) { name, value in name == "after_json" ? value : ValueTemplate.jsonEscaped(value) }
+            body = Array((filled ?? "").utf8)
             headers.append(("Content-Type", "application/json"))
         }
-        return UpstreamRequest(method: spec.method ?? "GET", url: client.url(path, query: query), headers: headers, body: body)
+        return UpstreamRequest(method: spec.method ?? "GET", url: url, headers: headers, body: body)
+    }
+
+    /// What the cursor's next request fills in: each placeholder's text, absent when this request has
+    /// no value for it (a query entry naming it is then left out).
+    func placeholderValues(_ page: PageRequest, cursor: PollCursor) -> [String: String] {
+        let cursorSpec = spec.cursor
+        let sinceFormat = cursorSpec.since?.format ?? .rfc3339
+        var values: [String: String] = ["limit": String(spec.pageSize?.value ?? 100)]
+        if let since = page.since {
+            values["since"] = Self.format(since, sinceFormat)
+            values["since_ms"] = String(since.floorDiv(1000))
+            values["since_s"] = String(since.floorDiv(1_000_000))
+        } else if page.pageToken == nil, page.syncToken == nil, machine.kind == .timestamp || machine.kind == .syncToken, let initial = cursorSpec.initial {
+            // The first request of a run from an empty cursor.
+            values["since"] = initial
+        }
+        if let watermark = cursor.watermark { values["watermark"] = Self.format(watermark, sinceFormat) }
+        values["after_id"] = page.afterId
+        if let token = page.pageToken {
+            values["after"] = token
+            values["after_json"] = "\"" + ValueTemplate.jsonEscaped(token) + "\""
+        } else if machine.kind == .pageToken, machine.offset == nil, (cursor.run?.pages ?? 0) == 0, let initial = cursorSpec.initial {
+            values["after"] = initial
+            values["after_json"] = "\"" + ValueTemplate.jsonEscaped(initial) + "\""
+        } else {
+            values["after_json"] = "null"
+        }
+        values["sync_token"] = page.syncToken
+        values["event_id"] = page.afterEventId ?? (machine.kind == .eventId ? cursorSpec.initial : nil)
+        values["offset"] = page.offset.map(String.init)
+        return values
+    }
+
+    /// What a cursor keeps of the URL its ETag was answered for: a digest, so that a token in the
+    /// query (`auth.style: query`) is never stored in the cursor.
+    package static func etagKey(_ url: String) -> String {
+        StateTag.of(version: nil, state: Array(url.utf8))
     }
 
     static func format(_ micros: Int64, _ format: ProviderManifest.TimeFormat) -> String {
@@ -112,14 +154,20 @@ extension PollResource {
             pageItems.reverse()
             drafts.reverse()
         }
-        return ParsedPage(outcome: outcome(response, document: document, items: pageItems), drafts: drafts)
+        return ParsedPage(outcome: outcome(response, document: document, items: pageItems, elementCount: elements.count), drafts: drafts)
     }
 
-    func outcome(_ response: UpstreamResponse, document: JSONValue, items: [PageItem]) -> PageOutcome {
+    func outcome(_ response: UpstreamResponse, document: JSONValue, items: [PageItem], elementCount: Int) -> PageOutcome {
         var nextToken = next.token.flatMap { $0.resolve(in: document)?.stringValue }.flatMap { $0.isEmpty ? nil : $0 }
         if next.link, let link = response.header("Link").flatMap(Self.nextLink) { nextToken = link }
         var syncToken = next.syncToken.flatMap { $0.resolve(in: document)?.stringValue }.flatMap { $0.isEmpty ? nil : $0 }
         var hasMore = nextToken != nil
+        var total: Int?
+        if machine.offset != nil {
+            // Offset paging: a full page may have more after it; a total (read by the cursor) says exactly.
+            hasMore = elementCount >= machine.pageSize
+            total = next.total.flatMap { $0.resolve(in: document)?.stringValue }.flatMap { Int($0) }
+        }
         if let pointer = next.hasMore { hasMore = pointer.resolve(in: document) == .bool(true) }
         if let pointer = next.endOfStream {
             let ended = pointer.resolve(in: document) == .bool(true)
@@ -127,7 +175,7 @@ extension PollResource {
             if ended { nextToken = nil } else { syncToken = nil }
         }
         if machine.kind == .syncToken, syncToken != nil, next.endOfStream == nil, nextToken != nil { syncToken = nil }
-        return PageOutcome(items: items, hasMore: hasMore, nextPageToken: nextToken, syncToken: syncToken)
+        return PageOutcome(items: items, hasMore: hasMore, nextPageToken: nextToken, syncToken: syncToken, elementCount: elementCount, total: total)
     }
 
     /// The `rel="next"` target of a `Link` header.

@@ -73,7 +73,9 @@ public struct ResourceReader: Sendable {
             }
             previousItems = items
             var step = resource.machine.advance(cursor, page: page.outcome)
-            if pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") { step.cursor.etag = etag }
+            if pages == 0, resource.spec.conditional == "etag", let etag = response.header("ETag") {
+                (step.cursor.etag, step.cursor.etagURL) = (etag, PollResource.etagKey(request.url))
+            }
             cursor = step.cursor
             pages += 1
             await queue.push(PageQueue.Page(drafts: page.drafts, cursor: step.cursor, anomalies: step.anomalies, receivedAt: receivedAt))
