@@ -57,7 +57,13 @@ public struct ResourceReader: Sendable {
             let requestedAt = response.sentAt ?? receivedAt
             if response.status == 304 { return .notModified }
             if resource.machine.kind == .syncToken, (resource.spec.cursor.expiry ?? [410]).contains(response.status) {
-                let (expired, anomaly) = resource.machine.expire(cursor)
+                var (expired, anomaly) = resource.machine.expire(cursor)
+                // Asana answers a missing or expired sync token with 412 and a fresh token in the body: the
+                // next run starts from it (the changes before it are gone, which the anomaly reports).
+                if let pointer = resource.next.syncToken, let document = JSONValue(parsing: response.body),
+                   let token = pointer.resolve(in: document)?.stringValue, !token.isEmpty {
+                    expired.syncToken = token
+                }
                 return .expired(expired, anomaly)
             }
             guard (200..<300).contains(response.status) else {
