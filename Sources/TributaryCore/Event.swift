@@ -17,13 +17,17 @@ public struct RecordRef: Sendable, Equatable, Codable {
     public var deleted: Bool
     /// Whether the payload carries the record's full state (otherwise the reconciler fetches it).
     public var fullState: Bool
+    /// Which record under this id (a creation time): a provider that reuses the id of a deleted record
+    /// makes a new incarnation, whose versions start again. `nil` when the manifest says none.
+    public var incarnation: Int64?
 
-    public init(recordType: String, recordId: String, version: Int64?, deleted: Bool, fullState: Bool) {
+    public init(recordType: String, recordId: String, version: Int64?, deleted: Bool, fullState: Bool, incarnation: Int64? = nil) {
         self.recordType = recordType
         self.recordId = recordId
         self.version = version
         self.deleted = deleted
         self.fullState = fullState
+        self.incarnation = incarnation
     }
 }
 

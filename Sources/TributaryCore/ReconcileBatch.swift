@@ -92,11 +92,14 @@ public enum ReconcileBatch {
             let decision = ReconcileDecision.decide(current: current, observation: observation)
             switch decision {
             case .apply, .tombstone, .acceptRegression:
-                let trusted = decision != .acceptRegression && (current?.versionTrusted ?? true)
+                // A new incarnation is a new record: what was learnt of the old one's version field does not carry over.
+                let reborn = observation.incarnation != nil && current?.incarnation != nil && observation.incarnation != current?.incarnation
+                let trusted = decision != .acceptRegression && (reborn || (current?.versionTrusted ?? true))
                 touched[key] = MirrorVersion(
                     version: observation.version == nil && observation.deleted ? current?.version : observation.version,
                     deleted: observation.deleted, contentHash: observation.contentHash, versionTrusted: trusted,
-                    pendingRegression: nil, readFence: max(event.fence, current?.readFence ?? 0)
+                    pendingRegression: nil, readFence: max(event.fence, current?.readFence ?? 0),
+                    incarnation: observation.incarnation ?? current?.incarnation
                 )
                 actions.append(.write(trusted: trusted))
             case .supersede:

@@ -10,11 +10,14 @@ public struct MirrorVersion: Sendable, Equatable {
     public var pendingRegression: Int64?
     /// When the read behind the held state was issued: what orders observations that carry no version.
     public var readFence: Int64?
+    /// Which record under the id the mirror holds (see `RecordRef.incarnation`).
+    public var incarnation: Int64?
 
     public init(
         version: Int64?, deleted: Bool, contentHash: String?, versionTrusted: Bool = true, pendingRegression: Int64? = nil,
-        readFence: Int64? = nil
+        readFence: Int64? = nil, incarnation: Int64? = nil
     ) {
+        self.incarnation = incarnation
         self.version = version
         self.deleted = deleted
         self.contentHash = contentHash
@@ -36,10 +39,14 @@ public struct Observation: Sendable, Equatable {
     /// When the read that saw this state was issued, for a read of the provider (a poll or sweep page,
     /// a fetch); `nil` for a delivery the provider pushed. Without versions, reads are ordered by it.
     public var readFence: Int64?
+    /// Which record under the id this is (see `RecordRef.incarnation`); `nil` when unknown.
+    public var incarnation: Int64?
 
     public init(
-        version: Int64?, deleted: Bool, fullState: Bool, contentHash: String?, authoritative: Bool = false, readFence: Int64? = nil
+        version: Int64?, deleted: Bool, fullState: Bool, contentHash: String?, authoritative: Bool = false, readFence: Int64? = nil,
+        incarnation: Int64? = nil
     ) {
+        self.incarnation = incarnation
         self.version = version
         self.deleted = deleted
         self.fullState = fullState
@@ -74,6 +81,13 @@ public enum ReconcileDecision: Sendable, Equatable {
 
     /// Decides what to do with `observation` given what the mirror holds (`nil`: never seen).
     public static func decide(current: MirrorVersion?, observation: Observation) -> ReconcileDecision {
+        if let observed = observation.incarnation, let held = current?.incarnation, observed != held {
+            // The id was reused: the provider deleted the record the mirror holds and made another under its
+            // id. Versions of two incarnations do not compare; the later incarnation wins whatever its version.
+            if observed < held { return .supersede }
+            if observation.deleted { return .tombstone }
+            return observation.fullState || observation.authoritative ? .apply : .fetch(.thinPayload)
+        }
         guard let observed = observation.version else {
             // A versionless page cannot tell how it relates to a trusted version the mirror holds.
             if !observation.authoritative, current?.version != nil, current?.versionTrusted == true { return .fetch(.noVersion) }

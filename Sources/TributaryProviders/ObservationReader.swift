@@ -11,6 +11,7 @@ public struct ObservationReader: Sendable {
     let deleted: (JSONPointer, [String])?
     /// Where the record's state is inside the document; `nil`: the whole document.
     let state: JSONPointer?
+    let incarnation: (JSONPointer, ProviderManifest.TimeFormat)?
 
     /// What one document says of its record.
     public struct Observation: Sendable, Equatable {
@@ -26,25 +27,30 @@ public struct ObservationReader: Sendable {
         /// The version is a time (read from a time field, or the update time itself): two changes within
         /// its precision share it, so only the content tells them apart.
         public var coarseVersion: Bool = false
+        /// Which record under the id (a creation time), when the manifest says where it is.
+        public var incarnation: Int64?
 
         /// The record ref of this observation as `recordType`: full state, always.
         public func record(_ recordType: String, id: String) -> RecordRef {
-            RecordRef(recordType: recordType, recordId: id, version: version, deleted: deleted, fullState: true)
+            RecordRef(recordType: recordType, recordId: id, version: version, deleted: deleted, fullState: true, incarnation: incarnation)
         }
 
         /// What tells this observation's state apart: its version, else a digest of its state; a version
         /// that is a time carries the digest too, so a second change within the same second is a new
         /// event rather than a duplicate of the first.
         public var tag: String {
-            guard coarseVersion, let version else { return StateTag.of(version: version, state: state) }
-            return String(version) + "." + StateTag.of(version: nil, state: state)
+            // A reused id starts its versions again: the incarnation keeps the new record's ids apart.
+            let prefix = incarnation.map { "i\($0)." } ?? ""
+            guard coarseVersion, let version else { return prefix + StateTag.of(version: version, state: state) }
+            return prefix + String(version) + "." + StateTag.of(version: nil, state: state)
         }
     }
 
     init(
         id: JSONPointer?, version: (JSONPointer, ProviderManifest.TimeFormat)?, updatedAt: (JSONPointer, ProviderManifest.TimeFormat)?,
-        deleted: (JSONPointer, [String])?, state: JSONPointer?
+        deleted: (JSONPointer, [String])?, state: JSONPointer?, incarnation: (JSONPointer, ProviderManifest.TimeFormat)? = nil
     ) {
+        self.incarnation = incarnation
         self.id = id
         self.version = version
         self.updatedAt = updatedAt
@@ -62,7 +68,8 @@ public struct ObservationReader: Sendable {
             version: version ?? updated,
             deleted: deleted.map { pointer, values in pointer.resolve(in: document)?.stringValue.map(values.contains) ?? false } ?? false,
             state: Array((state.flatMap { $0.resolve(in: document) } ?? document).jsonText.utf8),
-            coarseVersion: version == nil ? updated != nil : self.version?.1.isTime == true
+            coarseVersion: version == nil ? updated != nil : self.version?.1.isTime == true,
+            incarnation: incarnation.flatMap { pointer, format in pointer.resolve(in: document)?.stringValue.flatMap(format.microseconds) }
         )
     }
 }

@@ -55,7 +55,8 @@ public struct PollResource: Sendable {
             version: try pointer(spec.version?.pointer, "/version/pointer").map { ($0, spec.version!.format) },
             updatedAt: updatedAt,
             deleted: try pointer(spec.deleted?.pointer, "/deleted/pointer").map { ($0, spec.deleted!.equals) },
-            state: try pointer(spec.state, "/state")
+            state: try pointer(spec.state, "/state"),
+            incarnation: try pointer(spec.incarnation?.pointer, "/incarnation/pointer").map { ($0, spec.incarnation!.format) }
         )
         next = Next(
             link: spec.next.link != nil,

@@ -82,6 +82,9 @@ extension ProviderManifest {
         public var conditional: String?
         public var interval: Int?
         public var sweep: SweepSpec?
+        /// Where an item's incarnation is (a creation time): an id that comes back with a later one was
+        /// reused by the provider for a new record.
+        public var incarnation: ItemValue?
 
         /// The query parameters of each page request, in order: a map (sorted by name) or a list of
         /// `{name, value}` entries (the only way to repeat a name). Values may hold placeholders.

@@ -1370,6 +1370,10 @@ enum ProviderSchema {
             }
           },
           "additionalProperties": false
+        },
+        "incarnation": {
+          "$ref": "#/$defs/itemValue",
+          "description": "Where an item's incarnation is (a creation time, or an increasing number): for providers that reuse a deleted record's id. An observation with a later incarnation than the mirror's is a new record (applied whatever its version); one with an earlier incarnation is about the deleted predecessor (superseded)."
         }
       },
       "additionalProperties": false,

@@ -19,14 +19,14 @@ enum EventLog {
             draft.record?.recordType, draft.record?.recordId, draft.record?.version,
             draft.record?.deleted ?? false, draft.record?.fullState ?? false,
             draft.occurredAt, draft.receivedAt, draft.status.rawValue, draft.reason, headers, Data(draft.body), draft.url,
-            draft.readFence, draft.generation, draft.replayGuard?.key, draft.awaitingFetch?.rawValue,
+            draft.readFence, draft.generation, draft.replayGuard?.key, draft.awaitingFetch?.rawValue, draft.record?.incarnation,
         ]
         // Cached statements: the log's two statements are compiled once per connection, not per event.
         if let seq = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO events (connection, tenant, provider, source, event_id, type, record_type, record_id, version,
                                 deleted, full_state, occurred_at, received_at, status, reason, headers, body, url,
-                                read_fence, generation, body_digest, awaiting_fetch)
-            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+                                read_fence, generation, body_digest, awaiting_fetch, incarnation)
+            SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?1)
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq

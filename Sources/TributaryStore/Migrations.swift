@@ -215,6 +215,14 @@ enum Migrations {
                 ALTER TABLE poll_cursors ADD COLUMN stalled_runs INTEGER NOT NULL DEFAULT 0 CHECK (stalled_runs >= 0);
                 """)
         },
+        Migration("v10-incarnations") { db in
+            // Which record under an id (a creation time): providers that reuse a deleted record's id make a
+            // new record whose versions start again, so the mirror keeps the incarnation it holds.
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN incarnation INTEGER;
+                ALTER TABLE records ADD COLUMN incarnation INTEGER;
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

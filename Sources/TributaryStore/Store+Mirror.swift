@@ -39,8 +39,8 @@ extension Store {
             // Prepared once per batch (looking a statement up by its SQL text costs a hash of the text).
             let upsert = try db.cachedStatement(sql: """
                 INSERT INTO records (connection, record_type, record_id, tenant, provider, version, deleted, data, content_hash,
-                                     version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
+                                     version_trusted, pending_regression, updated_at, source_seq, read_fence, generation, change_seq, incarnation)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (connection, record_type, record_id) DO UPDATE SET
                     version = CASE WHEN excluded.version IS NULL AND excluded.deleted = 1 THEN records.version ELSE excluded.version END,
                     deleted = excluded.deleted,
@@ -48,7 +48,8 @@ extension Store {
                     content_hash = excluded.content_hash, version_trusted = excluded.version_trusted,
                     pending_regression = NULL, updated_at = excluded.updated_at, source_seq = excluded.source_seq,
                     read_fence = max(coalesce(excluded.read_fence, 0), coalesce(records.read_fence, 0)), change_seq = excluded.change_seq,
-                    generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0))
+                    generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0)),
+                    incarnation = coalesce(excluded.incarnation, records.incarnation)
                 """)
             // The policy decides (Core); this loop only executes its actions, in this transaction.
             let observed = events.map { event in ready[event.seq] ?? Self.prepare(event, state: state) }
@@ -59,7 +60,7 @@ extension Store {
                         version: event.version, deleted: event.deleted, fullState: event.fullState,
                         contentHash: observed.contentHash, authoritative: event.source == .fetch,
                         // A delivery is pushed, not read: only reads of the provider are ordered by their fence.
-                        readFence: event.source == .webhook ? nil : event.readFence
+                        readFence: event.source == .webhook ? nil : event.readFence, incarnation: event.incarnation
                     ),
                     // A delivery moves the fence to its arrival too: a read sent before it arrived cannot
                     // tell whether it saw the delivered change, so it is read again instead of applied.
@@ -79,7 +80,7 @@ extension Store {
                     try upsert.execute(arguments: [
                         event.connection, recordType, recordId, event.tenant, event.provider, event.version, event.deleted,
                         data, observed.contentHash, trusted, now, event.seq,
-                        event.readFence ?? event.receivedAt, event.generation, nextChange,
+                        event.readFence ?? event.receivedAt, event.generation, nextChange, event.incarnation,
                     ])
                     nextChange += 1
                     settled.applied += 1
@@ -160,6 +161,7 @@ extension Store {
         var body: Data
         var readFence: Int64?
         var generation: Int64?
+        var incarnation: Int64?
         var held: MirrorVersion?
     }
 
@@ -172,7 +174,8 @@ extension Store {
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT e.seq, e.connection, e.tenant, e.provider, e.source, e.type, e.record_type, e.record_id, e.version, e.deleted,
                    e.full_state, e.received_at, e.body, e.read_fence, e.generation,
-                   r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence
+                   r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence,
+                   e.incarnation, r.incarnation
             FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
             WHERE e.status = 'pending' AND e.\(EventLog.unapplied) AND (?1 IS NULL OR e.connection = ?1)
               AND e.awaiting_fetch IS NULL AND (?3 IS NULL OR instr(?3, ',' || e.provider || ',') = 0) ORDER BY e.seq LIMIT ?2
@@ -182,9 +185,12 @@ extension Store {
             events.append(PendingEvent(
                 seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
                 type: row[5], recordType: row[6], recordId: row[7], version: row[8], deleted: row[9], fullState: row[10],
-                receivedAt: row[11], body: row[12], readFence: row[13], generation: row[14],
+                receivedAt: row[11], body: row[12], readFence: row[13], generation: row[14], incarnation: row[21],
                 held: heldDeleted.map { deleted in
-                    MirrorVersion(version: row[16], deleted: deleted, contentHash: row[17], versionTrusted: row[18], pendingRegression: row[19], readFence: row[20])
+                    MirrorVersion(
+                        version: row[16], deleted: deleted, contentHash: row[17], versionTrusted: row[18], pendingRegression: row[19],
+                        readFence: row[20], incarnation: row[22]
+                    )
                 }
             ))
         }

@@ -176,6 +176,17 @@ struct ManifestFormatTests {
         #expect(revision.drafts.map(\.eventId) == ["poll:item:1:7"])
     }
 
+    @Test("an incarnation pointer goes into the record and the event id: a reused id's version 1 is not the old record's version 1")
+    func incarnation() throws {
+        let resource = try Self.resource("path: /x\nitems: /items\nid: /id\nversion: {pointer: /v, format: integer}\nincarnation: {pointer: /created_on, format: rfc3339}\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}")
+        let body = #"{"items":[{"id":42,"v":1,"created_on":"2026-11-01T00:00:00Z"},{"id":42,"v":1,"created_on":"2026-12-01T00:00:00Z"}]}"#
+        let page = try resource.parse(UpstreamResponse(status: 200, headers: [], body: Array(body.utf8)), connection: "c", tenant: "t", requestedAt: 0, receivedAt: 0)
+        let first = try #require(Timestamp.microseconds(rfc3339: "2026-11-01T00:00:00Z"))
+        let second = try #require(Timestamp.microseconds(rfc3339: "2026-12-01T00:00:00Z"))
+        #expect(page.drafts.map(\.eventId) == ["poll:item:42:i\(first).1", "poll:item:42:i\(second).1"])
+        #expect(page.drafts.map { $0.record?.incarnation } == [first, second])
+    }
+
     @Test("hostile resources are refused with the path of what is wrong", arguments: [
         ("path: /x\nitems: /i\nid: /id\nquery: [{name: a, value: \"{sinse}\"}]\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}", "/poll/resources/0/query/0/value", "unknown placeholder {sinse}"),
         ("path: /x\nitems: /i\nid: /id\nmethod: POST\nbody: '{\"a\":{nope}}'\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}", "/poll/resources/0/body", "unknown placeholder {nope}"),
