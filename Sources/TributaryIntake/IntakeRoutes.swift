@@ -138,15 +138,44 @@ public struct IntakeRoutes: Sendable {
         }
 
         let keptHeaders = keptHeaders(webhookRequest.headers, scheme: webhooks.verification)
-        let bodyDigest = webhookRequest.contentSHA256
-        var draft: EventDraft
-        switch extractor.extract(webhookRequest) {
+        // A batched delivery (HubSpot's array, Graph's value[], Asana's events[]) is one event per element,
+        // each deduplicated on its own; a body with no array where the manifest says is kept whole, quarantined.
+        var parts = [webhookRequest]
+        switch extractor.elements(webhookRequest) {
+        case .success(let elements)?: parts = elements
+        case .failure(let failure)?:
+            parts = []
+            let draft = quarantinedDraft(webhookRequest, reason: failure.reason, connection: connection, provider: providerID, headers: keptHeaders, now: nowMicros)
+            logger.warning("verified batch unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
+            return await store(draft, batch: nil, reservation: reservation, logger: logger)
+        case nil: break
+        }
+        var drafts: [EventDraft] = []
+        for part in parts {
+            var draft = self.draft(part, extractor: extractor, webhooks: webhooks, connection: connection, provider: providerID, headers: keptHeaders, now: nowMicros, logger: logger)
+            if let horizon = provider.replayHorizon {
+                // Keyed by the type too: Shopify sends byte-identical bodies as orders/updated and orders/paid.
+                draft.replayGuard = (part.contentSHA256 + " " + (draft.type ?? ""), horizon)
+            }
+            drafts.append(draft)
+        }
+        if extractor.batch == nil, let draft = drafts.first { return await store(draft, batch: nil, reservation: reservation, logger: logger) }
+        return await store(nil, batch: drafts, reservation: reservation, logger: logger)
+    }
+
+    /// The event one delivery (or one element of a batch) makes: read through the manifest, or kept
+    /// quarantined when it is verified but unreadable or addressed to another account.
+    func draft(
+        _ part: WebhookRequest, extractor: EventExtractor, webhooks: ProviderManifest.Webhooks, connection: Connection,
+        provider: String, headers: [(name: String, value: String)], now: Int64, logger: Logger
+    ) -> EventDraft {
+        switch extractor.extract(part) {
         case .success(let extracted):
-            draft = EventDraft(
-                connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
+            var draft = EventDraft(
+                connection: connection.id, tenant: connection.tenant, provider: provider, source: .webhook,
                 eventId: extracted.eventId, type: extracted.type, record: extracted.record,
-                occurredAt: extracted.occurredAt, receivedAt: nowMicros,
-                headers: keptHeaders, body: webhookRequest.body, url: webhookRequest.url
+                occurredAt: extracted.occurredAt, receivedAt: now,
+                headers: headers, body: part.body, url: part.url
             )
             if let refusal = AccountRouting.refusal(expected: connection.account, delivered: extracted.account, manifestNamesAccount: webhooks.event.account != nil) {
                 // Visible and replayable, never routed.
@@ -154,29 +183,37 @@ public struct IntakeRoutes: Sendable {
                 draft.reason = refusal
                 logger.warning("webhook quarantined: account does not route here", metadata: ["account": "\(extracted.account ?? "none")"])
             }
+            return draft
         case .failure(let failure):
             // Verified but unreadable (not JSON, no event id, a value out of range): kept byte for byte and
             // answered 2xx, since most providers never retry a 4xx; `events replay` reads it again after a
             // manifest fix. The id comes from the body, so the provider's retries of it dedupe.
-            draft = EventDraft(
-                connection: connection.id, tenant: connection.tenant, provider: providerID, source: .webhook,
-                eventId: EventID.quarantined(bodySHA256: bodyDigest), type: nil, record: nil,
-                occurredAt: nil, receivedAt: nowMicros, status: .quarantined, reason: "unreadable: \(failure.reason)",
-                headers: keptHeaders, body: webhookRequest.body, url: webhookRequest.url
-            )
             logger.warning("verified webhook unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
+            return quarantinedDraft(part, reason: failure.reason, connection: connection, provider: provider, headers: headers, now: now)
         }
-        if let horizon = provider.replayHorizon {
-            // Keyed by the type too: Shopify sends byte-identical bodies as orders/updated and orders/paid.
-            draft.replayGuard = (bodyDigest + " " + (draft.type ?? ""), horizon)
-        }
+    }
+
+    func quarantinedDraft(
+        _ part: WebhookRequest, reason: String, connection: Connection, provider: String, headers: [(name: String, value: String)], now: Int64
+    ) -> EventDraft {
+        EventDraft(
+            connection: connection.id, tenant: connection.tenant, provider: provider, source: .webhook,
+            eventId: EventID.quarantined(bodySHA256: part.contentSHA256), type: nil, record: nil,
+            occurredAt: nil, receivedAt: now, status: .quarantined, reason: "unreadable: \(reason)",
+            headers: headers, body: part.body, url: part.url
+        )
+    }
+
+    /// Appends the delivery's events, each durably, and only then answers 2xx: `{"seq","duplicate"}` for
+    /// one event; for a batch also `events` (each element's seq and whether it was a duplicate), with
+    /// `seq` the first element's and `duplicate` true when every element was one.
+    func store(_ single: EventDraft?, batch: [EventDraft]?, reservation: IntakeReservation, logger: Logger) async -> Response {
+        let drafts = single.map { [$0] } ?? batch ?? []
+        var results: [AppendResult] = []
         do {
-            let result = try await store.append(draft, reservation: reservation)
-            logger.debug("webhook stored", metadata: ["event.seq": "\(result.seq)", "duplicate": "\(result.duplicate)"])
-            var buffer = ByteBuffer()
-            let quarantined = draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
-            buffer.writeString(#"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(quarantined)}"#)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+            // One after another: each is durable before the next; a crash in between leaves the provider
+            // a delivery to retry, whose stored elements are then duplicates.
+            for draft in drafts { results.append(try await store.append(draft, reservation: reservation)) }
         } catch where error.code == .notFound {
             logger.notice("connection removed while the webhook was received; answering 404")
             return Self.plain(.notFound, "unknown connection")
@@ -184,6 +221,21 @@ public struct IntakeRoutes: Sendable {
             logger.error("cannot store webhook; answering 503", metadata: ["error": "\(error)"])
             return Self.unavailable()
         }
+        logger.debug("webhook stored", metadata: ["event.seq": "\(results.first?.seq ?? 0)", "events": "\(results.count)"])
+        let text: String
+        if let single, let result = results.first {
+            let quarantined = single.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
+            text = #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(quarantined)}"#
+        } else {
+            let each = zip(drafts, results).map { draft, result in
+                #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : "")}"#
+            }
+            let first = results.first.map { String($0.seq) } ?? "null"
+            text = #"{"seq":\#(first),"duplicate":\#(!results.isEmpty && results.allSatisfy(\.duplicate)),"events":[\#(each.joined(separator: ","))]}"#
+        }
+        var buffer = ByteBuffer()
+        buffer.writeString(text)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 
     /// The URL the provider called: the configured public base (or `http://` + `Host`) plus the path and query as sent.

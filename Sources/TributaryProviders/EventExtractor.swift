@@ -24,6 +24,8 @@ public struct EventExtractor: Sendable {
     let fields: ProviderManifest.EventFields
     let rules: [CompiledRule]
     let pointers: [String: JSONPointer]
+    /// Where a batched delivery's events are (`webhooks.batch`); `nil`: one event per delivery.
+    public let batch: JSONPointer?
 
     struct CompiledRule: Sendable {
         var rule: ProviderManifest.RecordRule
@@ -45,6 +47,12 @@ public struct EventExtractor: Sendable {
             }
         }
         self.pointers = pointers
+        if let text = webhooks.batch {
+            guard let pointer = JSONPointer(text) else { throw ManifestError(path: "/webhooks/batch", reason: "\"\(text)\" is not a JSON Pointer") }
+            batch = pointer
+        } else {
+            batch = nil
+        }
         var rules: [CompiledRule] = []
         for (i, rule) in (webhooks.records ?? []).enumerated() {
             guard let recordId = JSONPointer(rule.recordId) else {
@@ -71,6 +79,17 @@ public struct EventExtractor: Sendable {
             return .object(FormCoding.pairs(request.body).map { (key: $0.name, value: .string($0.value)) })
         }
         return JSONValue(parsing: request.body)
+    }
+
+    /// A batched delivery's events, each as a delivery of its own (the request's method, URL and
+    /// headers, the element's JSON as the body); `nil` when the manifest has no `batch`.
+    /// - Returns: `.failure` when the body holds no array where `batch` points.
+    public func elements(_ request: WebhookRequest) -> Result<[WebhookRequest], ExtractionError>? {
+        guard let batch else { return nil }
+        guard let document = JSONValue(parsing: request.body), case .array(let elements)? = batch.resolve(in: document) else {
+            return .failure(ExtractionError(reason: "no array of events at \(batch.description.isEmpty ? "the root" : batch.description)"))
+        }
+        return .success(elements.map { WebhookRequest(method: request.method, url: request.url, headers: request.headers, body: Array($0.jsonText.utf8)) })
     }
 
     public func extract(_ request: WebhookRequest) -> Result<ExtractedEvent, ExtractionError> {

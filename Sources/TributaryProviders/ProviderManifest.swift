@@ -23,6 +23,9 @@ public struct ProviderManifest: Sendable, Decodable {
         public var retryHorizon: Int?
         /// JSON Pointers of body fields that hold secrets, never shown by the CLI or the API.
         public var redact: [String]?
+        /// Where a batched delivery's array of events is (`""`: the body is the array); each element is
+        /// then read as one delivery and stored and deduplicated on its own.
+        public var batch: String?
 
         /// Default ``retryHorizon``: three days covers Stripe's, GitHub's manual and most providers' retries.
         public static let defaultRetryHorizon = 259_200

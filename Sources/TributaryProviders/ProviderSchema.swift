@@ -877,6 +877,10 @@ enum ProviderSchema {
             "pattern": "^(/.*)?$"
           },
           "description": "JSON Pointers (`*` matches every array element) of body fields that hold secrets; the CLI and the API never show their values. The client-state pointer is always redacted."
+        },
+        "batch": {
+          "$ref": "#/$defs/pointerOrRoot",
+          "description": "Where a batched delivery's array of events is (\"\": the body is the array; HubSpot), e.g. /value (Microsoft Graph), /events (Asana). Each element is then read as one delivery (the event and records pointers are relative to it) and stored and deduplicated on its own."
         }
       },
       "required": [

@@ -71,9 +71,19 @@ struct ProviderConformanceTests {
             }
         }
         let stored = try await engine.store.events(EventFilter(connection: vector.connectionID))
-        #expect(stored.count == 1, "\(provider): \(stored.count) rows stored")
+        if let batch = catalog.providers[provider]?.extractor?.batch {
+            // A batch is one event per element, each stored as that element's JSON (numbers kept as written).
+            guard case .array(let elements)? = JSONValue(parsing: Array(vector.body.utf8)).flatMap({ batch.resolve(in: $0) }) else {
+                Issue.record("\(provider): the vector is not a batch at \(batch)")
+                return
+            }
+            #expect(!elements.isEmpty && stored.count == elements.count, "\(provider): \(stored.count) rows stored for \(elements.count) elements")
+            #expect(stored.map(\.body) == elements.map { Array($0.jsonText.utf8) })
+        } else {
+            #expect(stored.count == 1, "\(provider): \(stored.count) rows stored")
+            #expect(stored.first?.body == Array(vector.body.utf8), "raw body kept byte-exact")
+        }
         let event = try #require(stored.first)
-        #expect(event.body == Array(vector.body.utf8), "raw body kept byte-exact")
         #expect(event.provider == provider && event.tenant == "acme" && event.source == .webhook && event.status == .pending)
     }
 
