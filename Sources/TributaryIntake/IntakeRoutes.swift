@@ -35,6 +35,10 @@ public struct IntakeRoutes: Sendable {
         router.get("/webhooks/:provider/:connection") { request, context in
             try await self.handle(request, context: context)
         }
+        // Trello checks a callback URL with a HEAD before it creates the webhook.
+        router.head("/webhooks/:provider/:connection") { request, context in
+            try await self.handle(request, context: context)
+        }
     }
 
     func handle<Context: RequestContext>(_ request: Request, context: Context) async throws -> Response {
@@ -102,7 +106,9 @@ public struct IntakeRoutes: Sendable {
         let nowMicros = now()
 
         if let kind = webhooks.handshake?.kind,
-           let reply = HandshakeResponder.beforeVerification(kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret) {
+           let reply = HandshakeResponder.beforeVerification(
+               kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret, secrets: connection.webhookSecrets
+           ) {
             if let secret = reply.deliveredSecret {
                 do {
                     guard try await store.deliverWebhookSecret(connection: connection.id, secret: secret, now: nowMicros) else {
