@@ -121,7 +121,9 @@ public struct IntakeRoutes: Sendable {
                 }
                 logger.notice("webhook secret delivered by handshake and stored")
             } else if reply.status == 401 {
-                logger.warning("secret-delivering handshake refused: connection is not awaiting a secret")
+                // Asana: a secret offered to a connection that has one; X: a CRC token or POST body that
+                // could turn the CRC into a signing oracle.
+                logger.warning("handshake refused", metadata: ["handshake": "\(kind.rawValue)"])
             } else {
                 logger.info("handshake answered", metadata: ["handshake": "\(kind.rawValue)"])
             }

@@ -72,10 +72,10 @@ public enum HandshakeResponder {
     static func xCRC(_ request: WebhookRequest, secret: String?) -> HandshakeReply? {
         if request.method == "POST" {
             let first = request.body.first { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }
-            return first == UInt8(ascii: "{") ? nil : refused
+            return first == UInt8(ascii: "{") ? nil : HandshakeReply.refused
         }
         guard request.method == "GET", let token = request.queryParameter("crc_token") else { return nil }
-        guard let secret, !secret.isEmpty, !token.isEmpty, token.utf8.count <= 1024, !token.contains("{") else { return refused }
+        guard let secret, !secret.isEmpty, !token.isEmpty, token.utf8.count <= 1024, !token.contains("{") else { return HandshakeReply.refused }
         let mac = HMAC<SHA256>.authenticationCode(for: Array(token.utf8), using: SymmetricKey(data: Array(secret.utf8)))
         return .json(.object([("response_token", .string("sha256=" + Data(mac).base64EncodedString()))]))
     }

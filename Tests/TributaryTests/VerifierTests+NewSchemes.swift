@@ -28,6 +28,8 @@ extension VerifierTests {
 
     static let ok: Result<Verified, VerificationFailure> = .success(Verified(secretIndex: 0))
 
+    static func basic(_ credentials: String) -> String { "Basic " + Data(credentials.utf8).base64EncodedString() }
+
     static func row(_ provider: String, _ name: String, _ expected: Result<Verified, VerificationFailure>,
                     _ change: @escaping @Sendable (inout Attempt) -> Void) -> Hostile {
         Hostile(provider: provider, name: name, change: change, expected: expected)
@@ -119,15 +121,14 @@ extension VerifierTests {
         ]
         // Basic auth (Postmark; Chargebee has the same manifest shape).
         let pm = "postmark"
-        func basic(_ text: String) -> String { "Basic " + Data(text.utf8).base64EncodedString() }
         rows += [
             row(pm, "valid", ok) { _ in },
             row(pm, "scheme name in lower case (RFC 7617)", ok) { $0.headers["Authorization"] = $0.headers["Authorization"]!.replacingOccurrences(of: "Basic", with: "basic") },
             // Documented, not a bug: Basic credentials say who sent the request, not what it says.
             row(pm, "body changed (nothing signs it)", ok, replacing("Delivery", "Bounce")),
             row(pm, "wrong secret", .failure(.noMatchingSignature)) { $0.secrets = [$0.vector.rotated.secret] },
-            row(pm, "user name only", .failure(.noMatchingSignature)) { $0.headers["Authorization"] = basic("tributary-postmark") },
-            row(pm, "password with a trailing newline", .failure(.noMatchingSignature)) { $0.headers["Authorization"] = basic($0.vector.secret + "\n") },
+            row(pm, "user name only", .failure(.noMatchingSignature)) { $0.headers["Authorization"] = Self.basic("tributary-postmark") },
+            row(pm, "password with a trailing newline", .failure(.noMatchingSignature)) { $0.headers["Authorization"] = Self.basic($0.vector.secret + "\n") },
             row(pm, "missing Authorization", .failure(.missingSignature)) { $0.headers["Authorization"] = nil },
             row(pm, "Bearer instead of Basic", .failure(.malformedSignature)) { $0.headers["Authorization"] = "Bearer " + $0.vector.secret },
             row(pm, "credentials not base64", .failure(.malformedSignature)) { $0.headers["Authorization"] = "Basic !!!" },
