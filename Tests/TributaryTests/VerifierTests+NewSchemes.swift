@@ -217,3 +217,57 @@ extension VerifierTests {
         #expect(trello("GET") == nil && trello("POST") == nil)
     }
 }
+
+extension VerifierTests {
+    /// What each new manifest must read from its vector's body: the rules are checked against real bytes.
+    struct Reading: Sendable, CustomTestStringConvertible {
+        var provider: String
+        /// The event id, or `nil` where it is derived from the body (`sha256:` + digest).
+        var eventId: String?
+        var type: String?
+        var record: String?
+        var version: Int64? = nil
+        var testDescription: String { provider }
+    }
+
+    static let readings: [Reading] = [
+        Reading(provider: "svix", eventId: "msg_2tRbVx0Jd8pQy3NcK5sLmSvix01", type: "endpoint.created", record: "endpoint/ep_1srOrx2ZWZBpBUvZwXKQmoEYga2"),
+        Reading(provider: "clerk", eventId: "msg_2tRbVx0Jd8pQy3NcK5sLmClrk1", type: "user.created", record: "user/user_29w83sxmDNGwOuEthce5gg56FcC", version: 1_794_999_990_835_000),
+        Reading(provider: "resend", eventId: "msg_2tRbVx0Jd8pQy3NcK5sLmRsnd1", type: "email.delivered", record: "email/56761188-7520-42d8-8898-ff6fc54ce618"),
+        Reading(provider: "pagerduty", eventId: "01DEN4HPBQAAAG05V5QQYBRZMF", type: "incident.triggered", record: "incident/PGR0VU2"),
+        Reading(provider: "calendly", eventId: nil, type: "invitee.created", record: "invitee/https://api.calendly.com/scheduled_events/GBGBDCAADAEDCRZ2/invitees/AAAAAAAAAAAAAAAA", version: 1_794_999_998_341_657),
+        Reading(provider: "typeform", eventId: "LtWXD3crgy", type: "form_response", record: "form_response/a3a12ec67a1365927098a606107fac15"),
+        Reading(provider: "jira", eventId: "4117a9f1d2c3", type: "jira:issue_updated", record: "issue/10002"),
+        Reading(provider: "trello", eventId: "51f9424bcd6e040f3c002412", type: "createCard", record: "card/51f9424bcd6e040f3c00240f"),
+        Reading(provider: "mailgun", eventId: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0", type: "delivered", record: "message/20261118110639.1.2F5A3C4E8B9D0E1F@example.com"),
+        Reading(provider: "sendgrid", eventId: nil, type: "processed", record: "message/14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.000000000000000000000"),
+        Reading(provider: "twitch", eventId: "befa7b53-d79d-478f-86b9-120f112b044e", type: "channel.follow", record: "follower/1234", version: 1_794_999_999_171_067),
+        Reading(provider: "bitbucket", eventId: "7d2d8e2a-2a7f-4a4e-9b2f-1e4b0e3f6c11", type: "pullrequest:created", record: "pull_request/https://api.bitbucket.org/2.0/repositories/team/repo/pullrequests/1", version: 1_794_999_998_179_678),
+        Reading(provider: "sentry", eventId: "5b0dfa72-6a1a-4f6b-9d0e-3c2b1a0f9e8d", type: "issue", record: "issue/1170820242"),
+        Reading(provider: "vercel", eventId: "evt_FSmxpd4h9M8dxcm6GJi6vEQa", type: "deployment.succeeded", record: "deployment/dpl_2fGkhq4mjEhJVzj4Rm5Q7rEXAMPLE"),
+        Reading(provider: "lemon-squeezy", eventId: nil, type: "order_created", record: "order/1", version: 1_794_999_998_000_000),
+        Reading(provider: "mux", eventId: "3a56ac3d-33da-4366-855b-f592d898409d", type: "video.asset.ready", record: "asset/0201p02fGKPE7MrbC269XRD7LpcHhrmbu0002"),
+        Reading(provider: "customer-io", eventId: "01E4C4CT6YDC7Y5M7FE1GWWPQJ", type: "sent", record: "delivery/RPILAgABcRhIBqSp7kiPekGBIeVh"),
+        Reading(provider: "webflow", eventId: nil, type: "form_submission", record: "form_submission/6321ca84df3949bfc6752327"),
+        Reading(provider: "coinbase-commerce", eventId: "24934862-d980-46cb-9402-43c81b0cdba6", type: "charge:created", record: "charge/f6f2a4e5-2e45-4c0d-9c2b-3d4a5b6c7d8e"),
+        Reading(provider: "postmark", eventId: nil, type: "Delivery", record: "message/883953f4-6105-42a2-a16a-77a8eac79483"),
+        Reading(provider: "chargebee", eventId: "ev_16BHbhF4s42tO2lK", type: "customer_created", record: "customer/16BHbhF4s42tO2lJ", version: 1_794_999_999_000),
+        // X's payloads name their kind by which key they hold: no type, so no record.
+        Reading(provider: "x", eventId: nil, type: nil, record: nil),
+    ]
+
+    @Test("each new manifest reads its vector's event id, type, record and version", arguments: readings)
+    func reading(_ expected: Reading) throws {
+        let vector = try Vector.load(expected.provider)
+        let extractor = try #require(Self.catalog.providers[expected.provider]?.extractor)
+        let event = try extractor.extract(Self.request(vector)).get()
+        if let id = expected.eventId {
+            #expect(event.eventId == id)
+        } else {
+            #expect(event.eventId == "sha256:" + Self.request(vector).bodySHA256)
+        }
+        #expect(event.type == expected.type)
+        #expect(event.record.map { "\($0.recordType)/\($0.recordId)" } == expected.record)
+        #expect(event.record?.version == expected.version)
+    }
+}
