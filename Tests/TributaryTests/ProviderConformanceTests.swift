@@ -198,6 +198,32 @@ struct ProviderConformanceTests {
         }
     }
 
+    @Test("X: a CRC reply replayed as a delivery's signature is refused, and stores nothing")
+    func xCRCIsNoSigningOracle() async throws {
+        let vector = try Vector.load("x")
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try Engine(configuration: TestEngine.configuration(directory: directory, now: (vector.timestamp + 1) * 1_000_000))
+        _ = try await engine.store.addConnection(
+            id: vector.connectionID, provider: "x", tenant: "acme", account: nil, toleranceSeconds: nil,
+            webhookSecrets: [vector.secret], now: 0
+        )
+        let path = Vector.pathAndQuery(vector.url)
+        try await TestEngine.live(engine) { client in
+            let token = "an-attacker-chosen-body"
+            let crc = try await client.send(path + "?crc_token=" + token, method: .get, headers: [:], body: "")
+            #expect(crc.status == .ok)
+            let signature = try #require(crc.json?["response_token"]?.stringValue)
+            let forged = try await client.send(path, headers: ["x-twitter-webhooks-signature": signature, "Content-Type": "application/json"], body: token)
+            #expect(forged.status == .unauthorized, "a CRC reply verified a body: \(forged.status)")
+            let object = try await client.send(path + "?crc_token=%7B%22a%22%3A1%7D", method: .get, headers: [:], body: "")
+            #expect(object.status == .unauthorized, "a token that is a JSON object was signed")
+            let genuine = try await client.send(path, headers: vector.headers, body: vector.body)
+            #expect(genuine.status == .ok)
+        }
+        #expect(try await engine.store.events(EventFilter()).count == 1, "only the genuine delivery is stored")
+    }
+
     /// Flips one character in the middle of the body, keeping it well-formed where possible.
     static func tamper(_ body: String) -> String {
         var bytes = Array(body.utf8)
