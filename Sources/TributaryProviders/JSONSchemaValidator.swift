@@ -84,10 +84,19 @@ public struct JSONSchemaValidator: Sendable {
         if case .array(let options)? = schema["oneOf"] {
             var passing = 0
             var firstErrors: [ManifestError]?
+            var firstRank = (Int.max, Int.max)
             for option in options {
                 var optionErrors: [ManifestError] = []
                 check(value, against: option, at: path, into: &optionErrors)
-                if optionErrors.isEmpty { passing += 1 } else if firstErrors == nil || optionErrors.count < firstErrors!.count { firstErrors = optionErrors }
+                guard !optionErrors.isEmpty else { passing += 1; continue }
+                // The errors of the form the author meant: one whose own discriminator (a `const` key such
+                // as scheme, format or source) matched, then the fewest errors. Without the first rule a
+                // mailgun verification with a header timestamp was reported against hubspot-v3.
+                let discriminatorFailed = optionErrors.contains { error in
+                    error.reason.hasPrefix("must be \"") && error.path.hasPrefix(path + "/") && !error.path.dropFirst(path.count + 1).contains("/")
+                }
+                let rank = (discriminatorFailed ? 1 : 0, optionErrors.count)
+                if rank < firstRank { (firstErrors, firstRank) = (optionErrors, rank) }
             }
             if passing == 0 {
                 errors.append(contentsOf: firstErrors ?? [ManifestError(path: path, reason: "matches none of the allowed forms")])
