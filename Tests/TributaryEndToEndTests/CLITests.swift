@@ -96,7 +96,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try Self.run(["providers", "validate"], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
-        #expect(result.stdout.contains("19 manifest(s) valid"))
+        #expect(result.stdout.contains("41 manifest(s) valid"))
     }
 
     @Test("connections: add, show without secrets, rotate, remove; bad input exits 2 or 1 with one sentence")
