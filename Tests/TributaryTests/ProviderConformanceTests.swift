@@ -11,7 +11,10 @@ import TributaryIntegrationTesting
 import TributaryTesting
 
 /// Every provider, against the real server on 127.0.0.1 and a temp SQLite file, with SDK-made vectors.
-@Suite("Provider conformance")
+///
+/// Serialized: with 40 providers the parallel cases started some 160 servers at once, and on a
+/// 2-core machine shared with builds their requests outlived the 10 s idle timeout.
+@Suite("Provider conformance", .serialized)
 struct ProviderConformanceTests {
     static let providers = Vector.providers
 
