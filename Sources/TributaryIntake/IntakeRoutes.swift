@@ -35,6 +35,10 @@ public struct IntakeRoutes: Sendable {
         router.get("/webhooks/:provider/:connection") { request, context in
             try await self.handle(request, context: context)
         }
+        // Trello checks a callback URL with a HEAD before it creates the webhook.
+        router.head("/webhooks/:provider/:connection") { request, context in
+            try await self.handle(request, context: context)
+        }
     }
 
     func handle<Context: RequestContext>(_ request: Request, context: Context) async throws -> Response {
@@ -102,7 +106,9 @@ public struct IntakeRoutes: Sendable {
         let nowMicros = now()
 
         if let kind = webhooks.handshake?.kind,
-           let reply = HandshakeResponder.beforeVerification(kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret) {
+           let reply = HandshakeResponder.beforeVerification(
+               kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret, secrets: connection.webhookSecrets
+           ) {
             if let secret = reply.deliveredSecret {
                 do {
                     guard try await store.deliverWebhookSecret(connection: connection.id, secret: secret, now: nowMicros) else {
@@ -115,7 +121,9 @@ public struct IntakeRoutes: Sendable {
                 }
                 logger.notice("webhook secret delivered by handshake and stored")
             } else if reply.status == 401 {
-                logger.warning("secret-delivering handshake refused: connection is not awaiting a secret")
+                // Asana: a secret offered to a connection that has one; X: a CRC token or POST body that
+                // could turn the CRC into a signing oracle.
+                logger.warning("handshake refused", metadata: ["handshake": "\(kind.rawValue)"])
             } else {
                 logger.info("handshake answered", metadata: ["handshake": "\(kind.rawValue)"])
             }

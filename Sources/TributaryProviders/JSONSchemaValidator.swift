@@ -84,18 +84,22 @@ public struct JSONSchemaValidator: Sendable {
         if case .array(let options)? = schema["oneOf"] {
             var passing = 0
             var firstErrors: [ManifestError]?
+            var firstRank = (Int.max, Int.max, Int.max)
             var firstOfType = false
-            // The errors worth showing are those of the form the author meant: one of the value's own
-            // type (a list with a bad entry is not "expected object"), else the one with the fewest.
             for option in options {
                 var optionErrors: [ManifestError] = []
                 check(value, against: option, at: path, into: &optionErrors)
+                guard !optionErrors.isEmpty else { passing += 1; continue }
+                // The errors of the form the author meant: one of the value's own type (a list with a bad
+                // entry is not "expected object"), then one whose discriminator (a `const` key such as
+                // scheme, format or source) matched, then the fewest errors. Without the second rule a
+                // mailgun verification with a header timestamp was reported against hubspot-v3.
                 let ofType = option["type"]?.stringValue.map { Self.matches(value, type: $0) } ?? false
-                if optionErrors.isEmpty {
-                    passing += 1
-                } else if firstErrors == nil || ofType && !firstOfType || ofType == firstOfType && optionErrors.count < firstErrors!.count {
-                    (firstErrors, firstOfType) = (optionErrors, ofType)
+                let discriminatorFailed = optionErrors.contains { error in
+                    error.reason.hasPrefix("must be \"") && error.path.hasPrefix(path + "/") && !error.path.dropFirst(path.count + 1).contains("/")
                 }
+                let rank = (ofType ? 0 : 1, discriminatorFailed ? 1 : 0, optionErrors.count)
+                if rank < firstRank { (firstErrors, firstRank, firstOfType) = (optionErrors, rank, ofType) }
             }
             let types = options.compactMap { $0["type"]?.stringValue }
             if passing == 0, !firstOfType, types.count == options.count {

@@ -73,9 +73,9 @@ public struct Provider: Sendable {
         let signsBody: Bool
         let signsURL: Bool
         switch verification.scheme {
-        case .template: (signsBody, signsURL) = (template.contains("{body}"), false)
+        case .template: (signsBody, signsURL) = (template.contains("{body}"), template.contains("{url}"))
         case .twilio, .square, .hubspotV3: (signsBody, signsURL) = (true, true)
-        case .token, .clientState: (signsBody, signsURL) = (false, false)
+        case .token, .clientState, .mailgun, .basicAuth: (signsBody, signsURL) = (false, false)
         }
         if id.pointer != nil { return signsBody }
         if id.query != nil { return signsURL }

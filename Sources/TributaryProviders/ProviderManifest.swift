@@ -44,10 +44,16 @@ public struct ProviderManifest: Sendable, Decodable {
 
     public enum Scheme: String, Sendable, Decodable {
         case template, twilio, square, hubspotV3 = "hubspot-v3", token, clientState = "client-state"
+        /// Mailgun: the signature is an object inside the JSON body and covers its timestamp and token, not the body.
+        case mailgun
+        /// Postmark, Chargebee: HTTP Basic credentials compared with the secret `user:password`; nothing is signed.
+        case basicAuth = "basic-auth"
     }
 
     public enum Algorithm: String, Sendable, Decodable {
         case hmacSHA256 = "hmac-sha256", hmacSHA1 = "hmac-sha1", ed25519
+        /// ECDSA over P-256 with SHA-256 (SendGrid): the secret is the public key, DER signatures.
+        case ecdsaP256 = "ecdsa-p256"
     }
 
     /// How a connection's secret string becomes key bytes.
@@ -103,6 +109,12 @@ public struct ProviderManifest: Sendable, Decodable {
             case asanaHookSecret = "asana-hook-secret"
             case graphValidationToken = "graph-validation-token"
             case discordPing = "discord-ping"
+            /// X (Twitter) Account Activity: GET `?crc_token=` answered with an HMAC of the token.
+            case xCRC = "x-crc"
+            /// Twitch EventSub: a signed `webhook_callback_verification` message answered with its challenge.
+            case twitchCallbackVerification = "twitch-callback-verification"
+            /// Trello: a HEAD to the callback URL, answered 200, before the webhook is created.
+            case trelloHead = "trello-head"
         }
     }
 

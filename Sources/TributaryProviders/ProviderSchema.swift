@@ -442,6 +442,35 @@ enum ProviderSchema {
       ],
       "additionalProperties": false
     },
+    "bodyTimestamp": {
+      "type": "object",
+      "description": "The timestamp is inside the JSON body (it is covered by the body signature).",
+      "properties": {
+        "source": {
+          "type": "string",
+          "const": "body",
+          "description": "The timestamp is inside the JSON body (it is covered by the body signature)."
+        },
+        "pointer": {
+          "$ref": "#/$defs/pointer",
+          "description": "JSON Pointer (RFC 6901) into the request body, e.g. /data/object/id. For form-encoded bodies (Twilio, Slack slash commands) /Name reads the form field Name."
+        },
+        "unit": {
+          "$ref": "#/$defs/timestampUnit",
+          "description": "How the timestamp value is written: seconds or milliseconds since the Unix epoch, or an RFC 3339 date-time string."
+        },
+        "tolerance": {
+          "$ref": "#/$defs/tolerance",
+          "description": "Maximum allowed |now - timestamp| in seconds, checked in both directions. Default 300 when omitted; a connection may override it."
+        }
+      },
+      "required": [
+        "source",
+        "pointer",
+        "unit"
+      ],
+      "additionalProperties": false
+    },
     "timestamp": {
       "oneOf": [
         {
@@ -478,33 +507,7 @@ enum ProviderSchema {
           "additionalProperties": false
         },
         {
-          "type": "object",
-          "description": "The timestamp is inside the JSON body (it is covered by the body signature).",
-          "properties": {
-            "source": {
-              "type": "string",
-              "const": "body",
-              "description": "The timestamp is inside the JSON body (it is covered by the body signature)."
-            },
-            "pointer": {
-              "$ref": "#/$defs/pointer",
-              "description": "JSON Pointer (RFC 6901) into the request body, e.g. /data/object/id. For form-encoded bodies (Twilio, Slack slash commands) /Name reads the form field Name."
-            },
-            "unit": {
-              "$ref": "#/$defs/timestampUnit",
-              "description": "How the timestamp value is written: seconds or milliseconds since the Unix epoch, or an RFC 3339 date-time string."
-            },
-            "tolerance": {
-              "$ref": "#/$defs/tolerance",
-              "description": "Maximum allowed |now - timestamp| in seconds, checked in both directions. Default 300 when omitted; a connection may override it."
-            }
-          },
-          "required": [
-            "source",
-            "pointer",
-            "unit"
-          ],
-          "additionalProperties": false
+          "$ref": "#/$defs/bodyTimestamp"
         }
       ],
       "description": "The signed timestamp used for replay protection; omit when the provider signs none. {timestamp} in signedPayload is the value exactly as received (not re-formatted)."
@@ -513,7 +516,7 @@ enum ProviderSchema {
       "oneOf": [
         {
           "type": "object",
-          "description": "HMAC or Ed25519 over signedPayload.",
+          "description": "HMAC, Ed25519 or ECDSA P-256 over signedPayload.",
           "properties": {
             "scheme": {
               "type": "string",
@@ -525,9 +528,10 @@ enum ProviderSchema {
               "enum": [
                 "hmac-sha256",
                 "hmac-sha1",
-                "ed25519"
+                "ed25519",
+                "ecdsa-p256"
               ],
-              "description": "hmac-sha256 | hmac-sha1 | ed25519 (the secret is then the public key)."
+              "description": "hmac-sha256 | hmac-sha1 | ed25519 (the secret is then the public key) | ecdsa-p256 (ECDSA P-256 with SHA-256, DER signatures; the secret is the public key in SubjectPublicKeyInfo DER form, base64 with secretEncoding base64)."
             },
             "secretEncoding": {
               "type": "string",
@@ -541,8 +545,8 @@ enum ProviderSchema {
             },
             "signedPayload": {
               "type": "string",
-              "pattern": "^[^{}]*(\\{(timestamp|id)\\}[^{}]*)*\\{body\\}[^{}]*(\\{(timestamp|id)\\}[^{}]*)*$",
-              "description": "The signed bytes: a template with {body} exactly once and optionally {timestamp} and {id}; other characters are literal."
+              "pattern": "^[^{}]*(\\{(timestamp|id|url)\\}[^{}]*)*\\{body\\}[^{}]*(\\{(timestamp|id|url)\\}[^{}]*)*$",
+              "description": "The signed bytes: a template with {body} exactly once and optionally {timestamp}, {id} and {url} (the URL the provider called, as Square and Trello sign it: the public base URL plus the path and query); other characters are literal."
             },
             "signature": {
               "$ref": "#/$defs/signature",
@@ -691,9 +695,49 @@ enum ProviderSchema {
             "clientState"
           ],
           "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "description": "Mailgun: the JSON body carries an object with timestamp, token and signature (hex HMAC-SHA256 of timestamp + token). The body itself is not signed: key events by the token so each token is single-use.",
+          "properties": {
+            "scheme": {
+              "type": "string",
+              "const": "mailgun",
+              "description": "mailgun"
+            },
+            "timestamp": {
+              "$ref": "#/$defs/bodyTimestamp",
+              "description": "Where the signed timestamp is in the body (e.g. /signature/timestamp); token and signature are read beside it in the same object."
+            }
+          },
+          "required": [
+            "scheme",
+            "timestamp"
+          ],
+          "additionalProperties": false
+        },
+        {
+          "type": "object",
+          "description": "Basic auth (Postmark, Chargebee): the Authorization header's Basic credentials must equal a secret written user:password (constant-time compare); nothing is signed.",
+          "properties": {
+            "scheme": {
+              "type": "string",
+              "const": "basic-auth",
+              "description": "basic-auth"
+            },
+            "signature": {
+              "$ref": "#/$defs/namedSignature",
+              "description": "Signature location for a named scheme: the scheme fixes everything except the header name."
+            }
+          },
+          "required": [
+            "scheme",
+            "signature"
+          ],
+          "additionalProperties": false
         }
       ],
-      "description": "How a request is authenticated. scheme template covers HMAC/Ed25519 over a templated payload; the other schemes are implemented in code and take only the parameters listed for them."
+      "description": "How a request is authenticated. scheme template covers HMAC/Ed25519/ECDSA over a templated payload; the other schemes are implemented in code and take only the parameters listed for them."
     },
     "handshake": {
       "type": "object",
@@ -707,9 +751,12 @@ enum ProviderSchema {
             "dropbox-challenge",
             "asana-hook-secret",
             "graph-validation-token",
-            "discord-ping"
+            "discord-ping",
+            "x-crc",
+            "twitch-callback-verification",
+            "trello-head"
           ],
-          "description": "slack-url-verification (echo challenge) | zoom-url-validation (HMAC the plainToken) | dropbox-challenge (GET ?challenge= echo) | asana-hook-secret (echo X-Hook-Secret, store it as the secret) | graph-validation-token (?validationToken= echo as text/plain) | discord-ping (answer type 0/1 pings)."
+          "description": "slack-url-verification (echo challenge) | zoom-url-validation (HMAC the plainToken) | dropbox-challenge (GET ?challenge= echo) | asana-hook-secret (echo X-Hook-Secret, store it as the secret) | graph-validation-token (?validationToken= echo as text/plain) | discord-ping (answer type 0/1 pings) | x-crc (GET ?crc_token= answered with sha256=base64 HMAC of the token; POST bodies that are not JSON objects are refused) | twitch-callback-verification (signed webhook_callback_verification: echo challenge as text/plain) | trello-head (HEAD answered 200)."
         }
       },
       "required": [
@@ -846,7 +893,7 @@ enum ProviderSchema {
       "properties": {
         "verification": {
           "$ref": "#/$defs/verification",
-          "description": "How a request is authenticated. scheme template covers HMAC/Ed25519 over a templated payload; the other schemes are implemented in code and take only the parameters listed for them."
+          "description": "How a request is authenticated. scheme template covers HMAC/Ed25519/ECDSA over a templated payload; the other schemes are implemented in code and take only the parameters listed for them."
         },
         "handshake": {
           "$ref": "#/$defs/handshake",

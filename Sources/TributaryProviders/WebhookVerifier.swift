@@ -11,6 +11,7 @@ public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvert
     case noMatchingSignature
     case noSecrets
     case unsignedBody
+    case malformedSignature
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvert
         case .noMatchingSignature: return "no signature matches any active secret"
         case .noSecrets: return "connection has no active webhook secret"
         case .unsignedBody: return "the scheme would not cover this body (Twilio: neither a form nor bodySHA256)"
+        case .malformedSignature: return "signature present but unreadable (not the scheme's encoding or form)"
         }
     }
 }
@@ -44,9 +46,11 @@ public struct WebhookVerifier: Sendable {
     let payloadParts: [TemplatePart]
     let timestampPointer: JSONPointer?
     let clientStatePointer: JSONPointer?
+    /// Mailgun: the `token` and `signature` beside the signed timestamp, in the same body object.
+    let mailgunPointers: (token: JSONPointer, signature: JSONPointer)?
 
     enum TemplatePart: Sendable, Equatable {
-        case literal([UInt8]), body, timestamp, id
+        case literal([UInt8]), body, timestamp, id, url
     }
 
     /// Default replay window where a manifest names none.
@@ -76,6 +80,18 @@ public struct WebhookVerifier: Sendable {
         } else {
             clientStatePointer = nil
         }
+        if verification.scheme == .mailgun {
+            guard let spec = verification.timestamp, spec.source == .body, let pointer = spec.pointer,
+                  let slash = pointer.lastIndex(of: "/")
+            else { throw ManifestError(path: "/webhooks/verification/timestamp", reason: "the mailgun scheme needs a body timestamp pointer such as /signature/timestamp") }
+            let parent = String(pointer[..<slash])
+            guard let token = JSONPointer(parent + "/token"), let signature = JSONPointer(parent + "/signature") else {
+                throw ManifestError(path: "/webhooks/verification/timestamp/pointer", reason: "not a JSON Pointer")
+            }
+            mailgunPointers = (token, signature)
+        } else {
+            mailgunPointers = nil
+        }
     }
 
     static func parseTemplate(_ template: String) throws(ManifestError) -> [TemplatePart] {
@@ -93,6 +109,7 @@ public struct WebhookVerifier: Sendable {
             case "body": part = .body
             case "timestamp": part = .timestamp
             case "id": part = .id
+            case "url": part = .url
             default: throw ManifestError(path: "/webhooks/verification/signedPayload", reason: "unknown placeholder {\(name)}")
             }
             if !literal.isEmpty { parts.append(.literal(literal)); literal = [] }
@@ -117,6 +134,8 @@ public struct WebhookVerifier: Sendable {
         case .hubspotV3: return verifyHubSpotV3(request, secrets: secrets, now: now, tolerance: tolerance)
         case .token: return verifyToken(request, secrets: secrets)
         case .clientState: return verifyClientState(request, secrets: secrets)
+        case .mailgun: return verifyMailgun(request, secrets: secrets, now: now, tolerance: tolerance)
+        case .basicAuth: return verifyBasicAuth(request, secrets: secrets)
         }
     }
 
@@ -153,6 +172,7 @@ public struct WebhookVerifier: Sendable {
             case .id:
                 guard let idText else { return .failure(.missingSignature) }
                 payload += Array(idText.utf8)
+            case .url: payload += Array(request.url.utf8)
             }
         }
         let algorithm = verification.algorithm ?? .hmacSHA256
@@ -165,6 +185,12 @@ public struct WebhookVerifier: Sendable {
             case .ed25519:
                 guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: key) else { continue }
                 if candidates.contains(where: { publicKey.isValidSignature($0, for: payload) }) { return .success(Verified(secretIndex: index)) }
+            case .ecdsaP256:
+                guard let publicKey = try? P256.Signing.PublicKey(derRepresentation: key) else { continue }
+                let valid = candidates.contains { der in
+                    (try? P256.Signing.ECDSASignature(derRepresentation: der)).map { publicKey.isValidSignature($0, for: payload) } ?? false
+                }
+                if valid { return .success(Verified(secretIndex: index)) }
             }
         }
         return .failure(.noMatchingSignature)
@@ -341,6 +367,49 @@ public struct WebhookVerifier: Sendable {
         return .success(Verified(secretIndex: matched ?? 0))
     }
 
+    /// Mailgun: hex HMAC-SHA256 of the body's `timestamp` followed by its `token`, all three in one body object.
+    ///
+    /// - Important: the body itself is not signed, so a captured signature object fits any body within the
+    ///   freshness window. The manifest keys events by the token, which makes every token single-use: a
+    ///   second body with a seen token is a duplicate of the first and is not stored.
+    func verifyMailgun(_ request: WebhookRequest, secrets: [String], now: Int64, tolerance: Int?) -> Result<Verified, VerificationFailure> {
+        guard let spec = verification.timestamp, let pointers = mailgunPointers else { return .failure(.missingSignature) }
+        guard let json = JSONValue(parsing: request.body), let signatureValue = pointers.signature.resolve(in: json) else {
+            return .failure(.missingSignature)
+        }
+        guard let signatureText = signatureValue.stringValue, let presented = hexBytes(signatureText), presented.count == 32 else {
+            return .failure(.malformedSignature)
+        }
+        guard let token = pointers.token.resolve(in: json)?.stringValue, !token.isEmpty else { return .failure(.malformedSignature) }
+        let timestampText: String
+        switch readTimestamp(spec, request: request, signatureHeader: "") {
+        case .failure(let failure): return .failure(failure)
+        case .success(let (text, seconds)):
+            let skew = now - seconds
+            guard abs(skew) <= Int64(tolerance ?? spec.tolerance ?? Self.defaultTolerance) else { return .failure(.staleTimestamp(skewSeconds: skew)) }
+            timestampText = text
+        }
+        let data = Array((timestampText + token).utf8)
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty && constantTimeEquals(Self.hmac(.hmacSHA256, key: Array(secret.utf8), data: data), presented) {
+            return .success(Verified(secretIndex: index))
+        }
+        return .failure(.noMatchingSignature)
+    }
+
+    /// Basic auth (Postmark, Chargebee): `Authorization: Basic base64(user:password)` must carry a secret's
+    /// `user:password` exactly. It proves who sent the request, not what it says: nothing covers the body.
+    func verifyBasicAuth(_ request: WebhookRequest, secrets: [String]) -> Result<Verified, VerificationFailure> {
+        guard let header = request.firstHeader(verification.signature?.headers ?? ["Authorization"])?.value else { return .failure(.missingSignature) }
+        let parts = header.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let presented = Data(base64Encoded: parts[1].trimmingCharacters(in: .whitespaces)).map({ Array($0) }), !presented.isEmpty
+        else { return .failure(.malformedSignature) }
+        for (index, secret) in secrets.enumerated() where !secret.isEmpty && constantTimeEquals(Array(secret.utf8), presented) {
+            return .success(Verified(secretIndex: index))
+        }
+        return .failure(.noMatchingSignature)
+    }
+
     // MARK: primitives
 
     static func hmac(_ algorithm: ProviderManifest.Algorithm, key: [UInt8], data: [UInt8]) -> [UInt8] {
@@ -362,11 +431,19 @@ public struct WebhookVerifier: Sendable {
     /// `connections add` and `rotate-secret`, which refuse such a secret instead of storing one
     /// that can never verify (or, empty, would verify anything).
     public func secretProblem(_ secret: String) -> String? {
+        if verification.scheme == .basicAuth {
+            guard !secret.isEmpty else { return "is empty" }
+            guard let colon = secret.firstIndex(of: ":"), colon != secret.startIndex else { return "is not user:password (the Basic credentials the provider sends)" }
+            return nil
+        }
         guard verification.scheme == .template else { return secret.isEmpty ? "is empty" : nil }
         let encoding = verification.secretEncoding ?? .utf8
         guard let key = Self.decodedKey(secret, encoding: encoding) else { return "is not valid \(encoding.rawValue)" }
         guard !key.isEmpty else { return "decodes to an empty key" }
         if verification.algorithm == .ed25519, key.count != 32 { return "is not a 32-byte Ed25519 public key (\(key.count) bytes)" }
+        if verification.algorithm == .ecdsaP256, (try? P256.Signing.PublicKey(derRepresentation: key)) == nil {
+            return "is not a P-256 public key in SubjectPublicKeyInfo DER form"
+        }
         return nil
     }
 

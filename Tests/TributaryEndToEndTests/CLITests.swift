@@ -97,7 +97,7 @@ struct CLITests {
         let result = try Self.run(["providers", "validate"], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let shipped = try FileManager.default.contentsOfDirectory(atPath: TestPaths.providers).filter { $0.hasSuffix(".yaml") }.count
-        #expect(shipped >= 20)
+        #expect(shipped >= 41)
         #expect(result.stdout.contains("\(shipped) manifest(s) valid"), "stdout: \(result.stdout)")
     }
 
