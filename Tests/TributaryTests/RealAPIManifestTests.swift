@@ -57,14 +57,14 @@ struct RealAPIManifestTests {
     }
 
     static func withHarness(
-        provider: String, account: String?, token: String, _ body: (Harness) async throws -> Void
+        provider: String, account: String?, token: String, providers: String = TestPaths.providers, _ body: (Harness) async throws -> Void
     ) async throws {
         let directory = try TestPaths.temporaryDirectory("real-api")
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "real-api-test")
         logger.logLevel = .critical
         let store = try Store(path: directory.appendingPathComponent("t.db").path, masterKey: TestSecrets.masterKey, logger: logger)
-        let catalog = try ManifestCatalog.load(directory: TestPaths.providers)
+        let catalog = try ManifestCatalog.load(directory: providers)
         let api = try #require(catalog.providers[provider]?.manifest.api)
         let connection = try await store.addConnection(
             id: "\(provider)-1", provider: provider, tenant: "acme", account: account, toleranceSeconds: nil, webhookSecrets: [], now: 0
