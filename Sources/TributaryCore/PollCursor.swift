@@ -216,12 +216,12 @@ public struct CursorMachine: Sendable, Equatable {
             }
             if let offset {
                 // Each query starts at the latest time read and skips what was read at that time.
-                return PageRequest(since: run?.position ?? run?.since, offset: offset.first + (run?.offset ?? 0))
+                return PageRequest(since: run?.position ?? run?.since, offset: offset.first.adding(run?.offset ?? 0))
             }
             // No tie-breaker and no page token: move `since` up to what this run has seen (inclusive).
             return PageRequest(since: run?.maxSeen ?? run?.since)
         case .pageToken:
-            if let offset { return PageRequest(offset: offset.first + (run?.offset ?? 0)) }
+            if let offset { return PageRequest(offset: offset.first.adding(run?.offset ?? 0)) }
             return PageRequest(pageToken: run?.pageToken)
         case .syncToken:
             return PageRequest(pageToken: run?.pageToken, syncToken: run?.pageToken == nil ? cursor.syncToken : nil)
@@ -272,7 +272,7 @@ public struct CursorMachine: Sendable, Equatable {
                 var skipped = run.offset ?? 0
                 for item in page.items {
                     guard let at = item.updatedAt else {
-                        skipped += 1
+                        skipped = skipped.adding(1)
                         continue
                     }
                     let start = floored(at)
@@ -280,14 +280,14 @@ public struct CursorMachine: Sendable, Equatable {
                         // Out of the query's order: the provider does not sort by time ascending.
                         behind += 1
                     } else if start == position {
-                        skipped += 1
+                        skipped = skipped.adding(1)
                     } else {
                         (position, skipped) = (start, 1)
                     }
                 }
                 // Elements without an id were skipped by the reader but hold places in the listing.
-                skipped += page.elementCount - page.items.count
-                if let total = page.total, before.1 + page.elementCount >= total { done = true }
+                skipped = skipped.adding(page.elementCount - page.items.count)
+                if let total = page.total, before.1.adding(page.elementCount) >= total { done = true }
                 (run.position, run.offset) = (position, skipped)
                 if !done, page.hasMore, before == (run.position, skipped) {
                     anomalies.append(.noProgress)
@@ -319,8 +319,8 @@ public struct CursorMachine: Sendable, Equatable {
         case .pageToken:
             if let offset {
                 let before = run.offset ?? 0
-                run.offset = before + (offset.pages ? 1 : page.elementCount)
-                let read = offset.pages ? before * pageSize + page.elementCount : before + page.elementCount
+                run.offset = before.adding(offset.pages ? 1 : page.elementCount)
+                let read = (offset.pages ? before.multiplied(pageSize) : before).adding(page.elementCount)
                 if page.elementCount == 0 { done = true }
                 if let total = page.total, read >= total { done = true }
             } else {
@@ -385,5 +385,20 @@ public struct PageRequest: Sendable, Equatable {
         self.syncToken = syncToken
         self.afterEventId = afterEventId
         self.offset = offset
+    }
+}
+
+extension Int {
+    /// `self + other`, stuck at the ends instead of trapping: offsets are read back from a cursor row,
+    /// and a corrupted one must not trap the poller.
+    func adding(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self × other`, stuck at the ends instead of trapping.
+    func multiplied(_ other: Int) -> Int {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? ((self < 0) == (other < 0) ? .max : .min) : product
     }
 }

@@ -129,6 +129,19 @@ struct OffsetPagingTests {
         #expect(run.seen.count < records.count, "the run stopped at the horizon: \(run.seen)")
     }
 
+    @Test("a corrupted cursor row with offsets at the ends of Int neither traps nor loops", arguments: [Int.max, Int.min, -1])
+    func corruptedOffsets(offset: Int) {
+        for machine in [Self.timestampMachine(), CursorMachine(kind: .pageToken, pageSize: 10, offset: .init(pages: true, first: 1))] {
+            var cursor = machine.begin(PollCursor(), now: Self.t)
+            cursor.run?.offset = offset
+            cursor.run?.position = .min
+            _ = machine.request(cursor)
+            let page = PageOutcome(items: [PageItem(id: "a", updatedAt: Self.t)], hasMore: true, elementCount: Int.max, total: Int.max)
+            let step = machine.advance(cursor, page: page)
+            _ = machine.request(step.cursor)
+        }
+    }
+
     @Test("page-token listings by offset or page number: total, short page and empty page each end the run", arguments: [
         // (pages?, first, records, limit, total reported)
         (false, 0, 25, 10, true), (false, 0, 25, 10, false), (false, 0, 20, 10, false), (false, 0, 20, 10, true),

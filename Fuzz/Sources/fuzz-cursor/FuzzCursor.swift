@@ -18,6 +18,8 @@ enum FuzzCursor {
         PageOutcome(items: [], hasMore: false),
         PageOutcome(items: [PageItem(id: "b", updatedAt: 1_795_000_000_000_000), PageItem(id: "a", updatedAt: nil)], hasMore: true, nextPageToken: "p2"),
         PageOutcome(items: [PageItem(id: "z", updatedAt: .max), PageItem(id: "", updatedAt: .min)], hasMore: true, syncToken: "s2"),
+        // Offset paging: more elements than items read, and a total.
+        PageOutcome(items: [PageItem(id: "c", updatedAt: 1_795_000_000_000_000)], hasMore: true, elementCount: 3, total: .max),
     ]
 
     static func main() {

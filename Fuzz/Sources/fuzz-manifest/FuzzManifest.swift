@@ -59,6 +59,7 @@ enum FuzzManifest {
         }
         if let extractor = provider.extractor {
             _ = extractor.extract(delivery)
+            if case .success(let elements)? = extractor.elements(delivery) { for element in elements { _ = extractor.extract(element) } }
         }
         guard let client = Fuzz.client(for: provider.manifest) else { return }
         for resource in provider.pollResources {
