@@ -22,6 +22,12 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Checked before anything is printed or created: a demo that cannot run leaves nothing behind.
+        let manifest = (global.providersDirectory as NSString).appendingPathComponent("simulator.yaml")
+        guard FileManager.default.fileExists(atPath: manifest) else {
+            throw CLIError.usage("the demo needs the simulator's manifest, \(manifest), which does not exist (--providers or TRIBUTARY_PROVIDERS names the directory of provider manifests)")
+        }
+        let existed = dir.map { FileManager.default.fileExists(atPath: $0) } ?? false
         let directory = try Self.directory(dir)
         let seed = self.seed ?? UInt64.random(in: 1...999_999)
         let terminal = isatty(STDOUT_FILENO) == 1
@@ -45,7 +51,7 @@ struct Demo: AsyncParsableCommand {
             }
         } catch {
             // A demo that could not run leaves nothing behind in a directory it made.
-            if dir == nil { try? FileManager.default.removeItem(atPath: directory) }
+            if dir == nil || !existed { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
         if terminal { Output.line("") }

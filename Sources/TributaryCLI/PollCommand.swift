@@ -13,7 +13,7 @@ struct Poll: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
     @Option(help: "Only this resource.") var resource: String?
     @Flag(help: "Run every selected resource now, due or not.") var once = false
-    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds to keep retrying a provider that fails or throttles before giving up with its last error.")
+    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds one request may keep retrying a provider that fails or throttles (at most 8 attempts) before the command gives up with its last error. A run that keeps getting answers is never cut short.")
     var maxWait = 60
 
     func validate() throws {

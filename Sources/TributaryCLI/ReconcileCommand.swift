@@ -12,7 +12,7 @@ struct Reconcile: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
     @Flag(help: "Enumerate every record of every sweepable resource, report drift (missing, stale, extra) and confirm suspected deletions by fetch.")
     var full = false
-    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds to keep retrying a provider that fails or throttles (fetches, sweeps) before giving up with its last error.")
+    @Option(name: .customLong("max-wait"), parsing: .unconditional, help: "Seconds one request (a fetch, a sweep page) may keep retrying a provider that fails or throttles (at most 8 attempts) before the command gives up with its last error.")
     var maxWait = 60
 
     func validate() throws {

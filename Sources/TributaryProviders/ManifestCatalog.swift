@@ -133,8 +133,7 @@ public struct ManifestCatalog: Sendable {
             switch validate(file: file) {
             case .success(let provider): providers.append(provider)
             case .failure(let failure):
-                let id = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-                invalid[id, default: ManifestErrors(errors: [])].errors += failure.errors
+                invalid[stem(of: file), default: ManifestErrors(errors: [])].errors += failure.errors
             }
         }
         return ManifestCatalog(providers: providers, invalid: invalid)
@@ -142,6 +141,12 @@ public struct ManifestCatalog: Sendable {
 
     /// Validates one manifest file: schema first, then what a schema cannot say (id matches the file
     /// name, pointers and templates compile).
+    /// A manifest file's name without its directory and `.yaml`: the provider id it must hold.
+    static func stem(of file: String) -> String {
+        let name = file.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? file
+        return name.hasSuffix(".yaml") ? String(name.dropLast(5)) : name
+    }
+
     public static func validate(file: String) -> Result<Provider, ManifestErrors> {
         func fail(_ path: String, _ reason: String) -> Result<Provider, ManifestErrors> {
             .failure(ManifestErrors(errors: [ManifestError(file: file, path: path, reason: reason)]))
@@ -152,7 +157,11 @@ public struct ManifestCatalog: Sendable {
         do {
             node = try Yams.compose(yaml: text)
         } catch {
-            return fail("", "not valid YAML: \(error)")
+            // The parser's message spans lines (the source line and a caret under it): one line here, so that
+            // `providers list` and logs keep one problem per line.
+            let folded = "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0 != "^" }.joined(separator: "; ")
+            return fail("", "not valid YAML: \(folded)")
         }
         guard let node else { return fail("", "empty document") }
         let json = jsonValue(node)
@@ -165,7 +174,7 @@ public struct ManifestCatalog: Sendable {
         } catch {
             return fail("", "does not decode as a manifest: \(error)")
         }
-        let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+        let stem = stem(of: file)
         guard manifest.id == stem else { return fail("/id", "id \"\(manifest.id)\" must equal the file name \"\(stem)\"") }
         do {
             return .success(try Provider(manifest: manifest))

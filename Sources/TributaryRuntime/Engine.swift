@@ -62,11 +62,14 @@ public struct Engine: Sendable {
     }
 
     /// Refuses an unknown connection id the way every command does: `.failure("no connection X")`.
-    public func requireConnection(_ id: String?) async throws(OperationError) {
-        guard let id else { return }
-        let found: Bool
-        do { found = try await store.connection(id: id) != nil } catch { throw .failure(error.message) }
-        guard found else { throw .failure("no connection \(id)") }
+    /// - Returns: the connection, when `id` names one (`nil` when no id was given).
+    @discardableResult
+    public func requireConnection(_ id: String?) async throws(OperationError) -> Connection? {
+        guard let id else { return nil }
+        let found: Connection?
+        do { found = try await store.connection(id: id) } catch { throw .failure(error.message) }
+        guard let found else { throw .failure("no connection \(id)") }
+        return found
     }
 
     /// Makes sure `/v1` has an admin token before the service listens (see ``EngineConfiguration/adminToken``).
@@ -83,7 +86,7 @@ public struct Engine: Sendable {
     /// - Throws: ``OperationError`` for an unknown connection, a connection or resource with nothing to
     ///   poll, or a store failure.
     public func poll(force: Bool, connection: String?, resource: String?) async throws(OperationError) -> [PollReport] {
-        try await requireConnection(connection)
+        let found = try await requireConnection(connection)
         let reports = try await asOperation { [pollRunner, configuration] in
             try await pollRunner.runDue(force: force, connection: connection, resource: resource, logger: configuration.logger)
         }
@@ -91,7 +94,6 @@ public struct Engine: Sendable {
             throw .usage("no connection polls a resource named \(resource) (see `tributary status`)")
         }
         if reports.isEmpty, let connection {
-            let found = try? await store.connection(id: connection)
             if let id = found?.provider, let errors = catalog.invalid[id] {
                 throw .usage("connection \(connection)'s provider \(id) has an invalid manifest, so it is not polled until it is fixed:\n\(errors)")
             }

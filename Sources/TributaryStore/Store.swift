@@ -40,10 +40,7 @@ public final class Store: Sendable {
         let location = Self.location(path, vfs: options.vfs)
         var configuration = Self.configuration(options)
         if options.readOnly {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-                throw StoreError(.configuration, "cannot open database \(path): it is a directory")
-            }
+            try Self.refuseDirectory(path)
             guard FileManager.default.fileExists(atPath: path) else {
                 throw StoreError(.configuration, "no database at \(path) (check --db or TRIBUTARY_DB; `tributary serve` or `connections add` creates one)")
             }
@@ -79,10 +76,7 @@ public final class Store: Sendable {
     /// A database made by an older version (0644) is tightened too. One the process does not own
     /// is left as it is, and said so.
     private static func createPrivately(_ path: String, logger: Logger) throws(StoreError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw StoreError(.configuration, "cannot open database \(path): it is a directory")
-        }
+        try refuseDirectory(path)
         if path != ":memory:", !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             if fd >= 0 { close(fd) } else if errno != EEXIST {
@@ -172,6 +166,14 @@ public final class Store: Sendable {
             throw StoreError(.configuration, "database \(path) is at an older schema (\(missing) migration(s) behind); a command that writes, such as `tributary serve`, upgrades it")
         }
         return pool
+    }
+
+    /// A `--db` that names a directory is refused in words before SQLite says "unable to open".
+    private static func refuseDirectory(_ path: String) throws(StoreError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw StoreError(.configuration, "cannot open database \(path): it is a directory")
+        }
     }
 
     /// The directory holding `path`, as given (`.` for a bare name). By hand: Foundation's

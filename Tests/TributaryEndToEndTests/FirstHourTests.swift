@@ -57,7 +57,9 @@ struct FirstHourTests {
         Row(arguments: ["serve", "--port", "-1"], exit: 2, says: "--port"),
         Row(arguments: ["demo", "--duration", "0"], exit: 2, says: "--duration must be between 1 and 3600 seconds"),
         Row(arguments: ["demo", "--db", "x.db"], exit: 2, says: "--db is not used by demo"),
-        Row(arguments: ["demo", "--providers", "MISSING"], exit: 2, says: "cannot read the providers directory"),
+        Row(arguments: ["demo", "--providers", "MISSING"], exit: 2, says: "the demo needs the simulator's manifest"),
+        // Refused before anything is made: the --dir it would have created is not left behind (checked below).
+        Row(arguments: ["demo", "--providers", "MISSING", "--dir", "made-by-demo"], exit: 2, says: "simulator.yaml, which does not exist"),
         // Settings: checked by every command before anything opens.
         Row(arguments: ["events", "list"], environment: ["LOG_LEVEL": "verbose"], exit: 2, says: "LOG_LEVEL"),
         Row(arguments: ["events", "list"], environment: ["TRIBUTARY_MASTER_KEY": "short"], exit: 2, says: "TRIBUTARY_MASTER_KEY must be 32 bytes"),
