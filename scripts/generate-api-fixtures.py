@@ -80,7 +80,7 @@ def redmine():
     issues = [redmine_issue(n, times[n]) for n in range(1, 131)]
     write("redmine", "issues-backfill-1", REDMINE_DOCS, redmine_page(issues[:100], 130, 0))
     # The second query starts at issue 100's second and skips the one issue read in it.
-    write("redmine", "issues-backfill-2", REDMINE_DOCS, redmine_page(issues[99:], 31, 1))
+    write("redmine", "issues-backfill-2", REDMINE_DOCS, redmine_page(issues[100:], 31, 1))
     # Next run (2 s lookback): issue 130 again, issue 7 edited, issue 131 created.
     created = redmine_issue(131, "2024-11-20T12:03:30Z", subject="Login page times out behind the proxy")
     write("redmine", "issues-since-1", REDMINE_DOCS, redmine_page([
@@ -357,6 +357,71 @@ def asana():
     write("asana", "events-after-expiry", ASANA_DOCS, {"data": [], "sync": "d15ea5e0d15ea5e0d15ea5e0d15ea5e0", "has_more": False})
 
 
+# MARK: GitLab
+
+GITLAB_DOCS = ("https://docs.gitlab.com/ee/api/issues.html#list-project-issues (the issue object) and "
+               "https://docs.gitlab.com/ee/api/rest/index.html#pagination (Link, x-next-page, x-total)")
+GITLAB_PROJECT = 4207821
+
+
+def gitlab_issue(iid, updated, title=None, state="opened"):
+    issue_id = 150000000 + iid
+    web = f"https://gitlab.com/acme/platform/-/issues/{iid}"
+    return {
+        "id": issue_id, "iid": iid, "project_id": GITLAB_PROJECT,
+        "title": title or f"Flaky test in the export job ({iid})", "description": "Seen on main three times this week.",
+        "state": state, "created_at": "2024-11-18T09:00:00.000Z", "updated_at": updated, "closed_at": None, "closed_by": None,
+        "labels": ["ci"], "milestone": None, "assignees": [], "assignee": None,
+        "author": {"id": 4101, "username": "dreyes", "name": "Dana Reyes", "state": "active", "locked": False,
+                   "avatar_url": None, "web_url": "https://gitlab.com/dreyes"},
+        "type": "ISSUE", "user_notes_count": 0, "merge_requests_count": 0, "upvotes": 0, "downvotes": 0, "due_date": None,
+        "confidential": False, "discussion_locked": None, "issue_type": "issue", "web_url": web,
+        "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": None, "human_total_time_spent": None},
+        "task_completion_status": {"count": 0, "completed_count": 0}, "has_tasks": False,
+        "_links": {"self": f"https://gitlab.com/api/v4/projects/{GITLAB_PROJECT}/issues/{iid}",
+                   "notes": f"https://gitlab.com/api/v4/projects/{GITLAB_PROJECT}/issues/{iid}/notes",
+                   "award_emoji": f"https://gitlab.com/api/v4/projects/{GITLAB_PROJECT}/issues/{iid}/award_emoji",
+                   "project": f"https://gitlab.com/api/v4/projects/{GITLAB_PROJECT}",
+                   "closed_as_duplicate_of": None},
+        "references": {"short": f"#{iid}", "relative": f"#{iid}", "full": f"acme/platform#{iid}"},
+        "severity": "UNKNOWN", "moved_to_id": None, "service_desk_reply_to": None,
+    }
+
+
+def gitlab_headers(page, pages, total, since=None, remaining=1990):
+    base = f"https://gitlab.com/api/v4/projects/{GITLAB_PROJECT}/issues?id={GITLAB_PROJECT}&order_by=updated_at&per_page=100&scope=all&sort=asc"
+    if since:
+        base += "&updated_after=" + since.replace(":", "%3A")
+    links = []
+    if page < pages:
+        links.append(f'<{base}&page={page + 1}>; rel="next"')
+    links.append(f'<{base}&page=1>; rel="first"')
+    links.append(f'<{base}&page={pages}>; rel="last"')
+    return {
+        "content-type": "application/json",
+        "link": ", ".join(links),
+        "x-next-page": str(page + 1) if page < pages else "",
+        "x-page": str(page), "x-per-page": "100", "x-prev-page": str(page - 1) if page > 1 else "",
+        "x-total": str(total), "x-total-pages": str(pages),
+        "ratelimit-limit": "2000", "ratelimit-remaining": str(remaining), "ratelimit-reset": "1732104060",
+        "ratelimit-observed": str(2000 - remaining),
+    }
+
+
+def gitlab():
+    write("gitlab", "issues-page-1", GITLAB_DOCS, [gitlab_issue(1, "2024-11-18T10:20:30.111Z"), gitlab_issue(2, "2024-11-19T16:45:00.000Z")],
+          headers=gitlab_headers(1, 2, 3))
+    write("gitlab", "issues-page-2", GITLAB_DOCS, [gitlab_issue(3, "2024-11-20T11:40:05.250Z")], headers=gitlab_headers(2, 2, 3, remaining=1988))
+    since = "2024-11-20T11:40:04.250000Z"  # the watermark less the 1 s lookback, as the poller writes it
+    edited = gitlab_issue(1, "2024-11-20T12:02:00.500Z", state="closed")
+    write("gitlab", "issues-since", GITLAB_DOCS, [gitlab_issue(3, "2024-11-20T11:40:05.250Z"), edited], headers=gitlab_headers(1, 1, 2, since))
+    # A bulk label change touches 150 issues within one millisecond.
+    cluster = [gitlab_issue(n, "2024-11-20T12:08:00.000Z", title=f"Imported from the old tracker ({n})") for n in range(100, 250)]
+    window = "2024-11-20T12:01:59.500000Z"
+    write("gitlab", "issues-cluster-1", GITLAB_DOCS, [edited] + cluster[:99], headers=gitlab_headers(1, 2, 151, window))
+    write("gitlab", "issues-cluster-2", GITLAB_DOCS, cluster[99:], headers=gitlab_headers(2, 2, 151, window))
+
+
 if __name__ == "__main__":
     redmine()
     jira()
@@ -364,3 +429,4 @@ if __name__ == "__main__":
     airtable()
     google()
     asana()
+    gitlab()
