@@ -43,9 +43,17 @@ public enum Timestamp {
             i += 1
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             let sign: Int64 = b[i] == UInt8(ascii: "-") ? -1 : 1
-            guard let oh = num(i + 1..<i + 3), i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4..<i + 6) else { return nil }
-            offsetSeconds = sign * (oh * 3600 + om * 60)
-            i += 6
+            // `±hh:mm` as RFC 3339 has it, or ISO 8601's basic `±hhmm` (Salesforce, Jira: `.000+0000`).
+            guard let oh = num(i + 1..<i + 3), oh < 24 else { return nil }
+            if i + 3 < b.count, b[i + 3] == UInt8(ascii: ":") {
+                guard let om = num(i + 4..<i + 6), om < 60 else { return nil }
+                offsetSeconds = sign * (oh * 3600 + om * 60)
+                i += 6
+            } else {
+                guard let om = num(i + 3..<i + 5), om < 60 else { return nil }
+                offsetSeconds = sign * (oh * 3600 + om * 60)
+                i += 5
+            }
         default:
             return nil
         }

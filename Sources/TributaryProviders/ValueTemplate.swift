@@ -14,7 +14,7 @@ public struct ValueTemplate: Sendable, Equatable {
 
     /// Every placeholder the poller can fill in.
     public static let names: Set<String> = [
-        "since", "since_ms", "since_s", "watermark", "after_id", "after", "after_json", "offset", "limit", "sync_token", "event_id",
+        "since", "since_ms", "since_s", "watermark", "after_id", "after", "after_json", "offset", "limit", "sync_token", "event_id", "account",
     ]
 
     /// Parses `text`.

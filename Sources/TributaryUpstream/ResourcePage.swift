@@ -22,7 +22,14 @@ extension PollResource {
         for token in [page.pageToken, page.syncToken].compactMap({ $0 }) where token.hasPrefix("http://") || token.hasPrefix("https://") {
             return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])
         }
-        let values = placeholderValues(page, cursor: cursor)
+        // A page token that is a path (Salesforce's nextRecordsUrl) is fetched under the base URL when the
+        // manifest has nowhere else to send it (no pageToken parameter, no placeholder, no body).
+        if let token = page.pageToken, token.hasPrefix("/"), !token.hasPrefix("//"), spec.cursor.pageToken == nil, body == nil,
+           !query.contains(where: { !$0.value.placeholders.isDisjoint(with: ["after", "after_json"]) }) {
+            return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])
+        }
+        var values = placeholderValues(page, cursor: cursor)
+        values["account"] = account
         var query: [(String, String)] = self.query.compactMap { entry in entry.value.render(values).map { (entry.name, $0) } }
         if let size = spec.pageSize, let param = size.param { query.append((param, String(size.value))) }
         let cursorSpec = spec.cursor

@@ -35,13 +35,20 @@ struct CoreTests {
         ("2026-11-20T05:00:00-05:00", Int64(1_795_168_800_000_000)),
         ("2026-11-20 10:00:00Z", Int64(1_795_168_800_000_000)),
         ("1969-12-31T23:59:59Z", Int64(-1_000_000)),
+        // ISO 8601's basic offset, as Salesforce and Jira write it.
+        ("2026-11-20T10:00:00.000+0000", Int64(1_795_168_800_000_000)),
+        ("2026-11-20T15:30:00.000+0530", Int64(1_795_168_800_000_000)),
     ])
     func rfc3339(text: String, micros: Int64) {
         #expect(Timestamp.microseconds(rfc3339: text) == micros)
         #expect(Timestamp.microseconds(rfc3339: Timestamp.rfc3339(microseconds: micros)) == micros)
     }
 
-    @Test("not RFC 3339", arguments: ["2026-11-20", "2026-11-20T10:00:00", "2026-13-01T00:00:00Z", "2026-11-20T10:00:00.Z", "2015-05-17 17:06:40 UTC"])
+    @Test("not RFC 3339", arguments: [
+        "2026-11-20", "2026-11-20T10:00:00", "2026-13-01T00:00:00Z", "2026-11-20T10:00:00.Z", "2015-05-17 17:06:40 UTC",
+        "2026-11-20T10:00:00+00", "2026-11-20T10:00:00+000", "2026-11-20T10:00:00+00000", "2026-11-20T10:00:00+2400", "2026-11-20T10:00:00+0060",
+        "2026-11-20T10:00:00+00:0", "2026-11-20T10:00:00+0a00",
+    ])
     func notRFC3339(text: String) {
         #expect(Timestamp.microseconds(rfc3339: text) == nil)
     }

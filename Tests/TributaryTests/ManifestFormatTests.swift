@@ -187,6 +187,32 @@ struct ManifestFormatTests {
         #expect(page.drafts.map { $0.record?.incarnation } == [first, second])
     }
 
+    @Test("a next token that is a path is fetched under the base URL only when nothing else carries it, never as another host")
+    func pathTokens() throws {
+        let resource = try Self.resource("path: /query\nquery: {q: \"SELECT Id FROM A WHERE T >= {since}\"}\nitems: /records\nid: /Id\nupdatedAt: {pointer: /T, format: rfc3339}\ncursor: {kind: timestamp, since: {format: rfc3339}, initial: \"1970-01-01T00:00:00Z\"}\nnext: {token: /nextRecordsUrl, endOfStream: /done}")
+        let client = try Self.client(resource)
+        let start = resource.machine.begin(PollCursor(), now: Self.now)
+        var cursor = start
+        cursor.run?.pageToken = "/query/01g-2000"
+        #expect(try resource.request(for: cursor, client: client, account: nil).url == "https://api.example.test/query/01g-2000")
+        // A network-path reference ("//host/...") is not a path: it is never followed, so no request leaves the API's host.
+        cursor.run?.pageToken = "//evil.test/steal"
+        let refused = try resource.request(for: cursor, client: client, account: nil).url
+        #expect(URLComponents(string: refused)?.host == "api.example.test" && !refused.contains("evil"), "\(refused)")
+        // With a parameter for it, a token that starts with "/" is an opaque value like any other.
+        let tokened = try Self.resource("path: /x\nitems: /i\nid: /id\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}")
+        var opaque = tokened.machine.begin(PollCursor(), now: Self.now)
+        opaque.run?.pageToken = "/abc"
+        #expect(Self.query(try tokened.request(for: opaque, client: Self.client(tokened), account: nil).url) == ["p=/abc"])
+    }
+
+    @Test("{account} fills a query value with the connection's account")
+    func accountPlaceholder() throws {
+        let resource = try Self.resource("path: /search\nquery: {jql: \"project = {account} ORDER BY key\"}\nitems: /issues\nid: /id\ncursor: {kind: page-token}\nnext: {offset: {param: startAt}, total: /total}")
+        let cursor = resource.machine.begin(PollCursor(), now: Self.now)
+        #expect(Self.query(try resource.request(for: cursor, client: Self.client(resource), account: "OPS").url) == ["jql=project = OPS ORDER BY key", "startAt=0"])
+    }
+
     @Test("hostile resources are refused with the path of what is wrong", arguments: [
         ("path: /x\nitems: /i\nid: /id\nquery: [{name: a, value: \"{sinse}\"}]\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}", "/poll/resources/0/query/0/value", "unknown placeholder {sinse}"),
         ("path: /x\nitems: /i\nid: /id\nmethod: POST\nbody: '{\"a\":{nope}}'\ncursor: {kind: page-token, pageToken: {param: p}}\nnext: {token: /n}", "/poll/resources/0/body", "unknown placeholder {nope}"),

@@ -57,7 +57,8 @@ struct RealAPIManifestTests {
     }
 
     static func withHarness(
-        provider: String, account: String?, token: String, providers: String = TestPaths.providers, _ body: (Harness) async throws -> Void
+        provider: String, account: String?, token: String, providers: String = TestPaths.providers, baseURL: String? = nil,
+        _ body: (Harness) async throws -> Void
     ) async throws {
         let directory = try TestPaths.temporaryDirectory("real-api")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -69,7 +70,7 @@ struct RealAPIManifestTests {
         let connection = try await store.addConnection(
             id: "\(provider)-1", provider: provider, tenant: "acme", account: account, toleranceSeconds: nil, webhookSecrets: [], now: 0
         )
-        try await store.setAPICredentials(connection: connection.id, token: token, baseURL: nil, now: 0)
+        try await store.setAPICredentials(connection: connection.id, token: token, baseURL: baseURL, now: 0)
         let clock = ManualClock(now: RealAPIManifestTests.start)
         let transport = FixtureTransport()
         let runner = PollRunner(store: store, catalog: catalog, transport: transport, holder: "test", clock: EngineClock.system.reading(clock.now))
