@@ -1,3 +1,5 @@
+import TributaryCore
+
 /// A query value or a body with placeholders (`{since}`, `{after_id}`, `{offset}`, …) that the
 /// poller fills in for each page request, parsed once when the manifest is compiled.
 ///
@@ -68,22 +70,9 @@ public struct ValueTemplate: Sendable, Equatable {
         return out
     }
 
-    /// `text` escaped for the inside of a JSON string (quotes, backslashes, control characters).
+    /// `text` escaped for the inside of a JSON string (quotes, backslashes, control characters): the
+    /// log's own JSON writer, without the quotes around.
     public static func jsonEscaped(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        String(JSONValue.string(text).jsonText.dropFirst().dropLast())
     }
 }

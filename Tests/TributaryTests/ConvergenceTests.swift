@@ -52,6 +52,15 @@ struct ConvergenceTests {
 
         /// The `poll:` section of the variant manifest (`nil`: the shipped one).
         var pollSection: String? {
+            // What both variants read of each item, as the shipped manifest does.
+            let items = """
+                pageSize: {param: limit, value: 25}
+                      items: /items
+                      id: /id
+                      version: {pointer: /version, format: integer}
+                      updatedAt: {pointer: /updated_at, format: rfc3339}
+                      deleted: {pointer: /deleted, equals: ["true"]}
+                """
             let resource = { (type: String, name: String) -> String in
                 switch self {
                 case .keyset: return ""
@@ -66,12 +75,7 @@ struct ConvergenceTests {
                             - {name: "v[updated_on][]", value: "{since}"}
                             - {name: "f[]", value: status_id}
                             - {name: "op[status_id]", value: "*"}
-                          pageSize: {param: limit, value: 25}
-                          items: /items
-                          id: /id
-                          version: {pointer: /version, format: integer}
-                          updatedAt: {pointer: /updated_at, format: rfc3339}
-                          deleted: {pointer: /deleted, equals: ["true"]}
+                          \(items)
                           cursor: {kind: timestamp, since: {format: rfc3339}, initial: "1970-01-01T00:00:00Z", lookback: 2}
                           next: {offset: {param: offset}, total: /total_count}
                           interval: 30
@@ -83,12 +87,7 @@ struct ConvergenceTests {
                           recordType: \(type)
                           path: /v1/\(type)/offset
                           query: {updated_on: ">={since}"}
-                          pageSize: {param: limit, value: 25}
-                          items: /items
-                          id: /id
-                          version: {pointer: /version, format: integer}
-                          updatedAt: {pointer: /updated_at, format: rfc3339}
-                          deleted: {pointer: /deleted, equals: ["true"]}
+                          \(items)
                           cursor: {kind: timestamp, since: {format: rfc3339}, lookback: 2}
                           next: {offset: {param: offset}}
                           interval: 30
