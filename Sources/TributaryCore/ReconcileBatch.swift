@@ -62,8 +62,10 @@ public struct PendingObservation<Key: Hashable & Sendable>: Sendable {
 
 /// What the store must do for one event; the store only executes these, in the batch's transaction.
 public enum ReconcileAction: Sendable, Equatable {
-    /// Write the event's state to the mirror (a tombstone when it is a deletion), trusted or not.
-    case write(trusted: Bool)
+    /// Write the event's state to the mirror (a tombstone when it is a deletion), trusted or not. With
+    /// `replacing`, the write is a new record under a reused id: the live record of that incarnation is
+    /// gone, and the store logs its deletion.
+    case write(trusted: Bool, replacing: Int64? = nil)
     /// Mark the event settled; the mirror is untouched.
     case settle(Settled)
     /// Leave the event pending until a fetch; with `regression`, first mark the mirror's record as
@@ -101,7 +103,7 @@ public enum ReconcileBatch {
                     pendingRegression: nil, readFence: max(event.fence, current?.readFence ?? 0),
                     incarnation: observation.incarnation ?? current?.incarnation
                 )
-                actions.append(.write(trusted: trusted))
+                actions.append(.write(trusted: trusted, replacing: reborn && current?.deleted == false ? current?.incarnation : nil))
             case .supersede:
                 actions.append(.settle(.older))
             case .unchanged:

@@ -73,8 +73,21 @@ extension Store {
             var settled = SettledEvents()
             for ((event, observed), action) in zip(zip(events, observed), actions) {
                 switch action {
-                case .write(let trusted):
+                case .write(let trusted, let replacing):
                     guard let recordType = event.recordType, let recordId = event.recordId else { continue }
+                    if let old = replacing {
+                        // The provider reused the id: the record the mirror held is gone. Its deletion is logged
+                        // (applied, by this write), so the history says so and not only the new state does.
+                        _ = try EventLog.insert(EventDraft(
+                            connection: event.connection, tenant: event.tenant, provider: event.provider, source: event.source,
+                            eventId: EventID.polled(recordType: recordType, recordId: recordId, tag: "i\(old).gone"),
+                            type: "\(recordType).deleted",
+                            record: RecordRef(recordType: recordType, recordId: recordId, version: event.held?.version, deleted: true, fullState: false, incarnation: old),
+                            occurredAt: nil, receivedAt: now, status: .applied,
+                            reason: "id reused: incarnation \(event.incarnation.map(String.init) ?? "?") (event \(event.seq)) replaced this record",
+                            headers: [], body: Array("{}".utf8), url: nil
+                        ), db: db)
+                    }
                     // A delivery's state is where its rule points; a read's is its body, bound as read.
                     let data: Data? = !event.fullState ? nil : event.source == .webhook ? observed.delivered.map { Data($0) } : event.body
                     try upsert.execute(arguments: [
@@ -305,7 +318,7 @@ extension Store {
         return MirrorRecord(
             connection: row["connection"], tenant: row["tenant"], provider: row["provider"], recordType: row["record_type"],
             recordId: row["record_id"], version: row["version"], deleted: row["deleted"], data: data.map { Array($0) },
-            updatedAt: row["updated_at"], sourceSeq: row["source_seq"]
+            updatedAt: row["updated_at"], sourceSeq: row["source_seq"], incarnation: row["incarnation"]
         )
     }
 }

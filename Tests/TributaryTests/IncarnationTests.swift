@@ -52,6 +52,10 @@ struct IncarnationTests {
         #expect(try await apply().applied == 1)
         var record = try #require(try await store.record(connection: "rm", type: "issue", id: "42"))
         #expect(record.version == 1 && String(decoding: record.data ?? [], as: UTF8.self) == #"{"subject":"new"}"#)
+        #expect(record.incarnation == 200)
+        // The replaced record's deletion is in the log: a tombstone of incarnation 100, applied by the write.
+        let tombstone = try #require(try await store.events(EventFilter(connection: "rm")).first { $0.eventId == "poll:issue:42:i100.gone" })
+        #expect(tombstone.type == "issue.deleted" && tombstone.deleted && tombstone.status == .applied && tombstone.version == 7)
         // A late read of the deleted record (a higher version of the earlier incarnation) does not come back.
         let late = try await store.append(draft("old-v8", version: 8, incarnation: 100, body: #"{"subject":"old, edited"}"#)).seq
         let report = try await apply()

@@ -11,9 +11,12 @@ public enum Signer {
 
     /// The connection secret, written as the manifest's `secretEncoding` expects.
     static func secret(for verification: ProviderManifest.Verification) -> String {
-        let key = verification.algorithm == .ed25519
-            ? Array(try! Curve25519.Signing.PrivateKey(rawRepresentation: Self.key).publicKey.rawRepresentation)
-            : Self.key
+        let key: [UInt8]
+        switch verification.algorithm {
+        case .ed25519?: key = Array(try! Curve25519.Signing.PrivateKey(rawRepresentation: Self.key).publicKey.rawRepresentation)
+        case .ecdsaP256?: key = Array(try! P256.Signing.PrivateKey(rawRepresentation: Self.key).publicKey.derRepresentation)
+        default: key = Self.key
+        }
         switch verification.scheme {
         case .template:
             switch verification.secretEncoding ?? .utf8 {
@@ -22,6 +25,8 @@ public enum Signer {
             case .hex: return key.map { String(format: "%02x", $0) }.joined()
             case .base64: return Data(key).base64EncodedString()
             }
+        case .basicAuth:
+            return "fuzz:secret"
         default:
             return "fuzz-secret"
         }
@@ -73,6 +78,7 @@ public enum Signer {
                 case .body: payload += request.body
                 case .timestamp: payload += Array(timestampText!.utf8)
                 case .id: payload += Array(idText!.utf8)
+                case .url: payload += Array(request.url.utf8)
                 }
             }
             let algorithm = v.algorithm ?? .hmacSHA256
@@ -82,6 +88,8 @@ public enum Signer {
                 raw = hmac(algorithm, WebhookVerifier.keyBytes(secret, encoding: v.secretEncoding ?? .utf8)!, payload)
             case .ed25519:
                 raw = Array(try! Curve25519.Signing.PrivateKey(rawRepresentation: key).signature(for: payload))
+            case .ecdsaP256:
+                raw = Array(try! P256.Signing.PrivateKey(rawRepresentation: key).signature(for: payload).derRepresentation)
             }
             let encoded = (signature.encoding ?? .hex) == .hex ? raw.hexString : Data(raw).base64EncodedString()
             let value = (signature.prefix ?? "") + encoded
@@ -117,7 +125,10 @@ public enum Signer {
             }
             let mac = hmac(settings.contains("HMAC_SHA256") ? .hmacSHA256 : .hmacSHA1, Array(secret.utf8), data)
             added.append((v.signature?.headers.first ?? "X-Twilio-Signature", Data(mac).base64EncodedString()))
-        case .clientState:
+        case .basicAuth:
+            added.append(("Authorization", "Basic " + Data(secret.utf8).base64EncodedString()))
+        case .clientState, .mailgun:
+            // The signature is in the body (or there is none to make from outside it).
             return nil
         }
         signed.headers = added + request.headers

@@ -7,6 +7,7 @@ extension MirrorRecord {
             ("version", version.map { .number(String($0)) } ?? .null), ("deleted", .bool(deleted)),
             ("data", data.flatMap { JSONValue(parsing: $0) } ?? .null),
             ("updated_at", .string(Timestamp.rfc3339(microseconds: updatedAt))), ("source_seq", .number(String(sourceSeq))),
+            ("incarnation", incarnation.map { .number(String($0)) } ?? .null),
         ])
     }
 }
