@@ -152,10 +152,9 @@ public struct IntakeRoutes: Sendable {
         switch extractor.elements(webhookRequest) {
         case .success(let elements)?: parts = elements
         case .failure(let failure)?:
-            parts = []
             let draft = quarantinedDraft(webhookRequest, reason: failure.reason, connection: connection, provider: providerID, headers: keptHeaders, now: nowMicros)
             logger.warning("verified batch unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
-            return await store(draft, batch: nil, reservation: reservation, logger: logger)
+            return await store([draft], batch: false, reservation: reservation, logger: logger)
         case nil: break
         }
         var drafts: [EventDraft] = []
@@ -167,8 +166,7 @@ public struct IntakeRoutes: Sendable {
             }
             drafts.append(draft)
         }
-        if extractor.batch == nil, let draft = drafts.first { return await store(draft, batch: nil, reservation: reservation, logger: logger) }
-        return await store(nil, batch: drafts, reservation: reservation, logger: logger)
+        return await store(drafts, batch: extractor.batch != nil, reservation: reservation, logger: logger)
     }
 
     /// The event one delivery (or one element of a batch) makes: read through the manifest, or kept
@@ -215,8 +213,7 @@ public struct IntakeRoutes: Sendable {
     /// Appends the delivery's events, each durably, and only then answers 2xx: `{"seq","duplicate"}` for
     /// one event; for a batch also `events` (each element's seq and whether it was a duplicate), with
     /// `seq` the first element's and `duplicate` true when every element was one.
-    func store(_ single: EventDraft?, batch: [EventDraft]?, reservation: IntakeReservation, logger: Logger) async -> Response {
-        let drafts = single.map { [$0] } ?? batch ?? []
+    func store(_ drafts: [EventDraft], batch: Bool, reservation: IntakeReservation, logger: Logger) async -> Response {
         var results: [AppendResult] = []
         do {
             // One after another: each is durable before the next; a crash in between leaves the provider
@@ -230,14 +227,14 @@ public struct IntakeRoutes: Sendable {
             return Self.unavailable()
         }
         logger.debug("webhook stored", metadata: ["event.seq": "\(results.first?.seq ?? 0)", "events": "\(results.count)"])
+        // One event's answer; a single delivery's is the whole answer.
+        let each = zip(drafts, results).map { draft, result in
+            #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : "")}"#
+        }
         let text: String
-        if let single, let result = results.first {
-            let quarantined = single.status == .quarantined && !result.duplicate ? #","quarantined":true"# : ""
-            text = #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(quarantined)}"#
+        if !batch, let single = each.first {
+            text = single
         } else {
-            let each = zip(drafts, results).map { draft, result in
-                #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : "")}"#
-            }
             let first = results.first.map { String($0.seq) } ?? "null"
             text = #"{"seq":\#(first),"duplicate":\#(!results.isEmpty && results.allSatisfy(\.duplicate)),"events":[\#(each.joined(separator: ","))]}"#
         }

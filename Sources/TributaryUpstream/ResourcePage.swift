@@ -18,15 +18,17 @@ extension PollResource {
         case .success(let filled): path = filled
         case .failure(let error): throw PollError("resource \(name): \(error.reason)")
         }
-        // A token that is a URL (a Link header, an @odata.nextLink or deltaLink) is fetched as given.
-        for token in [page.pageToken, page.syncToken].compactMap({ $0 }) where token.hasPrefix("http://") || token.hasPrefix("https://") {
-            return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])
-        }
-        // A page token that is a path (Salesforce's nextRecordsUrl) is fetched under the base URL when the
+        // A page token that is a path (Salesforce's nextRecordsUrl) is followed under the base URL when the
         // manifest has nowhere else to send it (no pageToken parameter, no placeholder, no body).
-        if let token = page.pageToken, token.hasPrefix("/"), !token.hasPrefix("//"), spec.cursor.pageToken == nil, body == nil,
-           !query.contains(where: { !$0.value.placeholders.isDisjoint(with: ["after", "after_json"]) }) {
-            return UpstreamRequest(method: spec.method ?? "GET", url: client.url(token), headers: [("Accept", "application/json")])
+        let tokenIsPath = { (token: String) in
+            token.hasPrefix("/") && !token.hasPrefix("//") && self.spec.cursor.pageToken == nil && self.body == nil
+                && !self.query.contains { !$0.value.placeholders.isDisjoint(with: ["after", "after_json"]) }
+        }
+        // A token that is a URL (a Link header, an @odata.nextLink or deltaLink) is fetched as given.
+        let followed = [page.pageToken, page.syncToken].compactMap { $0 }.first { $0.hasPrefix("http://") || $0.hasPrefix("https://") }
+            ?? page.pageToken.flatMap { tokenIsPath($0) ? $0 : nil }
+        if let followed {
+            return UpstreamRequest(method: spec.method ?? "GET", url: client.url(followed), headers: [("Accept", "application/json")])
         }
         var values = placeholderValues(page, cursor: cursor)
         values["account"] = account
@@ -78,15 +80,11 @@ extension PollResource {
         }
         if let watermark = cursor.watermark { values["watermark"] = Self.format(watermark, sinceFormat) }
         values["after_id"] = page.afterId
-        if let token = page.pageToken {
-            values["after"] = token
-            values["after_json"] = "\"" + ValueTemplate.jsonEscaped(token) + "\""
-        } else if machine.kind == .pageToken, machine.offset == nil, (cursor.run?.pages ?? 0) == 0, let initial = cursorSpec.initial {
-            values["after"] = initial
-            values["after_json"] = "\"" + ValueTemplate.jsonEscaped(initial) + "\""
-        } else {
-            values["after_json"] = "null"
-        }
+        // The page token, or on the first page of a page-token enumeration its `initial`.
+        let after = page.pageToken
+            ?? (machine.kind == .pageToken && machine.offset == nil && (cursor.run?.pages ?? 0) == 0 ? cursorSpec.initial : nil)
+        values["after"] = after
+        values["after_json"] = after.map { JSONValue.string($0).jsonText } ?? "null"
         values["sync_token"] = page.syncToken
         values["event_id"] = page.afterEventId ?? (machine.kind == .eventId ? cursorSpec.initial : nil)
         values["offset"] = page.offset.map(String.init)
