@@ -4,6 +4,8 @@ public struct Connection: Sendable, Equatable {
     public var provider: String
     public var tenant: String
     public var account: String?
+    /// The provider app the connection belongs to: deliveries to the app's URL naming `account` are routed here.
+    public var app: String?
     /// Replay window override in seconds; `nil` uses the manifest's.
     public var toleranceSeconds: Int?
     public var createdAt: Int64
@@ -17,13 +19,14 @@ public struct Connection: Sendable, Equatable {
     public var awaitingSecret: Bool { webhookSecrets.isEmpty }
 
     public init(
-        id: String, provider: String, tenant: String, account: String? = nil, toleranceSeconds: Int? = nil,
+        id: String, provider: String, tenant: String, account: String? = nil, app: String? = nil, toleranceSeconds: Int? = nil,
         createdAt: Int64, webhookSecrets: [String], secretFingerprints: [String], retiredSecretCount: Int
     ) {
         self.id = id
         self.provider = provider
         self.tenant = tenant
         self.account = account
+        self.app = app
         self.toleranceSeconds = toleranceSeconds
         self.createdAt = createdAt
         self.webhookSecrets = webhookSecrets

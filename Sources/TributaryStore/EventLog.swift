@@ -28,6 +28,7 @@ enum EventLog {
                                 read_fence, generation, body_digest, awaiting_fetch, incarnation)
             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
             WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?1)
+               OR (substr(?1, 1, 4) = 'app:' AND EXISTS (SELECT 1 FROM apps WHERE id = substr(?1, 5)))
             ON CONFLICT (connection, event_id) DO NOTHING
             RETURNING seq
             """), arguments: arguments) {

@@ -223,6 +223,31 @@ enum Migrations {
                 ALTER TABLE records ADD COLUMN incarnation INTEGER;
                 """)
         },
+        Migration("v11-apps") { db in
+            // Provider apps: one webhook URL and one OAuth client for many connections. An app's account
+            // names at most one of its connections, so a delivery routes to one tenant or to none.
+            try db.execute(sql: """
+                CREATE TABLE apps (
+                    id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 128),
+                    provider TEXT NOT NULL,
+                    client_id TEXT,
+                    app_id TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE app_secrets (
+                    id INTEGER PRIMARY KEY,
+                    app TEXT NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+                    purpose TEXT NOT NULL CHECK (purpose IN ('webhook', 'client-secret', 'private-key')),
+                    sealed BLOB NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    added_at INTEGER NOT NULL,
+                    retired_at INTEGER
+                );
+                CREATE INDEX app_secrets_by_app ON app_secrets(app, purpose);
+                ALTER TABLE connections ADD COLUMN app TEXT REFERENCES apps(id);
+                CREATE UNIQUE INDEX connections_by_app_account ON connections(app, account) WHERE app IS NOT NULL;
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

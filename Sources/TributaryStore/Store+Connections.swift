@@ -8,17 +8,21 @@ import Synchronization
 extension Store {
     /// Creates a connection; its id must be new.
     public func addConnection(
-        id: String, provider: String, tenant: String, account: String?, toleranceSeconds: Int?,
+        id: String, provider: String, tenant: String, account: String?, app: String? = nil, toleranceSeconds: Int?,
         webhookSecrets: [String], now: Int64
     ) async throws(StoreError) -> Connection {
+        defer { forgetCachedConnections() }
         let sealed = try webhookSecrets.map { secret throws(StoreError) in (try box.seal(secret), box.fingerprint(secret)) }
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true {
                 throw StoreError(.conflict, "connection \(id) already exists")
             }
+            if let app {
+                try Self.checkAppMembership(app: app, provider: provider, account: account, db: db)
+            }
             try db.execute(sql: """
-                INSERT INTO connections (id, provider, tenant, account, tolerance_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [id, provider, tenant, account, toleranceSeconds, now])
+                INSERT INTO connections (id, provider, tenant, account, app, tolerance_seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, provider, tenant, account, app, toleranceSeconds, now])
             for (blob, fingerprint) in sealed {
                 try db.execute(sql: """
                     INSERT INTO connection_secrets (connection, purpose, sealed, fingerprint, added_at) VALUES (?, 'webhook', ?, ?, ?)
@@ -33,6 +37,14 @@ extension Store {
     /// for every read narrowed to a connection, so an unknown id is an error, never an empty answer.
     static func requireConnection(_ id: String?, db: Database) throws {
         guard let id else { return }
+        if id.hasPrefix(ProviderApp.quarantinePrefix) {
+            // An app's quarantine: what reached the app's URL but none of its connections.
+            let app = String(id.dropFirst(ProviderApp.quarantinePrefix.count))
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM apps WHERE id = ?)", arguments: [app]) == true else {
+                throw StoreError(.notFound, "no app \(app)")
+            }
+            return
+        }
         guard try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM connections WHERE id = ?)", arguments: [id]) == true else {
             throw StoreError(.notFound, "no connection \(id)")
         }
@@ -63,6 +75,7 @@ extension Store {
 
     func forgetCachedConnections() {
         connectionCache.withLock { $0.removeAll() }
+        appCache.withLock { $0 = AppCache() }
     }
 
     public func connections() async throws(StoreError) -> [Connection] {
@@ -91,7 +104,7 @@ extension Store {
             fingerprints.append(secretRow["fingerprint"])
         }
         return Connection(
-            id: row["id"], provider: row["provider"], tenant: row["tenant"], account: row["account"],
+            id: row["id"], provider: row["provider"], tenant: row["tenant"], account: row["account"], app: row["app"],
             toleranceSeconds: row["tolerance_seconds"], createdAt: row["created_at"],
             webhookSecrets: secrets, secretFingerprints: fingerprints, retiredSecretCount: retired
         )

@@ -15,6 +15,8 @@ public final class Store: Sendable {
     let writer: GroupCommitWriter
     public let path: String
     let connectionCache = Mutex([String: (connection: Connection, loaded: ContinuousClock.Instant)]())
+    /// Apps and app routes (`app` NUL `account` → connection id, or none) as app-level intake reads them.
+    let appCache = Mutex(AppCache())
 
     /// The pool in use (a new one after an I/O error: see ``DatabaseConnections``).
     var pool: DatabasePool { database.current }
