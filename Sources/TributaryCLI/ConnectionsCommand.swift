@@ -16,7 +16,8 @@ struct Connections: AsyncParsableCommand {
         @Option(help: "Provider id (a manifest in the providers directory).") var provider: String
         @Option(help: "Tenant the connection's events belong to.") var tenant: String
         @Option(help: "Connection id (default: generated).") var id: String?
-        @Option(help: "Provider account key, for routing.") var account: String?
+        @Option(help: "Provider account key, for routing (the installation id, team id, portal id, shop domain, …).") var account: String?
+        @Option(help: "Provider app the connection belongs to (see `tributary apps`); needs --account.") var app: String?
         @Option(name: .customLong("webhook-secret"), help: "Webhook signing secret (repeat for several); @FILE reads it from a file, - from stdin (argv is visible to other users). For public-key schemes, the provider's public key.")
         var webhookSecrets: [String] = []
         @Option(parsing: .unconditional, help: "Replay window in seconds, overriding the manifest's.") var tolerance: Int?
@@ -35,6 +36,7 @@ struct Connections: AsyncParsableCommand {
             var new = NewConnection(provider: provider, tenant: tenant)
             new.id = id
             new.account = account
+            new.app = app
             new.webhookSecrets = try SecretInput.resolve(webhookSecrets, flag: "--webhook-secret")
             new.toleranceSeconds = tolerance
             new.apiToken = try apiToken.map { try SecretInput.resolve($0, flag: "--api-token") }
@@ -47,7 +49,9 @@ struct Connections: AsyncParsableCommand {
             } else {
                 Output.line(connection.id)
                 Output.line("webhook path: /webhooks/\(connection.provider)/\(connection.id)")
-                if connection.awaitingSecret { Output.line("no webhook secret yet: the provider's handshake (or rotate-secret --add) must supply one") }
+                if let app = connection.app {
+                    Output.line("app: \(app) (deliveries to /webhooks/\(connection.provider)/apps/\(app) naming account \(connection.account ?? "") come here)")
+                } else if connection.awaitingSecret { Output.line("no webhook secret yet: the provider's handshake (or rotate-secret --add) must supply one") }
             }
         }
     }

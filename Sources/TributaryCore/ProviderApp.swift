@@ -41,3 +41,21 @@ public struct ProviderApp: Sendable, Equatable {
 
     public static let quarantinePrefix = "app:"
 }
+
+/// An app's credentials as given to `apps add` (every field optional: a Slack app may sign webhooks
+/// only, an OAuth client may have no webhooks).
+public struct AppCredentials: Sendable, Equatable {
+    public var webhookSecrets: [String] = []
+    public var clientID: String?
+    public var clientSecret: String?
+    public var appID: String?
+    public var privateKey: String?
+
+    public init(webhookSecrets: [String] = [], clientID: String? = nil, clientSecret: String? = nil, appID: String? = nil, privateKey: String? = nil) {
+        self.webhookSecrets = webhookSecrets
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.appID = appID
+        self.privateKey = privateKey
+    }
+}

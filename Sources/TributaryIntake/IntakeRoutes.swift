@@ -30,23 +30,94 @@ public struct IntakeRoutes: Sendable {
 
     public func add<Context: RequestContext>(to router: Router<Context>) {
         router.post("/webhooks/:provider/:connection") { request, context in
-            try await self.handle(request, context: context)
+            try await self.handle(request, context: context, appURL: false)
         }
         router.get("/webhooks/:provider/:connection") { request, context in
-            try await self.handle(request, context: context)
+            try await self.handle(request, context: context, appURL: false)
         }
         // Trello checks a callback URL with a HEAD before it creates the webhook.
         router.head("/webhooks/:provider/:connection") { request, context in
-            try await self.handle(request, context: context)
+            try await self.handle(request, context: context, appURL: false)
+        }
+        // One URL per provider app (a GitHub App, a Slack app, a HubSpot app): every install's deliveries,
+        // each routed to the connection whose account it names.
+        router.post("/webhooks/:provider/apps/:app") { request, context in
+            try await self.handle(request, context: context, appURL: true)
+        }
+        router.get("/webhooks/:provider/apps/:app") { request, context in
+            try await self.handle(request, context: context, appURL: true)
         }
     }
 
-    func handle<Context: RequestContext>(_ request: Request, context: Context) async throws -> Response {
+    /// Whom a delivery is addressed to.
+    enum Target {
+        /// A connection's own URL; `secrets` are its own and, when it belongs to an app, the app's.
+        case connection(Connection, secrets: [String])
+        /// An app's URL: each event goes to the app's connection with the account it names.
+        case app(ProviderApp)
+
+        var secrets: [String] {
+            switch self {
+            case .connection(_, let secrets): secrets
+            case .app(let app): app.webhookSecrets
+            }
+        }
+
+        /// Where a delivery that cannot be read is kept: the connection, or the app's quarantine.
+        var quarantineOwner: (connection: String, tenant: String) {
+            switch self {
+            case .connection(let connection, _): (connection.id, connection.tenant)
+            case .app(let app): (app.quarantineConnection, "")
+            }
+        }
+
+        var toleranceSeconds: Int? {
+            if case .connection(let connection, _) = self { return connection.toleranceSeconds }
+            return nil
+        }
+    }
+
+    enum Resolved {
+        case found(Target)
+        case answer(Response)
+    }
+
+    /// The target named by the path, or the answer when there is none (404, or 503 when the store fails).
+    func target<Context: RequestContext>(providerID: String, appURL: Bool, context: Context, logger: Logger) async -> Resolved {
+        do {
+            if appURL {
+                let appID = context.parameters.get("app") ?? ""
+                guard let app = try await store.app(id: appID, cachedFor: configuration.connectionCacheTTL), app.provider == providerID else {
+                    return .answer(Self.plain(.notFound, "unknown app"))
+                }
+                return .found(.app(app))
+            }
+            let connectionID = context.parameters.get("connection") ?? ""
+            guard let connection = try await store.connection(id: connectionID, cachedFor: configuration.connectionCacheTTL),
+                  connection.provider == providerID else {
+                return .answer(Self.plain(.notFound, "unknown connection"))
+            }
+            // A connection of an app keeps its own URL; the app's secret signs what arrives there too.
+            var secrets = connection.webhookSecrets
+            if let appID = connection.app, let app = try await store.app(id: appID, cachedFor: configuration.connectionCacheTTL) {
+                secrets += app.webhookSecrets
+            }
+            return .found(.connection(connection, secrets: secrets))
+        } catch {
+            logger.error("connection lookup failed", metadata: ["error": "\(error)"])
+            return .answer(Self.unavailable())
+        }
+    }
+
+    func handle<Context: RequestContext>(_ request: Request, context: Context, appURL: Bool) async throws -> Response {
         let providerID = context.parameters.get("provider") ?? ""
-        let connectionID = context.parameters.get("connection") ?? ""
         var logger = context.logger
         logger[metadataKey: "provider"] = "\(providerID)"
-        logger[metadataKey: "connection"] = "\(connectionID)"
+        if appURL {
+            logger[metadataKey: "app"] = "\(context.parameters.get("app") ?? "")"
+        } else {
+            logger[metadataKey: "connection"] = "\(context.parameters.get("connection") ?? "")"
+        }
 
         guard let provider = catalog.providers[providerID], let verifier = provider.verifier,
               let extractor = provider.extractor, let webhooks = provider.manifest.webhooks else {
@@ -59,15 +130,10 @@ public struct IntakeRoutes: Sendable {
             }
             return Self.plain(.notFound, "unknown provider")
         }
-        let connection: Connection?
-        do {
-            connection = try await store.connection(id: connectionID, cachedFor: configuration.connectionCacheTTL)
-        } catch {
-            logger.error("connection lookup failed", metadata: ["error": "\(error)"])
-            return Self.unavailable()
-        }
-        guard let connection, connection.provider == providerID else {
-            return Self.plain(.notFound, "unknown connection")
+        let target: Target
+        switch await self.target(providerID: providerID, appURL: appURL, context: context, logger: logger) {
+        case .found(let found): target = found
+        case .answer(let answer): return answer
         }
 
         let declaredLength = request.headers[.contentLength].flatMap(Int.init).map { max($0, 0) }
@@ -104,12 +170,16 @@ public struct IntakeRoutes: Sendable {
             body: Array(buffer: body)
         )
         let nowMicros = now()
+        let secrets = target.secrets
 
         if let kind = webhooks.handshake?.kind,
-           let reply = HandshakeResponder.beforeVerification(
-               kind, request: webhookRequest, awaitingSecret: connection.awaitingSecret, secrets: connection.webhookSecrets
-           ) {
+           let reply = HandshakeResponder.beforeVerification(kind, request: webhookRequest, awaitingSecret: secrets.isEmpty, secrets: secrets) {
             if let secret = reply.deliveredSecret {
+                // A secret handed over at an app's URL would sign for every install; an app's secret is set with `apps rotate-secret`.
+                guard case .connection(let connection, _) = target else {
+                    logger.warning("handshake secret refused at an app's URL")
+                    return Response(status: .unauthorized)
+                }
                 do {
                     guard try await store.deliverWebhookSecret(connection: connection.id, secret: secret, now: nowMicros) else {
                         logger.warning("handshake secret refused: connection already has a secret")
@@ -132,7 +202,7 @@ public struct IntakeRoutes: Sendable {
         guard request.method == .post else { return Self.plain(.methodNotAllowed, "POST expected") }
 
         let verified: Verified
-        switch verifier.verify(webhookRequest, secrets: connection.webhookSecrets, now: nowMicros / 1_000_000, tolerance: connection.toleranceSeconds) {
+        switch verifier.verify(webhookRequest, secrets: secrets, now: nowMicros / 1_000_000, tolerance: target.toleranceSeconds) {
         case .success(let result):
             verified = result
         case .failure(let failure):
@@ -140,26 +210,40 @@ public struct IntakeRoutes: Sendable {
             return Response(status: .unauthorized)
         }
         if let kind = webhooks.handshake?.kind,
-           let reply = HandshakeResponder.afterVerification(kind, request: webhookRequest, secret: connection.webhookSecrets[verified.secretIndex]) {
+           let reply = HandshakeResponder.afterVerification(kind, request: webhookRequest, secret: secrets[verified.secretIndex]) {
             logger.info("handshake answered", metadata: ["handshake": "\(kind.rawValue)"])
             return Self.response(reply)
         }
 
         let keptHeaders = keptHeaders(webhookRequest.headers, scheme: webhooks.verification)
+        let context = DraftContext(extractor: extractor, webhooks: webhooks, provider: providerID, headers: keptHeaders, now: nowMicros)
         // A batched delivery (HubSpot's array, Graph's value[], Asana's events[]) is one event per element,
-        // each deduplicated on its own; a body with no array where the manifest says is kept whole, quarantined.
+        // each deduplicated (and at an app's URL routed) on its own; a body with no array where the manifest
+        // says is kept whole, quarantined.
         var parts = [webhookRequest]
         switch extractor.elements(webhookRequest) {
         case .success(let elements)?: parts = elements
         case .failure(let failure)?:
-            let draft = quarantinedDraft(webhookRequest, reason: failure.reason, connection: connection, provider: providerID, headers: keptHeaders, now: nowMicros)
+            let owner = target.quarantineOwner
+            let draft = context.quarantined(webhookRequest, reason: "unreadable: \(failure.reason)", connection: owner.connection, tenant: owner.tenant)
             logger.warning("verified batch unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
             return await store([draft], batch: false, reservation: reservation, logger: logger)
         case nil: break
         }
         var drafts: [EventDraft] = []
         for part in parts {
-            var draft = self.draft(part, extractor: extractor, webhooks: webhooks, connection: connection, provider: providerID, headers: keptHeaders, now: nowMicros, logger: logger)
+            var draft: EventDraft
+            switch target {
+            case .connection(let connection, _):
+                draft = self.draft(part, context: context, connection: connection, logger: logger)
+            case .app(let app):
+                do {
+                    draft = try await routed(part, context: context, app: app, logger: logger)
+                } catch {
+                    logger.error("app route lookup failed", metadata: ["error": "\(error)"])
+                    return Self.unavailable()
+                }
+            }
             if let horizon = provider.replayHorizon {
                 // Keyed by the type too: Shopify sends byte-identical bodies as orders/updated and orders/paid.
                 draft.replayGuard = (part.contentSHA256 + " " + (draft.type ?? ""), horizon)
@@ -169,21 +253,39 @@ public struct IntakeRoutes: Sendable {
         return await store(drafts, batch: extractor.batch != nil, reservation: reservation, logger: logger)
     }
 
-    /// The event one delivery (or one element of a batch) makes: read through the manifest, or kept
-    /// quarantined when it is verified but unreadable or addressed to another account.
-    func draft(
-        _ part: WebhookRequest, extractor: EventExtractor, webhooks: ProviderManifest.Webhooks, connection: Connection,
-        provider: String, headers: [(name: String, value: String)], now: Int64, logger: Logger
-    ) -> EventDraft {
-        switch extractor.extract(part) {
-        case .success(let extracted):
-            var draft = EventDraft(
-                connection: connection.id, tenant: connection.tenant, provider: provider, source: .webhook,
-                eventId: extracted.eventId, type: extracted.type, record: extracted.record,
-                occurredAt: extracted.occurredAt, receivedAt: now,
+    /// What every event of one delivery is drafted with.
+    struct DraftContext {
+        let extractor: EventExtractor
+        let webhooks: ProviderManifest.Webhooks
+        let provider: String
+        let headers: [(name: String, value: String)]
+        let now: Int64
+
+        /// A delivery kept byte for byte, quarantined for `reason`, under its body's digest as its id
+        /// (so the provider's retries of it dedupe) unless its own id was read.
+        func quarantined(_ part: WebhookRequest, reason: String, connection: String, tenant: String, eventId: String? = nil, type: String? = nil) -> EventDraft {
+            EventDraft(
+                connection: connection, tenant: tenant, provider: provider, source: .webhook,
+                eventId: eventId ?? EventID.quarantined(bodySHA256: part.contentSHA256), type: type, record: nil,
+                occurredAt: nil, receivedAt: now, status: .quarantined, reason: reason,
                 headers: headers, body: part.body, url: part.url
             )
-            if let refusal = AccountRouting.refusal(expected: connection.account, delivered: extracted.account, manifestNamesAccount: webhooks.event.account != nil) {
+        }
+    }
+    /// The event one delivery (or one element of a batch) at a connection's own URL makes: read through
+    /// the manifest, or kept quarantined when it is verified but unreadable or addressed to another account.
+    func draft(_ part: WebhookRequest, context: DraftContext, connection: Connection, logger: Logger) -> EventDraft {
+        switch context.extractor.extract(part) {
+        case .success(let extracted):
+            var draft = EventDraft(
+                connection: connection.id, tenant: connection.tenant, provider: context.provider, source: .webhook,
+                eventId: extracted.eventId, type: extracted.type, record: extracted.record,
+                occurredAt: extracted.occurredAt, receivedAt: context.now,
+                headers: context.headers, body: part.body, url: part.url
+            )
+            if let refusal = AccountRouting.refusal(
+                expected: connection.account, delivered: extracted.account, manifestNamesAccount: context.webhooks.event.account != nil
+            ) {
                 // Visible and replayable, never routed.
                 draft.status = .quarantined
                 draft.reason = refusal
@@ -193,20 +295,43 @@ public struct IntakeRoutes: Sendable {
         case .failure(let failure):
             // Verified but unreadable (not JSON, no event id, a value out of range): kept byte for byte and
             // answered 2xx, since most providers never retry a 4xx; `events replay` reads it again after a
-            // manifest fix. The id comes from the body, so the provider's retries of it dedupe.
+            // manifest fix.
             logger.warning("verified webhook unreadable; quarantined", metadata: ["reason": "\(failure.reason)"])
-            return quarantinedDraft(part, reason: failure.reason, connection: connection, provider: provider, headers: headers, now: now)
+            return context.quarantined(part, reason: "unreadable: \(failure.reason)", connection: connection.id, tenant: connection.tenant)
         }
     }
 
-    func quarantinedDraft(
-        _ part: WebhookRequest, reason: String, connection: Connection, provider: String, headers: [(name: String, value: String)], now: Int64
-    ) -> EventDraft {
-        EventDraft(
-            connection: connection.id, tenant: connection.tenant, provider: provider, source: .webhook,
-            eventId: EventID.quarantined(bodySHA256: part.contentSHA256), type: nil, record: nil,
-            occurredAt: nil, receivedAt: now, status: .quarantined, reason: "unreadable: \(reason)",
-            headers: headers, body: part.body, url: part.url
+    /// The event one delivery (or one element of a batch) at an app's URL makes: the connection of the
+    /// app whose account it names gets it; one naming no account, or an account none of the app's
+    /// connections has (an install not added yet, or another app's customer), is kept quarantined under
+    /// the app, where `events replay` routes it once the connection exists. It never reaches a tenant by guess.
+    func routed(_ part: WebhookRequest, context: DraftContext, app: ProviderApp, logger: Logger) async throws(StoreError) -> EventDraft {
+        let extracted: ExtractedEvent
+        switch context.extractor.extract(part) {
+        case .success(let read): extracted = read
+        case .failure(let failure):
+            logger.warning("verified webhook unreadable; quarantined under the app", metadata: ["reason": "\(failure.reason)"])
+            return context.quarantined(part, reason: "unreadable: \(failure.reason)", connection: app.quarantineConnection, tenant: "")
+        }
+        guard let account = extracted.account else {
+            logger.warning("webhook at an app's URL names no account; quarantined under the app")
+            let reason = context.webhooks.event.account == nil
+                ? "\(context.provider)'s manifest says no event.account, so an app's URL cannot route its deliveries"
+                : "delivery names no account, so no connection of app \(app.id) can be chosen"
+            return context.quarantined(part, reason: reason, connection: app.quarantineConnection, tenant: "", eventId: extracted.eventId, type: extracted.type)
+        }
+        guard let connection = try await store.connection(app: app.id, account: account, cachedFor: configuration.connectionCacheTTL) else {
+            logger.warning("webhook at an app's URL for an account with no connection; quarantined under the app", metadata: ["account": "\(account)"])
+            return context.quarantined(
+                part, reason: "no connection of app \(app.id) has account \(account)", connection: app.quarantineConnection, tenant: "",
+                eventId: extracted.eventId, type: extracted.type
+            )
+        }
+        return EventDraft(
+            connection: connection.id, tenant: connection.tenant, provider: context.provider, source: .webhook,
+            eventId: extracted.eventId, type: extracted.type, record: extracted.record,
+            occurredAt: extracted.occurredAt, receivedAt: context.now,
+            headers: context.headers, body: part.body, url: part.url
         )
     }
 

@@ -214,3 +214,12 @@ public struct ManifestCatalog: Sendable {
         }
     }
 }
+
+extension ManifestCatalog {
+    /// A YAML (or JSON, YAML's subset) document read as JSON, for the operator's other YAML files
+    /// (an app's credentials); `nil` when it does not parse.
+    public static func yamlDocument(_ text: String) -> JSONValue? {
+        guard let node = try? Yams.compose(yaml: text) else { return nil }
+        return jsonValue(node)
+    }
+}

@@ -10,6 +10,8 @@ public struct NewConnection: Sendable {
     /// `nil`: generated (`conn_` and 16 hex digits).
     public var id: String?
     public var account: String?
+    /// The provider app the connection belongs to (its deliveries to the app's URL are routed by `account`).
+    public var app: String?
     public var webhookSecrets: [String] = []
     public var toleranceSeconds: Int?
     public var apiToken: String?
@@ -27,9 +29,10 @@ extension Admin {
     ///   an account that cannot go into the API's URL, a taken id); `.failure` when the store fails.
     public func addConnection(_ new: NewConnection) async throws(OperationError) -> Connection {
         let id = try Self.check(new, providersDirectory: providersDirectory)
-        return try await run(usage: [.conflict]) { () async throws(StoreError) in
+        // `.notFound`: the --app named does not exist.
+        return try await run(usage: [.conflict, .notFound]) { () async throws(StoreError) in
             let connection = try await store.addConnection(
-                id: id, provider: new.provider, tenant: new.tenant, account: new.account, toleranceSeconds: new.toleranceSeconds,
+                id: id, provider: new.provider, tenant: new.tenant, account: new.account, app: new.app, toleranceSeconds: new.toleranceSeconds,
                 webhookSecrets: new.webhookSecrets, now: now()
             )
             if new.apiToken != nil || new.apiBaseURL != nil {
@@ -63,6 +66,10 @@ extension Admin {
         let id = new.id ?? Self.generatedID()
         guard id.range(of: "^[A-Za-z0-9_.-]{1,128}$", options: .regularExpression) != nil else {
             throw .usage("connection id \"\(id)\" may use only letters, digits, '_', '.', '-' (1–128 characters)")
+        }
+        guard id != "apps" else { throw .usage("connection id \"apps\" is reserved: /webhooks/{provider}/apps/… are apps' URLs") }
+        if new.app != nil, new.account == nil {
+            throw .usage("--app needs --account: deliveries to the app's URL are routed to the connection by the account they name")
         }
         guard !new.tenant.isEmpty else { throw .usage("--tenant must not be empty") }
         if let tolerance = new.toleranceSeconds, tolerance < 0 { throw .usage("--tolerance must not be negative") }

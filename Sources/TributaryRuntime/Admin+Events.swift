@@ -41,13 +41,35 @@ extension Admin {
             guard let event = try await run({ () async throws(StoreError) in try await store.event(seq: seq) }) else {
                 throw .failure("no event with seq \(seq)")
             }
-            guard event.status == .quarantined, event.eventId.hasPrefix("quarantine:") else { plain.append(seq); continue }
+            // Every quarantined delivery is read again and routed as intake would route it now: one kept for
+            // naming another account must not reach this tenant by a plain replay.
+            guard event.status == .quarantined, event.source == .webhook else { plain.append(seq); continue }
             if catalog == nil { catalog = try Manifests.catalog(directory: providersDirectory) }
             let provider = catalog?.providers[event.provider]
             let request = WebhookRequest(
                 method: "POST", url: event.url ?? "", headers: event.headers.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }, body: event.body
             )
             switch provider?.extractor?.extract(request) {
+            case .success(let read)? where event.connection.hasPrefix(ProviderApp.quarantinePrefix):
+                let app = String(event.connection.dropFirst(ProviderApp.quarantinePrefix.count))
+                guard let account = read.account else {
+                    result.notes.append(("tributary: event \(seq) stays quarantined: it names no account, so no connection of app \(app) can be chosen", true))
+                    continue
+                }
+                guard let connection = try await run({ () async throws(StoreError) in
+                    try await store.connection(app: app, account: account, cachedFor: .zero)
+                }) else {
+                    result.notes.append(("tributary: event \(seq) stays quarantined: no connection of app \(app) has account \(account); add it with connections add --app \(app) --account \(account)", true))
+                    continue
+                }
+                if let existing = try await run({ () async throws(StoreError) in
+                    try await store.route(seq: seq, to: connection, eventId: read.eventId, type: read.type, record: read.record, occurredAt: read.occurredAt)
+                }) {
+                    result.notes.append(("event \(seq) routed to \(connection.id) is a duplicate of event \(existing); settled as superseded", false))
+                } else {
+                    result.notes.append(("event \(seq) routed to connection \(connection.id) (tenant \(connection.tenant))", false))
+                    result.backToPending += 1
+                }
             case .success(let read)?:
                 let connection = try await connection(id: event.connection)
                 if let refusal = AccountRouting.refusal(

@@ -10,24 +10,6 @@ struct AppCache {
     var routes: [String: (connection: String?, loaded: ContinuousClock.Instant)] = [:]
 }
 
-/// An app's credentials as given to `apps add` (every field optional: a Slack app may sign webhooks
-/// only, an OAuth client may have no webhooks).
-public struct AppCredentials: Sendable, Equatable {
-    public var webhookSecrets: [String] = []
-    public var clientID: String?
-    public var clientSecret: String?
-    public var appID: String?
-    public var privateKey: String?
-
-    public init(webhookSecrets: [String] = [], clientID: String? = nil, clientSecret: String? = nil, appID: String? = nil, privateKey: String? = nil) {
-        self.webhookSecrets = webhookSecrets
-        self.clientID = clientID
-        self.clientSecret = clientSecret
-        self.appID = appID
-        self.privateKey = privateKey
-    }
-}
-
 /// The apps facet: provider apps with their sealed secrets, and which connection an app's account routes to.
 extension Store {
     /// Creates an app; its id must be new.

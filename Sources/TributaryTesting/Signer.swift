@@ -58,3 +58,20 @@ public enum Signer {
         #"{"action":"edited","issue":{"id":\#(1_000_000 + n),"number":\#(n),"title":"Load \#(n)","updated_at":"2026-11-20T10:00:00Z"},"installation":{"id":42}}"#
     }
 }
+
+extension Signer {
+    /// A HubSpot v3 delivery: base64 HMAC-SHA256(client secret, `POST` + the URL called + body + timestamp in ms).
+    public static func hubspotV3(url: String, body: String, secret: String, timestampMillis: Int64) -> [String: String] {
+        let mac = hmacSHA256(key: Array(secret.utf8), data: Array("POST\(url)\(body)\(timestampMillis)".utf8))
+        return [
+            "X-HubSpot-Signature-v3": Data(mac).base64EncodedString(),
+            "X-HubSpot-Request-Timestamp": String(timestampMillis), "Content-Type": "application/json",
+        ]
+    }
+
+    /// A Slack delivery: `X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret, "v0:ts:body")>`.
+    public static func slack(body: String, secret: String, timestamp: Int64) -> [String: String] {
+        let mac = hmacSHA256(key: Array(secret.utf8), data: Array("v0:\(timestamp):\(body)".utf8))
+        return ["X-Slack-Signature": "v0=" + hex(mac), "X-Slack-Request-Timestamp": String(timestamp), "Content-Type": "application/json"]
+    }
+}

@@ -20,6 +20,7 @@ extension Connection {
             ("provider", .string(provider)),
             ("tenant", .string(tenant)),
             ("account", account.map(JSONValue.string) ?? .null),
+            ("app", app.map(JSONValue.string) ?? .null),
             ("webhook_path", .string("/webhooks/\(provider)/\(id)")),
             ("tolerance_seconds", toleranceSeconds.map { .number(String($0)) } ?? .null),
             ("active_secrets", .array(secretFingerprints.map(JSONValue.string))),
