@@ -43,6 +43,11 @@ extension Admin {
             }
             // Every quarantined delivery is read again and routed as intake would route it now: one kept for
             // naming another account must not reach this tenant by a plain replay.
+            if event.connection.hasPrefix(ProviderApp.quarantinePrefix), event.status != .quarantined {
+                // Settled as a duplicate when its twin was routed: it belongs to no tenant and is never applied.
+                result.notes.append(("tributary: event \(seq) is a settled duplicate of an app's delivery; there is nothing to replay", true))
+                continue
+            }
             guard event.status == .quarantined, event.source == .webhook else { plain.append(seq); continue }
             if catalog == nil { catalog = try Manifests.catalog(directory: providersDirectory) }
             let provider = catalog?.providers[event.provider]

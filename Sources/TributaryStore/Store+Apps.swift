@@ -204,7 +204,9 @@ extension Store {
                 throw StoreError(.conflict, "app \(id) still has connections (\(members.prefix(3).joined(separator: ", "))\(members.count > 3 ? ", …" : "")); remove them first")
             }
             let quarantine = ProviderApp.quarantinePrefix + id
-            let kept = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE connection = ?", arguments: [quarantine]) ?? 0
+            // Only deliveries still waiting count: one settled as a duplicate when replay routed its
+            // twin holds nothing the connection lacks.
+            let kept = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE connection = ? AND status = 'quarantined'", arguments: [quarantine]) ?? 0
             if kept > 0, !purge {
                 throw StoreError(.conflict, "app \(id) has \(kept) quarantined deliveries; replay them once their connections exist, or remove it with --purge to delete them")
             }

@@ -211,6 +211,28 @@ struct AppIntakeTests {
             #expect(retry.json?["duplicate"] == .bool(true) && retry.json?["seq"] == .number(String(waiting.seq)))
         }
         #expect(try await engine.store.events(EventFilter(connection: "acme-gh")).map(\.status) == [.quarantined], "888's delivery never reached acme by replay")
+
+        // Waiting under the app, then the connection is added and the provider's retry reaches it
+        // first: replaying the waiting copy settles it as a duplicate, and it is never applied.
+        let twin = Self.issue(10, installation: 778)
+        try await TestEngine.live(engine2) { client in
+            _ = try await client.send("/webhooks/github/apps/gh", headers: Signer.github(body: twin, secret: Self.githubSecret, delivery: "r-3"), body: twin)
+        }
+        let copy = try #require(try await engine.store.events(EventFilter(connection: "app:gh")).first)
+        _ = try await engine.store.addConnection(id: "twin-gh", provider: "github", tenant: "twin", account: "778", app: "gh", toleranceSeconds: nil, webhookSecrets: [], now: 2)
+        // A fresh process: engine2 may still hold "no connection has 778" for its cache's few seconds.
+        try await TestEngine.live(try Engine(configuration: configuration)) { client in
+            _ = try await client.send("/webhooks/github/apps/gh", headers: Signer.github(body: twin, secret: Self.githubSecret, delivery: "r-3"), body: twin)
+        }
+        let settled = try await admin.replay([copy.seq])
+        #expect(settled.backToPending == 0 && settled.notes.map(\.text).contains { $0.contains("is a duplicate of event") })
+        #expect(try await engine.store.event(seq: copy.seq)?.status == .superseded)
+        let again = try await admin.replay([copy.seq])
+        #expect(again.backToPending == 0 && again.notes.map(\.text).contains { $0.contains("nothing to replay") })
+        #expect(try await engine.store.events(EventFilter(connection: "twin-gh")).count == 1)
+        // Nothing waits under the app any more: it can be removed once its connections are.
+        for id in ["acme-gh", "late-gh", "twin-gh"] { _ = try await engine.store.removeConnection(id: id, purge: true) }
+        #expect(try await engine.store.removeApp(id: "gh") == 0)
     }
 
     @Test("an app's connections need a distinct account and the app's provider; an app with connections or waiting deliveries is not removed")
