@@ -34,6 +34,8 @@ public final class ProviderSimulator: Sendable {
     let changeWakeups = Wakeups()
     let requestWakeups = Wakeups()
     private let webhookKey: [UInt8]?
+    /// The OAuth server, when configured.
+    let oauth: SimulatorOAuth?
 
     /// Checks `configuration` and creates the initial records.
     ///
@@ -53,7 +55,25 @@ public final class ProviderSimulator: Sendable {
         planner = Mutex(configuration.webhooks.map { WebhookPlanner(configuration: $0, random: webhookRandom) })
         webhookKey = try configuration.webhooks?.signingKey()
         running = Mutex(configuration.mutationsPerSecond)
+        oauth = configuration.oauth.map(SimulatorOAuth.init)
     }
+
+    /// What the OAuth server did (zero when there is none).
+    public var oauthCounters: SimulatorOAuthCounters { oauth?.counters ?? SimulatorOAuthCounters() }
+
+    /// A grant as if a customer had just authorized `client` (tests that start from an authorized connection).
+    public func issueGrant(client: String, scope: String? = nil) -> (accessToken: String, refreshToken: String)? {
+        oauth?.issueGrant(client: client, scope: scope, now: clock.nowMicroseconds())
+    }
+
+    /// Queues `count` answers of the token endpoint: `server-error`, `html`, `no-access-token` or `invalid-grant`.
+    public func failTokenRequests(_ mode: String, count: Int = 1) {
+        guard let chaos = SimulatorOAuth.Chaos(rawValue: mode) else { return }
+        oauth?.queueChaos(chaos, count: count)
+    }
+
+    /// Ends every OAuth access token now: the next API call with one is 401 although the client thinks it valid.
+    public func expireAccessTokens() { oauth?.expireAccessTokens() }
 
     // MARK: Changes
 

@@ -119,6 +119,8 @@ public struct SimulatorConfiguration: Sendable {
     public var mutationWeights = MutationWeights()
     public var mutationsPerSecond: Double?
     public var tokens = ["sim_token"]
+    /// An OAuth 2.0 server at `/oauth/*` whose access tokens the API accepts too; `nil`: none.
+    public var oauth: SimulatorOAuthConfiguration?
     public var rateLimit: RateLimit?
     public var retryAfterFormat = RetryAfterFormat.seconds
     public var resetFormat = ResetFormat.delta

@@ -62,19 +62,68 @@ struct SimulatorRoutes: Sendable {
             return Self.response(controlMutations(JSONValue(parsing: Array(buffer: body))))
         }
         router.post("/_sim/mutate") { request, _ in Self.response(mutateNow(request)) }
+        addOAuth(to: router)
+    }
+
+    // MARK: OAuth
+
+    func addOAuth<Context: RequestContext>(to router: Router<Context>) {
+        guard let oauth = simulator.oauth else { return }
+        router.get("/oauth/authorize") { request, _ in
+            let answer = oauth.authorize(query: Self.decodedQuery(request.uri.query), now: simulator.clock.nowMicroseconds())
+            guard let location = answer.location else { return Self.response(.error(.init(code: answer.status), answer.error ?? "invalid_request")) }
+            return Self.response(Reply(status: .found, body: "{}", headers: [("Location", location)]))
+        }
+        router.post("/oauth/token") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let form = Self.decodedQuery(String(buffer: body))
+            let answer = oauth.token(form: form, authorization: request.headers[.authorization], now: simulator.clock.nowMicroseconds())
+            var buffer = ByteBuffer()
+            buffer.writeString(answer.body)
+            return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType, .cacheControl: "no-store"], body: .init(byteBuffer: buffer))
+        }
+        router.post("/oauth/revoke") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            oauth.revoke(form: Self.decodedQuery(String(buffer: body)))
+            return Self.response(Reply(status: .ok, body: "{}"))
+        }
+        router.get("/_sim/oauth") { _, _ in Self.response(Reply(status: .ok, body: oauth.counters.json.jsonText)) }
+        router.post("/_sim/oauth/fail") { request, _ in
+            let query = request.uri.queryParameters
+            guard let mode = query["mode"].flatMap({ SimulatorOAuth.Chaos(rawValue: String($0)) }),
+                  let count = Int(query["count"].map(String.init) ?? "1"), (1...1000).contains(count) else {
+                return Self.response(.error(.badRequest, "invalid_chaos"))
+            }
+            oauth.queueChaos(mode, count: count)
+            return Self.response(Reply(status: .ok, body: "{}"))
+        }
+        router.post("/_sim/oauth/expire") { _, _ in
+            oauth.expireAccessTokens()
+            return Self.response(Reply(status: .ok, body: "{}"))
+        }
     }
 
     // MARK: Admission
 
     /// Authenticates, asks the traffic gate, waits the added latency, then answers with `serve` or the gate's refusal.
     func guarded(_ request: Request, serve: () -> Reply) async throws -> Response {
-        guard let token = Self.bearerToken(request), simulator.configuration.tokens.contains(token) else {
+        var bucket = Self.bearerToken(request)
+        var expired = false
+        if let token = bucket, !simulator.configuration.tokens.contains(token) {
+            // An OAuth access token draws on its grant's budget, however often it was renewed.
+            switch simulator.oauth?.check(token, now: simulator.clock.nowMicroseconds()) {
+            case .valid(let grant)?: bucket = "oauth:" + grant
+            case .expired?: bucket = nil; expired = true
+            case .unknown?, nil: bucket = nil
+            }
+        }
+        guard let bucket else {
             simulator.refuseUnauthorized()
-            var reply = Reply.error(.unauthorized, "unauthorized")
-            reply.headers.append(("WWW-Authenticate", "Bearer"))
+            var reply = Reply.error(.unauthorized, expired ? "invalid_token" : "unauthorized")
+            reply.headers.append(("WWW-Authenticate", expired ? #"Bearer error="invalid_token""# : "Bearer"))
             return Self.response(reply)
         }
-        let decision = simulator.admit(token: token)
+        let decision = simulator.admit(token: bucket)
         if decision.latencyMicros > 0 { try await Task.sleep(for: .microseconds(decision.latencyMicros)) }
         var reply: Reply
         switch decision.outcome {

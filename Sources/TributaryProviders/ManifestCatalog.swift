@@ -49,6 +49,39 @@ public struct Provider: Sendable {
         }
         pollResources = resources
         fetch = try manifest.api?.fetch.map { spec throws(ManifestError) in try FetchResource(spec) }
+        if let auth = manifest.api?.auth { try Self.checkOAuth(auth) }
+    }
+
+    /// The OAuth styles need their endpoints, each an absolute https URL (loopback http for a local
+    /// provider or the simulator); the others take none.
+    static func checkOAuth(_ auth: ProviderManifest.API.Auth) throws(ManifestError) {
+        guard auth.style.isOAuth else {
+            if auth.oauth != nil { throw ManifestError(path: "/api/auth/oauth", reason: "only the styles oauth2, oauth2-client-credentials and github-app take auth.oauth") }
+            return
+        }
+        guard let oauth = auth.oauth else {
+            throw ManifestError(path: "/api/auth/oauth", reason: "style \(auth.style.rawValue) needs auth.oauth with its tokenURL")
+        }
+        let urls: [(String, String?)] = [("authorizeURL", oauth.authorizeURL), ("tokenURL", oauth.tokenURL), ("revokeURL", oauth.revokeURL)]
+        for (name, url) in urls {
+            // A path is resolved against the connection's API base URL (a self-hosted provider, the simulator).
+            guard let url, !url.hasPrefix("/") else { continue }
+            let filled = url.replacingOccurrences(of: "{account}", with: "1")
+            guard let components = URLComponents(string: filled), components.host?.isEmpty == false,
+                  components.scheme == "https" || (components.scheme == "http" && ["127.0.0.1", "localhost", "[::1]", "::1"].contains(components.host ?? "")) else {
+                throw ManifestError(path: "/api/auth/oauth/\(name)", reason: "\"\(url)\" is not an absolute https URL")
+            }
+            if url.contains("{account}") && !(auth.style == .githubApp && name == "tokenURL") {
+                throw ManifestError(path: "/api/auth/oauth/\(name)", reason: "only github-app's tokenURL takes {account}")
+            }
+        }
+        switch auth.style {
+        case .oauth2 where oauth.authorizeURL == nil:
+            throw ManifestError(path: "/api/auth/oauth/authorizeURL", reason: "style oauth2 needs the URL where the customer approves access")
+        case .githubApp where !oauth.tokenURL.contains("{account}"):
+            throw ManifestError(path: "/api/auth/oauth/tokenURL", reason: "style github-app's tokenURL names the installation as {account}")
+        default: break
+        }
     }
 
     /// `body` as it may be shown: every field the manifest marks as a secret replaced by `"[redacted]"`.

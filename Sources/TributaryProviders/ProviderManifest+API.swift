@@ -11,8 +11,38 @@ extension ProviderManifest {
             public var style: Style
             public var header: String?
             public var param: String?
+            /// Where access tokens come from, for the OAuth styles.
+            public var oauth: OAuth?
 
-            public enum Style: String, Sendable, Decodable { case bearer, basic, header, query, none }
+            public enum Style: String, Sendable, Decodable {
+                case bearer, basic, header, query, none
+                /// Per-customer authorization code grants, refreshed before they expire.
+                case oauth2
+                /// The app's client credentials buy the token (no customer grant).
+                case oauth2ClientCredentials = "oauth2-client-credentials"
+                /// A JWT signed with the GitHub App's key buys an installation token.
+                case githubApp = "github-app"
+
+                /// Whether access tokens are obtained and renewed by Tributary rather than given.
+                public var isOAuth: Bool { self == .oauth2 || self == .oauth2ClientCredentials || self == .githubApp }
+            }
+
+            public struct OAuth: Sendable, Decodable {
+                public var authorizeURL: String?
+                public var tokenURL: String
+                public var revokeURL: String?
+                public var clientAuth: ClientAuth?
+                public var pkce: Bool?
+                public var scopes: [String]?
+                public var scopeSeparator: String?
+                public var authorizeParams: [String: String]?
+                public var refreshSkew: Int?
+
+                public enum ClientAuth: String, Sendable, Decodable { case basic, body }
+
+                /// Seconds before expiry at which a token is renewed.
+                public static let defaultRefreshSkew = 300
+            }
         }
 
         public struct RateLimit: Sendable, Decodable {

@@ -989,13 +989,16 @@ enum ProviderSchema {
           "properties": {
             "style": {
               "type": "string",
-              "description": "bearer: Authorization: Bearer <token>; basic: the token is user:password; header: the token in the named header; query: the token in the named query parameter.",
+              "description": "bearer: Authorization: Bearer <token>; basic: the token is user:password; header: the token in the named header; query: the token in the named query parameter. oauth2: per-customer OAuth 2.0 authorization code grants, refreshed before expiry; oauth2-client-credentials: the app's client credentials buy the token; github-app: a JWT signed with the app's private key buys an installation token. The three OAuth styles send the access token as Bearer and need auth.oauth.",
               "enum": [
                 "bearer",
                 "basic",
                 "header",
                 "query",
-                "none"
+                "none",
+                "oauth2",
+                "oauth2-client-credentials",
+                "github-app"
               ]
             },
             "header": {
@@ -1005,6 +1008,64 @@ enum ProviderSchema {
             "param": {
               "type": "string",
               "description": "Query parameter (style query)."
+            },
+            "oauth": {
+              "type": "object",
+              "description": "Where and how access tokens are obtained (styles oauth2, oauth2-client-credentials, github-app). URLs are absolute https URLs, or paths under the API base URL; github-app's tokenURL holds {account} (the installation id).",
+              "properties": {
+                "authorizeURL": {
+                  "type": "string",
+                  "description": "Where the customer approves access (oauth2)."
+                },
+                "tokenURL": {
+                  "type": "string",
+                  "description": "Token endpoint: authorization_code, refresh_token and client_credentials grants; github-app: the installation access token URL with {account}."
+                },
+                "revokeURL": {
+                  "type": "string",
+                  "description": "RFC 7009 revocation endpoint, called when a connection is removed."
+                },
+                "clientAuth": {
+                  "type": "string",
+                  "enum": [
+                    "basic",
+                    "body"
+                  ],
+                  "description": "How the client authenticates at the token endpoint: HTTP Basic (RFC 6749 §2.3.1, preferred) or client_id/client_secret in the form body. Default body."
+                },
+                "pkce": {
+                  "type": "boolean",
+                  "description": "Send an S256 PKCE challenge with the authorization request (RFC 7636)."
+                },
+                "scopes": {
+                  "type": "array",
+                  "items": {
+                    "type": "string"
+                  },
+                  "description": "Scopes requested."
+                },
+                "scopeSeparator": {
+                  "type": "string",
+                  "description": "Joins scopes (default one space, RFC 6749 §3.3)."
+                },
+                "authorizeParams": {
+                  "type": "object",
+                  "additionalProperties": {
+                    "type": "string"
+                  },
+                  "description": "Extra authorization request parameters (access_type: offline, prompt: consent)."
+                },
+                "refreshSkew": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 86400,
+                  "description": "Seconds before expiry at which a token is refreshed (default 300)."
+                }
+              },
+              "additionalProperties": false,
+              "required": [
+                "tokenURL"
+              ]
             }
           },
           "additionalProperties": false,

@@ -22,6 +22,8 @@ public struct Engine: Sendable {
     public let configuration: EngineConfiguration
     /// The process's provider API clients: one rate limiter per connection, shared by polls, sweeps and fetches.
     public let clients: UpstreamClients
+    /// OAuth connections' access tokens, renewed once for every poller, fetch and process that needs them.
+    public let tokens: OAuthTokens
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
     public let pollRunner: PollRunner
     /// Runs due sweeps; `serve` ticks it, `tributary reconcile --full` calls it once.
@@ -41,7 +43,8 @@ public struct Engine: Sendable {
         )
         // A one-shot command (it has a --max-wait) hears at once that a connection cannot be made.
         let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), failFast: configuration.maxWait != nil)
-        clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait)
+        tokens = OAuthTokens(store: store, transport: transport, clock: configuration.clock, logger: configuration.logger)
+        clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait, accessTokens: tokens)
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)

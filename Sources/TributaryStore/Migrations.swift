@@ -248,6 +248,35 @@ enum Migrations {
                 CREATE UNIQUE INDEX connections_by_app_account ON connections(app, account) WHERE app IS NOT NULL;
                 """)
         },
+        Migration("v12-oauth") { db in
+            // One OAuth grant per connection. `generation` is the compare-and-set guard: a refresh
+            // commits only over the generation it read, so two refreshers can never both win, and a
+            // token is used only after its generation committed. Pending authorizations are keyed by
+            // the digest of their `state` (the state itself is a bearer secret) and used once.
+            try db.execute(sql: """
+                CREATE TABLE oauth_grants (
+                    connection TEXT PRIMARY KEY NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    access_sealed BLOB,
+                    refresh_sealed BLOB,
+                    expires_at INTEGER,
+                    scope TEXT,
+                    generation INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('active', 'reauth_required')),
+                    reason TEXT,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    retry_at INTEGER,
+                    refreshed_at INTEGER,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE oauth_authorizations (
+                    state_digest TEXT PRIMARY KEY NOT NULL,
+                    connection TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    verifier_sealed BLOB,
+                    redirect_uri TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

@@ -161,15 +161,16 @@ extension Store {
         forgetCachedConnections()
     }
 
-    /// The connection's API base URL override and opened API token.
-    public func apiCredentials(connection: String) async throws(StoreError) -> (baseURL: String?, token: String?) {
+    /// The connection's API base URL override, opened API token, and whether it holds an OAuth grant.
+    public func apiCredentials(connection: String) async throws(StoreError) -> (baseURL: String?, token: String?, authorized: Bool) {
         let box = self.box
         return try await readValue { db in
             let baseURL = try String.fetchOne(db, sql: "SELECT api_base_url FROM connections WHERE id = ?", arguments: [connection])
             let sealed = try Data.fetchOne(db, sql: """
                 SELECT sealed FROM connection_secrets WHERE connection = ? AND purpose = 'api' AND retired_at IS NULL ORDER BY id DESC LIMIT 1
                 """, arguments: [connection])
-            return (baseURL, try sealed.map { try box.open($0) })
+            let authorized = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM oauth_grants WHERE connection = ?)", arguments: [connection]) ?? false
+            return (baseURL, try sealed.map { try box.open($0) }, authorized)
         }
     }
 

@@ -113,7 +113,7 @@ public struct OutboundGuard: Sendable {
     }
 
     /// A URL for an error message: no query (it may hold a token) and no user info.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url) else { return "a malformed URL" }
         components.query = nil
         components.user = nil

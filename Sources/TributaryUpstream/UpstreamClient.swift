@@ -116,6 +116,20 @@ public struct HTTPTransport: UpstreamTransport {
     }
 }
 
+/// An access token Tributary renews itself (the OAuth styles): what a client asks for before each
+/// request, and after the provider refused one with 401.
+public struct RenewingToken: Sendable {
+    /// A token valid now, renewed first when it expires within the manifest's skew.
+    public let current: @Sendable () async throws -> String
+    /// The provider refused this token: a fresh one (one renewal for every request that saw the refusal).
+    public let rejected: @Sendable (String) async throws -> String
+
+    public init(current: @escaping @Sendable () async throws -> String, rejected: @escaping @Sendable (String) async throws -> String) {
+        self.current = current
+        self.rejected = rejected
+    }
+}
+
 /// Calls one connection's provider API: auth, the shared rate limiter, retries with backoff.
 ///
 /// 429s are not retried blindly: the limiter blocks every caller of the connection until
@@ -127,6 +141,8 @@ public struct UpstreamClient: Sendable {
     public let baseURL: String
     public let auth: ProviderManifest.API.Auth
     public let token: String?
+    /// For the OAuth styles: the access token Tributary obtains and renews, in place of `token`.
+    public let renewing: RenewingToken?
     public let staticHeaders: [String: String]
     public let signalNames: RateLimitSignals.HeaderNames
     public let maxAttempts: Int
@@ -143,7 +159,7 @@ public struct UpstreamClient: Sendable {
 
     public init(
         transport: any UpstreamTransport, limiter: RateLimiter, api: ProviderManifest.API, baseURL: String?, token: String?,
-        account: String?, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
+        account: String?, renewing: RenewingToken? = nil, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
         provider: String = "provider", maxWait: Duration? = nil, onFailure: @escaping @Sendable (String) -> Void = { _ in },
         clock: EngineClock
     ) {
@@ -153,6 +169,7 @@ public struct UpstreamClient: Sendable {
         self.baseURL = base.hasSuffix("/") ? String(base.dropLast()) : base
         auth = api.auth
         self.token = token
+        self.renewing = renewing
         staticHeaders = api.headers ?? [:]
         signalNames = RateLimitSignals.HeaderNames(
             remaining: api.rateLimit?.remainingHeader ?? "X-RateLimit-Remaining",
@@ -228,14 +245,17 @@ public struct UpstreamClient: Sendable {
         guard Self.origin(outgoing.url) == Self.origin(baseURL) else {
             throw UpstreamError("refusing to send credentials to \(Self.origin(outgoing.url) ?? "an unreadable URL"), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)")
         }
-        if let token {
-            switch auth.style {
-            case .bearer: outgoing.headers.append(("Authorization", "Bearer " + token))
-            case .basic: outgoing.headers.append(("Authorization", "Basic " + Data(token.utf8).base64EncodedString()))
-            case .header: outgoing.headers.append((auth.header ?? "Authorization", token))
-            case .query, .none: break
+        var bearer = token
+        if let renewing {
+            do {
+                bearer = try await renewing.current()
+            } catch {
+                onFailure("\(error)")
+                throw error
             }
         }
+        outgoing.headers.append(contentsOf: authHeaders(bearer))
+        var renewed = false
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
         var lastFailure = "no attempt made"
         let deadline = maxWait.map { clock.now() + $0.microseconds }
@@ -271,6 +291,23 @@ public struct UpstreamClient: Sendable {
                 logger.notice("\(provider) API at \(Self.origin(baseURL) ?? baseURL): throttled (429); waiting as told (attempt \(attempt + 1) of \(maxAttempts))")
                 continue
             }
+            if response.status == 401, let renewing, let rejected = bearer, !renewed {
+                // The provider refused a token that had not expired by our clock (revoked, rotated by
+                // another client, a skewed clock): renewed once, however many requests saw the 401 at
+                // the same time, then the request is sent again with the new one.
+                renewed = true
+                logger.notice("\(provider) API at \(Self.origin(baseURL) ?? baseURL): 401 with an unexpired access token; renewing it")
+                do {
+                    bearer = try await renewing.rejected(rejected)
+                } catch {
+                    onFailure("\(error)")
+                    throw error
+                }
+                let names = Set(authHeaders(rejected).map { $0.name.lowercased() })
+                outgoing.headers.removeAll { names.contains($0.name.lowercased()) }
+                outgoing.headers.append(contentsOf: authHeaders(bearer))
+                continue
+            }
             if response.status >= 500 {
                 lastFailure = "HTTP \(response.status)"
                 try await pause(after: attempt, lastFailure, random: &random, logger: logger, deadline: deadline)
@@ -279,6 +316,17 @@ public struct UpstreamClient: Sendable {
             return response
         }
         throw UpstreamError("gave up after \(maxAttempts) attempts: \(lastFailure)")
+    }
+
+    /// The headers carrying `token` in the manifest's style (the OAuth styles send it as Bearer).
+    func authHeaders(_ token: String?) -> [(name: String, value: String)] {
+        guard let token else { return [] }
+        switch auth.style {
+        case .bearer, .oauth2, .oauth2ClientCredentials, .githubApp: return [("Authorization", "Bearer " + token)]
+        case .basic: return [("Authorization", "Basic " + Data(token.utf8).base64EncodedString())]
+        case .header: return [(auth.header ?? "Authorization", token)]
+        case .query, .none: return []
+        }
     }
 
     /// The limiter's slot, waiting no later than `deadline`: another request's 429 may hold the whole
@@ -326,7 +374,7 @@ public struct UpstreamClient: Sendable {
 
     /// A transport error as a short cause: the system's words for a socket error (connection
     /// refused, no route to host), not the type's debug dump.
-    static func cause(of error: any Error) -> String {
+    public static func cause(of error: any Error) -> String {
         if let io = error as? IOError { return "cannot connect: " + String(cString: strerror(io.errnoCode)).lowercased() }
         if let connection = error as? NIOConnectionError {
             if let io = connection.connectionErrors.lazy.compactMap({ $0.error as? IOError }).first {

@@ -2,6 +2,13 @@ import Synchronization
 public import TributaryCore
 public import TributaryProviders
 
+/// Where the OAuth styles' access tokens come from: the composition root's token source, which
+/// renews each connection's token exactly once however many requests and processes need it.
+public protocol AccessTokens: Sendable {
+    /// The renewing token of `connection`, whose API is at `baseURL` (a token URL that is a path is under it).
+    func renewing(for connection: Connection, api: ProviderManifest.API, baseURL: String) -> RenewingToken
+}
+
 /// One rate limiter per connection for the whole process, and the clients built on them.
 ///
 /// Pollers and the reconciler's fetches of a connection must draw on one budget (DESIGN.md §3
@@ -16,11 +23,16 @@ public final class UpstreamClients: Sendable {
     /// How long each request may keep waiting on a failing provider: a one-shot command's `--max-wait`.
     let maxWait: Duration?
     private let failure = Mutex<String?>(nil)
+    /// Access tokens for the OAuth styles; `nil` where no one renews them (such a connection's calls fail, saying so).
+    let accessTokens: (any AccessTokens)?
 
     /// - Parameter maxWait: how long each request may keep retrying from its first attempt; `nil`
     ///   (`serve`): no limit beyond `maxAttempts`.
-    public init(transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil) {
+    public init(
+        transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil, accessTokens: (any AccessTokens)? = nil
+    ) {
         self.transport = transport
+        self.accessTokens = accessTokens
         self.clock = clock
         self.maxAttempts = maxAttempts
         self.maxWait = maxWait
@@ -48,9 +60,17 @@ public final class UpstreamClients: Sendable {
 
     /// A client for `connection`'s provider API, sharing the connection's limiter.
     public func client(for connection: Connection, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
-        UpstreamClient(
+        var renewing: RenewingToken?
+        if api.auth.style.isOAuth {
+            let base = baseURL ?? UpstreamClient.fill(api.baseURL, account: connection.account)
+            renewing = accessTokens?.renewing(for: connection, api: api, baseURL: base) ?? RenewingToken(
+                current: { throw UpstreamError("\(connection.provider) API: no access token source in this process for an OAuth connection", refused: true) },
+                rejected: { _ in throw UpstreamError("\(connection.provider) API: no access token source in this process for an OAuth connection", refused: true) }
+            )
+        }
+        return UpstreamClient(
             transport: transport, limiter: limiter(for: connection.id, api: api), api: api, baseURL: baseURL,
-            token: token, account: connection.account, maxAttempts: maxAttempts, provider: connection.provider, maxWait: maxWait,
+            token: api.auth.style.isOAuth ? nil : token, account: connection.account, renewing: renewing, maxAttempts: maxAttempts, provider: connection.provider, maxWait: maxWait,
             onFailure: { cause in self.failure.withLock { $0 = cause } }, clock: clock
         )
     }
@@ -62,13 +82,19 @@ public final class UpstreamClients: Sendable {
     /// - Parameter credentials: a connection's API base URL and token (the store opens them).
     public func readers(
         connections: [Connection], catalog: ManifestCatalog, resource: String? = nil,
-        credentials: (String) async throws(StoreError) -> (baseURL: String?, token: String?)
+        credentials: (String) async throws(StoreError) -> (baseURL: String?, token: String?, authorized: Bool)
     ) async throws(StoreError) -> [ResourceReader] {
         var readers: [ResourceReader] = []
         for connection in connections {
             guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
-            let (baseURL, token) = try await credentials(connection.id)
-            guard token != nil || baseURL != nil else { continue }
+            let (baseURL, token, authorized) = try await credentials(connection.id)
+            // OAuth: a connection the customer authorized, or one whose app's credentials buy its tokens.
+            let eligible = switch api.auth.style {
+            case .oauth2: authorized
+            case .oauth2ClientCredentials, .githubApp: connection.app != nil
+            default: token != nil || baseURL != nil
+            }
+            guard eligible else { continue }
             let client = client(for: connection, api: api, baseURL: baseURL, token: token)
             for polled in provider.pollResources where resource == nil || polled.name == resource {
                 readers.append(ResourceReader(resource: polled, client: client, connection: connection, now: clock.now))

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import ProviderSimulator
+import Synchronization
+import Testing
+import TributaryCore
+import TributaryIntegrationTesting
+import TributaryProviders
+import TributaryRuntime
+import TributaryScheduling
+import TributaryStore
+import TributaryTesting
+import TributaryUpstream
+
+/// Per-customer OAuth against the simulator's authorization server: a token renewed exactly once
+/// however many requests and processes need it, committed before use, refused grants marked for
+/// reauthorization, bad token answers backed off, and no token in any log line.
+@Suite("OAuth access tokens", .serialized)
+struct OAuthTokenTests {
+    static let client = ("sim-client", "sim-client-secret-value")
+
+    /// The simulator's manifest as an OAuth provider (`simulator-oauth`), in a providers directory of its own.
+    static func providers(_ directory: URL) throws -> String {
+        let folder = directory.appendingPathComponent("providers")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-oauth\n")
+        text = text.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
+              auth:
+                style: oauth2
+                oauth:
+                  authorizeURL: /oauth/authorize
+                  tokenURL: /oauth/token
+                  revokeURL: /oauth/revoke
+                  clientAuth: basic
+                  pkce: true
+                  scopes: [records.read]
+
+            """)
+        try text.write(to: folder.appendingPathComponent("simulator-oauth.yaml"), atomically: true, encoding: .utf8)
+        return folder.path
+    }
+
+    /// One process's view: its own store handle, token source (its own lease holder) and clients.
+    struct Process {
+        let store: Store
+        let tokens: OAuthTokens
+        let client: UpstreamClient
+
+        init(database: String, api: ProviderManifest.API, port: Int, logger: Logger) async throws {
+            store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: logger)
+            let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
+            tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: logger)
+            let clients = UpstreamClients(transport: transport, clock: .system, accessTokens: tokens)
+            let connection = try #require(try await store.connection(id: "c1"))
+            client = clients.client(for: connection, api: api, baseURL: "http://127.0.0.1:\(port)", token: nil)
+        }
+
+        func get() async throws -> Int {
+            try await client.send(UpstreamRequest(url: client.url("/v1/customer?limit=1")), priority: .incrementalPoll, logger: Logger(label: "quiet")).status
+        }
+    }
+
+    /// Marks the stored access token expired by our clock (the refresh token stays the live one).
+    static func expire(_ store: Store) async throws {
+        let grant = try #require(try await store.oauthGrant(connection: "c1"))
+        let stale = TokenGrant(accessToken: grant.accessToken ?? "", refreshToken: grant.refreshToken, expiresAt: EngineClock.system.now() - 1_000_000, scope: nil)
+        _ = try await store.commitOAuthGrant(connection: "c1", stale, over: grant.generation, now: EngineClock.system.now())
+    }
+
+    @Test("50 requests on an expired token renew it once, in one process and across two; a 401 on an unexpired token renews once; failures back off; invalid_grant needs reauthorization; no token is logged")
+    func renewal() async throws {
+        let directory = try TestPaths.temporaryDirectory("oauth")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try ManifestCatalog.loadValid(directory: try Self.providers(directory))
+        let api = try #require(catalog.providers["simulator-oauth"]?.manifest.api)
+        var configuration = SimulatorConfiguration()
+        configuration.initialRecordsPerType = 5
+        configuration.oauth = SimulatorOAuthConfiguration(clients: [Self.client.0: Self.client.1], accessTokenSeconds: 3600)
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
+        let log = CapturedLog()
+        let logger = Logger(label: "oauth-test") { _ in log }
+        let database = directory.appendingPathComponent("oauth.db").path
+
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let setup = try Store(path: database, masterKey: TestSecrets.masterKey, logger: logger)
+            _ = try await setup.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: Self.client.0, clientSecret: Self.client.1), now: 0)
+            _ = try await setup.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            let first = try #require(simulator.issueGrant(client: Self.client.0))
+            _ = try await setup.commitOAuthGrant(connection: "c1", TokenGrant(accessToken: first.accessToken, refreshToken: first.refreshToken, expiresAt: 0, scope: nil), over: nil, now: 0)
+
+            // One process, 50 requests at once on an expired token: one refresh, every request served.
+            let a = try await Process(database: database, api: api, port: port, logger: logger)
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<50 { group.addTask { try await a.get() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.count == 50 && statuses.allSatisfy { $0 == 200 }, "\(Set(statuses))")
+            #expect(simulator.oauthCounters.refreshes == 1)
+            let renewed = try #require(try await a.store.oauthGrant(connection: "c1"))
+            #expect(renewed.generation == 2 && renewed.refreshToken != first.refreshToken && renewed.accessToken != first.accessToken)
+
+            // Two processes, 25 requests each, on an expired token: still one refresh between them.
+            try await Self.expire(setup)
+            let b = try await Process(database: database, api: api, port: port, logger: logger)
+            let both = try await withThrowingTaskGroup(of: Int.self) { group in
+                for n in 0..<50 { group.addTask { try await (n % 2 == 0 ? a : b).get() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(both.allSatisfy { $0 == 200 }, "\(Set(both))")
+            #expect(simulator.oauthCounters.refreshes == 2, "the second process waited for the first one's commit")
+
+            // The provider ends the token early: the 401s renew it once, and every request is sent again.
+            simulator.expireAccessTokens()
+            let after401 = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 { group.addTask { try await a.get() } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(after401.allSatisfy { $0 == 200 }, "\(Set(after401))")
+            #expect(simulator.oauthCounters.refreshes == 3)
+            #expect(simulator.oauthCounters.invalidGrants == 0, "a rotated refresh token was never presented twice")
+
+            // Bad answers from the token endpoint: the request fails saying why, the grant records the
+            // cause and a time before which nothing is tried, and the held refresh token stays usable.
+            let bad: [(mode: String, says: String)] = [
+                ("server-error", "HTTP 500"), ("html", "not JSON (text/html"), ("no-access-token", "without an access_token"),
+            ]
+            for row in bad {
+                try await Self.expire(setup)
+                simulator.failTokenRequests(row.mode)
+                let answered = simulator.oauthCounters.chaosAnswers
+                await #expect(throws: UpstreamError.self) { _ = try await a.get() }
+                let grant = try #require(try await setup.oauthGrant(connection: "c1"))
+                #expect(grant.failures == 1 && grant.reason?.contains(row.says) == true && grant.retryAt != nil, "\(row.mode): \(grant.reason ?? "no reason")")
+                #expect(grant.state == .active)
+                // Within the backoff, no request reaches the token endpoint.
+                do {
+                    _ = try await a.get()
+                    Issue.record("\(row.mode): a request succeeded within the backoff")
+                } catch {
+                    #expect("\(error)".contains("next try at"), "\(row.mode): \(error)")
+                }
+                #expect(simulator.oauthCounters.chaosAnswers == answered + 1)
+            }
+            // Once the backoff is cleared (here: an operator's fix), the same refresh token still works.
+            try await Self.expire(setup)
+            #expect(try await a.get() == 200)
+            #expect(simulator.oauthCounters.refreshes == 4)
+
+            // The provider refuses the grant: reauthorization needed, and nothing more is asked of it.
+            try await Self.expire(setup)
+            simulator.failTokenRequests("invalid-grant")
+            do {
+                _ = try await a.get()
+                Issue.record("a refused grant served a request")
+            } catch {
+                #expect("\(error)".contains("needs authorizing again") && "\(error)".contains("connections authorize c1"), "\(error)")
+            }
+            let refused = try #require(try await setup.oauthGrant(connection: "c1"))
+            #expect(refused.state == .reauthRequired)
+            let asked = simulator.oauthCounters
+            await #expect(throws: UpstreamError.self) { _ = try await b.get() }
+            #expect(simulator.oauthCounters == asked, "a connection that needs reauthorization calls neither the token endpoint nor the API")
+        }
+        let lines = log.lines
+        #expect(lines.contains { $0.contains("access token renewed") })
+        for secret in ["sim_at_", "sim_rt_", Self.client.1] {
+            #expect(!lines.contains { $0.contains(secret) }, "a log line holds \(secret): \(lines.filter { $0.contains(secret) })")
+        }
+    }
+}
+
+/// Every log line at every level, metadata included, for tests that grep the log.
+final class CapturedLog: LogHandler, Sendable {
+    private let stored = Mutex<[String]>([])
+    var lines: [String] { stored.withLock { $0 } }
+
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+
+    func log(event: LogEvent) {
+        let line = "\(event.level) \(event.message) \(event.metadata ?? [:])"
+        stored.withLock { $0.append(line) }
+    }
+}
