@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TributaryCore
 import TributaryRuntime
@@ -7,7 +8,7 @@ struct Connections: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connections",
         abstract: "Manage connections: one tenant's link to one provider account.",
-        subcommands: [Add.self, List.self, Show.self, RotateSecret.self, Remove.self]
+        subcommands: [Add.self, List.self, Show.self, Authorize.self, RotateSecret.self, Remove.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -78,12 +79,48 @@ struct Connections: AsyncParsableCommand {
         @Argument(help: "Connection id.") var id: String
 
         func run() async throws {
-            guard let connection = try await global.openAdmin(readOnly: true).connection(id: id) else { throw CLIError.failure("no connection \(id)") }
-            let json = connection.json
+            let admin = try global.openAdmin(readOnly: true)
+            guard let connection = try await admin.connection(id: id) else { throw CLIError.failure("no connection \(id)") }
+            var json = connection.json
+            if let grant = try await admin.oauthGrant(connection: id), case .object(var members) = json {
+                members.append(("oauth", grant.json))
+                json = .object(members)
+            }
             if global.json {
                 Output.json(json)
             } else if case .object(let members) = json {
                 for member in members { Output.line("\(member.key): \(member.value.stringValue ?? member.value.jsonText)") }
+            }
+        }
+    }
+
+    struct Authorize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the URL where the customer authorizes an OAuth connection (valid once, for 10 minutes).",
+            discussion: """
+                The connection must belong to an app (--app) holding the OAuth client's client_id and \
+                client_secret, for a provider whose manifest says api.auth.style: oauth2. The provider sends \
+                the customer's browser back to /oauth/callback on this service, which stores the grant; \
+                from then on its access token is renewed before it expires. Run it again when status says \
+                reauth_required.
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Connection id.") var id: String
+        @Option(name: .customLong("redirect-uri"), help: "Where the provider sends the customer back (default: TRIBUTARY_PUBLIC_URL + /oauth/callback); register it with the provider's app.")
+        var redirectURI: String?
+
+        func run() async throws {
+            let base = ProcessInfo.processInfo.environment["TRIBUTARY_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            guard let redirect = redirectURI ?? base.map({ ($0.hasSuffix("/") ? String($0.dropLast()) : $0) + "/oauth/callback" }) else {
+                throw CLIError.usage("give --redirect-uri, or set TRIBUTARY_PUBLIC_URL to the service's public URL: the provider must send the customer back to its /oauth/callback")
+            }
+            let url = try await global.openAdmin().authorize(connection: id, redirectURI: redirect)
+            if global.json {
+                Output.json(.object([("connection", .string(id)), ("authorize_url", .string(url)), ("redirect_uri", .string(redirect))]))
+            } else {
+                Output.line(url)
+                Output.line("send the customer to this URL (valid once, for 10 minutes); the provider returns them to \(redirect)")
             }
         }
     }

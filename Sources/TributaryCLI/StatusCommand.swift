@@ -32,6 +32,16 @@ struct Status: AsyncParsableCommand {
         var lines = ["\(c.id)  \(c.provider)  tenant \(c.tenant)\(c.account.map { "  account \($0)" } ?? "")"]
         let counts = EventStatus.allCases.compactMap { s in status.events[s].map { "\(s.rawValue) \($0)" } }
         lines.append("  events: " + (counts.isEmpty ? "none yet" : counts.joined(separator: ", ")))
+        if let grant = status.oauth {
+            switch grant.state {
+            case .reauthRequired:
+                lines.append("  oauth: REAUTH REQUIRED (\(grant.reason ?? "the provider refused the grant")): polls and fetches wait; run tributary connections authorize \(c.id)")
+            case .active where grant.failures > 0:
+                lines.append("  oauth: renewal failing \(grant.failures) time(s): \(grant.reason ?? "unknown")\(grant.retryAt.map { "; next try \(time($0))" } ?? "")")
+            case .active:
+                lines.append("  oauth: authorized\(grant.expiresAt.map { ", token expires \(time($0))" } ?? ""), renewed \(grant.generation - 1) time(s)")
+            }
+        }
         if !status.resources.isEmpty {
             var rows = [["RESOURCE", "STATE", "PAGES", "READ", "WATERMARK", "NEWEST CHANGE", "LAST RUN", "NEXT RUN", "ERROR"]]
             for r in status.resources {

@@ -10,12 +10,15 @@ public struct ConnectionStatus: Sendable, Equatable {
     public var resources: [PollState]
     /// The latest sweep of each swept resource, by resource name.
     public var sweeps: [Sweep]
+    /// The connection's OAuth grant, if it has one (its tokens are never shown).
+    public var oauth: OAuthGrant?
 
-    public init(connection: Connection, events: [EventStatus: Int], rateLimit: JSONValue?, resources: [PollState], sweeps: [Sweep]) {
+    public init(connection: Connection, events: [EventStatus: Int], rateLimit: JSONValue?, resources: [PollState], sweeps: [Sweep], oauth: OAuthGrant? = nil) {
         self.connection = connection
         self.events = events
         self.rateLimit = rateLimit
         self.resources = resources
         self.sweeps = sweeps
+        self.oauth = oauth
     }
 }

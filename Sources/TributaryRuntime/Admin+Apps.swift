@@ -120,6 +120,20 @@ extension Admin {
     }
 }
 
+extension Admin {
+    /// Starts a customer's authorization of `connection`: the URL to send them to (valid once, for ten minutes).
+    public func authorize(connection id: String, redirectURI: String) async throws(OperationError) -> String {
+        guard let connection = try await connection(id: id) else { throw .failure("no connection \(id)") }
+        let catalog = try Manifests.catalog(directory: providersDirectory)
+        return try await OAuthFlow.start(store: store, catalog: catalog, connection: connection, redirectURI: redirectURI, now: now())
+    }
+
+    /// The connection's OAuth grant as `connections show` and `status` describe it (no token).
+    public func oauthGrant(connection id: String) async throws(OperationError) -> OAuthGrant? {
+        try await run { () async throws(StoreError) in try await store.oauthGrant(connection: id) }
+    }
+}
+
 extension ProviderApp {
     /// The public app shape: what `apps list/show --json` print (secrets only as fingerprints or presence).
     public func json(connections: Int) -> JSONValue {

@@ -22,6 +22,8 @@ public struct Engine: Sendable {
     public let configuration: EngineConfiguration
     /// The process's provider API clients: one rate limiter per connection, shared by polls, sweeps and fetches.
     public let clients: UpstreamClients
+    /// Every call to a provider goes through it (behind the outbound guard).
+    let transport: HTTPTransport
     /// OAuth connections' access tokens, renewed once for every poller, fetch and process that needs them.
     public let tokens: OAuthTokens
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
@@ -43,6 +45,7 @@ public struct Engine: Sendable {
         )
         // A one-shot command (it has a --max-wait) hears at once that a connection cannot be made.
         let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), failFast: configuration.maxWait != nil)
+        self.transport = transport
         tokens = OAuthTokens(store: store, transport: transport, clock: configuration.clock, logger: configuration.logger)
         clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait, accessTokens: tokens)
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
@@ -163,6 +166,7 @@ public struct Engine: Sendable {
         let router = Router(context: BasicRequestContext.self)
         IntakeRoutes(store: store, catalog: catalog, configuration: configuration.intake, now: configuration.now).add(to: router)
         APIRoutes(store: store, adminToken: configuration.adminToken).add(to: router)
+        OAuthFlow.addCallback(to: router, store: store, catalog: catalog, transport: transport, now: configuration.now)
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in
             await store.isWritable(now: configuration.now())

@@ -7,17 +7,19 @@ public import TributaryCore
 extension Store {
     public func oauthGrant(connection: String) async throws(StoreError) -> OAuthGrant? {
         let box = self.box
-        return try await readValue { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM oauth_grants WHERE connection = ?", arguments: [connection]).map { row in
-                OAuthGrant(
-                    connection: connection,
-                    accessToken: try (row["access_sealed"] as Data?).map { try box.open($0) },
-                    refreshToken: try (row["refresh_sealed"] as Data?).map { try box.open($0) },
-                    expiresAt: row["expires_at"], scope: row["scope"], generation: row["generation"],
-                    state: OAuthGrant.State(rawValue: row["state"]) ?? .reauthRequired, reason: row["reason"],
-                    failures: row["failures"], retryAt: row["retry_at"], refreshedAt: row["refreshed_at"]
-                )
-            }
+        return try await readValue { db in try Self.oauthGrant(connection: connection, db: db, box: box) }
+    }
+
+    static func oauthGrant(connection: String, db: Database, box: SecretBox) throws -> OAuthGrant? {
+        try Row.fetchOne(db, sql: "SELECT * FROM oauth_grants WHERE connection = ?", arguments: [connection]).map { row in
+            OAuthGrant(
+                connection: connection,
+                accessToken: try (row["access_sealed"] as Data?).map { try box.open($0) },
+                refreshToken: try (row["refresh_sealed"] as Data?).map { try box.open($0) },
+                expiresAt: row["expires_at"], scope: row["scope"], generation: row["generation"],
+                state: OAuthGrant.State(rawValue: row["state"]) ?? .reauthRequired, reason: row["reason"],
+                failures: row["failures"], retryAt: row["retry_at"], refreshedAt: row["refreshed_at"]
+            )
         }
     }
 

@@ -18,7 +18,8 @@ extension Store {
                     events: try Self.eventCounts(connection: connection.id, db: db),
                     rateLimit: try Self.rateLimitState(connection: connection.id, db: db).flatMap { JSONValue(parsing: Array($0.utf8)) },
                     resources: try Self.pollStates(connection: connection.id, db: db),
-                    sweeps: try Self.latestSweeps(connection: connection.id, db: db)
+                    sweeps: try Self.latestSweeps(connection: connection.id, db: db),
+                    oauth: try Self.oauthGrant(connection: connection.id, db: db, box: box)
                 )
             }
         }

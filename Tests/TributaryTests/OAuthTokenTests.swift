@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import ProviderSimulator
 import Synchronization
@@ -166,6 +167,77 @@ struct OAuthTokenTests {
         #expect(lines.contains { $0.contains("access token renewed") })
         for secret in ["sim_at_", "sim_rt_", Self.client.1] {
             #expect(!lines.contains { $0.contains(secret) }, "a log line holds \(secret): \(lines.filter { $0.contains(secret) })")
+        }
+    }
+}
+
+extension OAuthTokenTests {
+    @Test("connections authorize → the provider's consent → /oauth/callback stores the grant; a state reused, unknown, expired or declined is 400 and stores nothing")
+    func authorizationCodeFlow() async throws {
+        let directory = try TestPaths.temporaryDirectory("oauth-flow")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let providers = try Self.providers(directory)
+        var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.initialRecordsPerType = 3
+        simulatorConfiguration.oauth = SimulatorOAuthConfiguration(clients: [Self.client.0: Self.client.1])
+        let simulator = try ProviderSimulator(configuration: simulatorConfiguration, logger: SimulatorRig.logger)
+        var configuration = TestEngine.configuration(directory: directory)
+        configuration.providersDirectory = providers
+        configuration.now = EngineClock.system.now
+        let engineConfiguration = configuration
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let engine = try Engine(configuration: engineConfiguration)
+            _ = try await engine.store.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: Self.client.0, clientSecret: Self.client.1), now: 0)
+            _ = try await engine.store.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            try await engine.store.setAPICredentials(connection: "c1", token: nil, baseURL: "http://127.0.0.1:\(port)", now: 0)
+            let admin = try Admin(databasePath: engineConfiguration.databasePath, providersDirectory: providers, masterKey: TestSecrets.masterKey, environment: [:])
+            let redirect = "https://tributary.example.test/oauth/callback"
+            let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
+
+            /// The customer opens `url` and approves: where the provider sends the browser back (path and query).
+            func consent(_ url: String) async throws -> String {
+                let answer = try await transport.send(UpstreamRequest(url: url))
+                let location = try #require(answer.header("Location"), "authorize answered \(answer.status)")
+                #expect(location.hasPrefix(redirect + "?"))
+                return "/oauth/callback" + location.dropFirst(redirect.count)
+            }
+            let url = try await admin.authorize(connection: "c1", redirectURI: redirect)
+            for part in ["response_type=code", "client_id=sim-client", "code_challenge_method=S256", "scope=records.read", "state="] {
+                #expect(url.contains(part), "\(part) missing from \(url)")
+            }
+            let callback = try await consent(url)
+            try await TestEngine.live(engine) { client in
+                let first = try await client.send(callback, method: .get, headers: [:], body: "")
+                #expect(first.status == .ok && first.bodyText.contains("connection c1"), "\(first.status) \(first.bodyText)")
+                // The same link again (a reload, or an attacker who saw it): the state was used.
+                let again = try await client.send(callback, method: .get, headers: [:], body: "")
+                #expect(again.status == .badRequest && again.bodyText.contains("already used"))
+            }
+            let grant = try #require(try await engine.store.oauthGrant(connection: "c1"))
+            #expect(grant.state == .active && grant.refreshToken != nil && grant.generation == 1)
+            #expect(simulator.oauthCounters.codeExchanges == 1)
+
+            // Refusals: each stores nothing and exchanges no code.
+            let declined = try await admin.authorize(connection: "c1", redirectURI: redirect)
+            let declinedState = try #require(URLComponents(string: declined)?.queryItems?.first { $0.name == "state" }?.value)
+            try await engine.store.addOAuthAuthorization(state: "expired-state", connection: "c1", verifier: nil, redirectURI: redirect, expiresAt: 1, now: 0)
+            let refusals: [(query: String, says: String)] = [
+                ("code=x&state=never-issued", "unknown, already used or expired"),
+                ("code=x&state=expired-state", "unknown, already used or expired"),
+                ("code=x", "no state"),
+                ("error=access_denied&state=\(declinedState)", "not granted (access_denied)"),
+                ("code=x&state=\(declinedState)", "unknown, already used or expired"),
+                ("state=<script>alert(1)</script>&code=x", "unknown"),
+            ]
+            try await TestEngine.live(engine) { client in
+                for row in refusals {
+                    let answer = try await client.send("/oauth/callback?" + row.query.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!, method: .get, headers: [:], body: "")
+                    #expect(answer.status == .badRequest && answer.bodyText.contains(row.says), "\(row.query): \(answer.status) \(answer.bodyText)")
+                    #expect(!answer.bodyText.contains("<script>") && answer.headers[.contentType]?.hasPrefix("text/plain") == true)
+                }
+            }
+            #expect(simulator.oauthCounters.codeExchanges == 1)
+            #expect(try await engine.store.oauthGrant(connection: "c1")?.generation == 1)
         }
     }
 }

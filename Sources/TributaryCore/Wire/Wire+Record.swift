@@ -30,3 +30,20 @@ extension Connection {
         ])
     }
 }
+
+extension OAuthGrant {
+    /// A grant as `connections show` and `status` describe it: its state and times, never a token.
+    public var json: JSONValue {
+        func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamp.rfc3339(microseconds: $0)) } ?? .null }
+        return .object([
+            ("state", .string(state.rawValue)),
+            ("expires_at", time(expiresAt)),
+            ("refresh_token", .bool(refreshToken != nil)),
+            ("generation", .number(String(generation))),
+            ("refreshed_at", time(refreshedAt)),
+            ("failures", .number(String(failures))),
+            ("reason", reason.map(JSONValue.string) ?? .null),
+            ("retry_at", time(retryAt)),
+        ])
+    }
+}

@@ -7,6 +7,7 @@ extension ConnectionStatus {
             ("rate_limit", rateLimit ?? .null),
             ("resources", .array(resources.map(\.json))),
             ("sweeps", .array(sweeps.map(\.json))),
+            ("oauth", oauth?.json ?? .null),
         ])
     }
 }
