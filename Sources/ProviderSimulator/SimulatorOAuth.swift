@@ -15,11 +15,23 @@ public struct SimulatorOAuthConfiguration: Sendable, Equatable {
     public var clients: [String: String]
     public var accessTokenSeconds: Int64
     public var rotateRefreshTokens: Bool
+    /// How long a rotated-away refresh token is still accepted (Auth0's "reuse interval", Okta's grace
+    /// period): a client that crashed after the provider rotated, before it stored the new token, can
+    /// still renew. 0: strict, reuse is `invalid_grant` at once.
+    public var refreshReuseGraceSeconds: Int64
+    /// Added to each token endpoint answer, after the grant changed and before the answer leaves: the
+    /// window in which a client that dies loses the rotated token.
+    public var tokenLatencyMilliseconds: Int
 
-    public init(clients: [String: String], accessTokenSeconds: Int64 = 3600, rotateRefreshTokens: Bool = true) {
+    public init(
+        clients: [String: String], accessTokenSeconds: Int64 = 3600, rotateRefreshTokens: Bool = true,
+        refreshReuseGraceSeconds: Int64 = 0, tokenLatencyMilliseconds: Int = 0
+    ) {
         self.clients = clients
         self.accessTokenSeconds = accessTokenSeconds
         self.rotateRefreshTokens = rotateRefreshTokens
+        self.refreshReuseGraceSeconds = refreshReuseGraceSeconds
+        self.tokenLatencyMilliseconds = tokenLatencyMilliseconds
     }
 }
 
@@ -161,19 +173,30 @@ final class SimulatorOAuth: Sendable {
                 refresh = Self.token("sim_rt_")
                 state.counters.codeExchanges += 1
             case "refresh_token":
-                guard let presented = value("refresh_token"), let owner = state.refreshTokens[presented],
-                      state.grants[owner]?.client == client, !state.revokedGrants.contains(owner) else {
-                    // A rotated-away token presented again: the grant is compromised and revoked whole.
-                    if let presented = value("refresh_token"), let owner = state.refreshTokens[presented] {
-                        state.revokedGrants.insert(owner.hasPrefix("reused:") ? String(owner.dropFirst(7)) : owner)
+                guard let presented = value("refresh_token"), let entry = state.refreshTokens[presented] else {
+                    state.counters.invalidGrants += 1
+                    return (400, #"{"error":"invalid_grant"}"#, "application/json")
+                }
+                // A rotated-away token is "rotated:<rotated at>:<grant>": accepted within the grace, else
+                // its reuse means it leaked, and the whole grant is revoked.
+                var owner = entry
+                if entry.hasPrefix("rotated:") {
+                    let parts = entry.split(separator: ":", maxSplits: 2).map(String.init)
+                    owner = parts.count == 3 ? parts[2] : ""
+                    let rotatedAt = parts.count == 3 ? Int64(parts[1]) ?? 0 : 0
+                    guard now - rotatedAt <= configuration.refreshReuseGraceSeconds * 1_000_000 else {
+                        state.revokedGrants.insert(owner)
+                        state.counters.invalidGrants += 1
+                        return (400, #"{"error":"invalid_grant"}"#, "application/json")
                     }
+                }
+                guard state.grants[owner]?.client == client, !state.revokedGrants.contains(owner) else {
                     state.counters.invalidGrants += 1
                     return (400, #"{"error":"invalid_grant"}"#, "application/json")
                 }
                 grant = owner
                 if configuration.rotateRefreshTokens {
-                    // The old token stays known (mapped to a revoked-on-reuse marker) so its reuse is detected.
-                    state.refreshTokens[presented] = "reused:" + owner
+                    if !entry.hasPrefix("rotated:") { state.refreshTokens[presented] = "rotated:\(now):" + owner }
                     refresh = Self.token("sim_rt_")
                 }
                 state.counters.refreshes += 1

@@ -78,6 +78,7 @@ struct SimulatorRoutes: Sendable {
             let body = try await request.body.collect(upTo: 1 << 16)
             let form = Self.decodedQuery(String(buffer: body))
             let answer = oauth.token(form: form, authorization: request.headers[.authorization], now: simulator.clock.nowMicroseconds())
+            if oauth.configuration.tokenLatencyMilliseconds > 0 { try await Task.sleep(for: .milliseconds(oauth.configuration.tokenLatencyMilliseconds)) }
             var buffer = ByteBuffer()
             buffer.writeString(answer.body)
             return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType, .cacheControl: "no-store"], body: .init(byteBuffer: buffer))

@@ -18,29 +18,9 @@ import TributaryUpstream
 /// reauthorization, bad token answers backed off, and no token in any log line.
 @Suite("OAuth access tokens", .serialized)
 struct OAuthTokenTests {
-    static let client = ("sim-client", "sim-client-secret-value")
+    static let client = (OAuthRig.client.id, OAuthRig.client.secret)
 
-    /// The simulator's manifest as an OAuth provider (`simulator-oauth`), in a providers directory of its own.
-    static func providers(_ directory: URL) throws -> String {
-        let folder = directory.appendingPathComponent("providers")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var text = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
-        text = text.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-oauth\n")
-        text = text.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
-              auth:
-                style: oauth2
-                oauth:
-                  authorizeURL: /oauth/authorize
-                  tokenURL: /oauth/token
-                  revokeURL: /oauth/revoke
-                  clientAuth: basic
-                  pkce: true
-                  scopes: [records.read]
-
-            """)
-        try text.write(to: folder.appendingPathComponent("simulator-oauth.yaml"), atomically: true, encoding: .utf8)
-        return folder.path
-    }
+    static func providers(_ directory: URL) throws -> String { try OAuthRig.providers(directory) }
 
     /// One process's view: its own store handle, token source (its own lease holder) and clients.
     struct Process {

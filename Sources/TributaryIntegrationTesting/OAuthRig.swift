@@ -1,0 +1,32 @@
+public import Foundation
+import TributaryTesting
+
+/// The simulator as an OAuth provider, for the tests of per-customer auth.
+public enum OAuthRig {
+    /// The OAuth client the simulator knows: id and secret.
+    public static let client = (id: "sim-client", secret: "sim-client-secret-value")
+
+    /// A providers directory under `directory` holding the simulator's manifest as `simulator-oauth`,
+    /// whose API calls carry access tokens from the simulator's `/oauth/token` (style oauth2, PKCE,
+    /// HTTP Basic client authentication).
+    public static func providers(_ directory: URL) throws -> String {
+        let folder = directory.appendingPathComponent("providers")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-oauth\n")
+        text = text.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
+              auth:
+                style: oauth2
+                oauth:
+                  authorizeURL: /oauth/authorize
+                  tokenURL: /oauth/token
+                  revokeURL: /oauth/revoke
+                  clientAuth: basic
+                  pkce: true
+                  scopes: [records.read]
+
+            """)
+        try text.write(to: folder.appendingPathComponent("simulator-oauth.yaml"), atomically: true, encoding: .utf8)
+        return folder.path
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import ProviderSimulator
+import Testing
+import TributaryCore
+import TributaryIntegrationTesting
+import TributaryStore
+import TributaryTesting
+
+/// `kill -9` of `tributary poll` while it renews an OAuth token, round after round: the grant is never
+/// torn, the lease of a dead renewer does not block the next one, and the connection keeps working.
+@Suite("OAuth renewal crash recovery", .serialized)
+struct OAuthCrashTests {
+    @Test("24 rounds of SIGKILL at random moments of a token renewal leave a working grant, never a torn one")
+    func killDuringRenewal() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0
+        configuration.types = ["customer"]
+        configuration.initialRecordsPerType = 20
+        // The provider rotates refresh tokens, answers 80 ms after it did (the window in which a dead
+        // client loses the new one), and accepts the previous token for a grace of 60 s.
+        configuration.oauth = SimulatorOAuthConfiguration(
+            clients: [OAuthRig.client.id: OAuthRig.client.secret], refreshReuseGraceSeconds: 60, tokenLatencyMilliseconds: 80
+        )
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
+        let directory = try TestPaths.temporaryDirectory("oauth-crash")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("oauth.db").path
+        let providers = try OAuthRig.providers(directory)
+        let rounds = 24
+
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
+            _ = try await store.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: OAuthRig.client.id, clientSecret: OAuthRig.client.secret), now: 0)
+            _ = try await store.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            try await store.setAPICredentials(connection: "c1", token: nil, baseURL: "http://127.0.0.1:\(port)", now: 0)
+            let first = try #require(simulator.issueGrant(client: OAuthRig.client.id))
+            _ = try await store.commitOAuthGrant(connection: "c1", TokenGrant(accessToken: first.accessToken, refreshToken: first.refreshToken, expiresAt: 0, scope: nil), over: nil, now: 0)
+
+            var random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
+            var generations: [Int64] = []
+            for round in 0..<rounds {
+                // Expired by our clock: the poll must renew before its first request.
+                let grant = try #require(try await store.oauthGrant(connection: "c1"))
+                #expect(grant.state == .active, "round \(round): \(grant.reason ?? "")")
+                generations.append(grant.generation)
+                _ = try await store.commitOAuthGrant(
+                    connection: "c1", TokenGrant(accessToken: grant.accessToken ?? "", refreshToken: grant.refreshToken, expiresAt: 1, scope: nil),
+                    over: grant.generation, now: 1
+                )
+                let poll = try Self.startPoll(database: database, providers: providers)
+                // Anywhere from before the token request to after the commit.
+                try await Task.sleep(for: .milliseconds(Int(random.next(below: 250))))
+                kill(poll.processIdentifier, SIGKILL)
+                poll.waitUntilExit()
+            }
+            // The grant's generation only ever grew, and a poll run to its end works with it.
+            #expect(generations == generations.sorted(), "\(generations)")
+            let last = try Self.startPoll(database: database, providers: providers, stderr: true)
+            let said = String(decoding: (last.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            last.waitUntilExit()
+            #expect(last.terminationStatus == 0, "the poll after the kills exited \(last.terminationStatus): \(said)")
+            let after = try #require(try await store.oauthGrant(connection: "c1"))
+            #expect(after.state == .active && after.failures == 0)
+            let counters = simulator.oauthCounters
+            print("oauth crash: \(rounds) kills; \(counters.refreshes) renewals at the provider; grant generation \(after.generation); invalid grants \(counters.invalidGrants)")
+            #expect(counters.invalidGrants == 0, "a renewal presented a refresh token the provider no longer accepts")
+            #expect(counters.refreshes >= 1 && counters.refreshes <= rounds + 1, "renewals at the provider: \(counters.refreshes)")
+            #expect(try await store.events(EventFilter(connection: "c1", limit: 1000)).count >= 20, "the final poll read the records")
+        }
+    }
+
+    static func startPoll(database: String, providers: String, stderr: Bool = false) throws -> Process {
+        let process = TestPaths.tributaryProcess(
+            ["poll", "--once", "--allow-private-upstreams", "--connection", "c1", "--resource", "customers", "--db", database, "--providers", providers],
+            masterKey: TestSecrets.masterKey
+        )
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = stderr ? Pipe() : FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
