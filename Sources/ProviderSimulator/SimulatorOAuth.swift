@@ -22,6 +22,9 @@ public struct SimulatorOAuthConfiguration: Sendable, Equatable {
     /// Added to each token endpoint answer, after the grant changed and before the answer leaves: the
     /// window in which a client that dies loses the rotated token.
     public var tokenLatencyMilliseconds: Int
+    /// The account a customer signs in to at `/oauth/authorize` unless `login_hint` names another; token
+    /// responses of the code grant name it as `account_id`.
+    public var account = "a1"
 
     public init(
         clients: [String: String], accessTokenSeconds: Int64 = 3600, rotateRefreshTokens: Bool = true,
@@ -70,6 +73,7 @@ final class SimulatorOAuth: Sendable {
         var redirectURI: String
         var challenge: String?
         var scope: String?
+        var account: String
         var expiresAt: Int64
     }
 
@@ -80,6 +84,7 @@ final class SimulatorOAuth: Sendable {
         /// Access token → (grant id, expiry).
         var accessTokens: [String: (grant: String, expiresAt: Int64)] = [:]
         var grants: [String: (client: String, scope: String?)] = [:]
+        var accounts: [String: String] = [:]
         var revokedGrants: Set<String> = []
         var chaos: [Chaos] = []
         var counters = SimulatorOAuthCounters()
@@ -110,7 +115,7 @@ final class SimulatorOAuth: Sendable {
         let challenge = value("code_challenge")
         if challenge != nil, value("code_challenge_method") != "S256" { return (400, nil, "invalid_request") }
         let code = Self.token("sim_code_")
-        state.withLock { $0.codes[code] = Code(client: client, redirectURI: redirect, challenge: challenge, scope: value("scope"), expiresAt: now + 600_000_000) }
+        state.withLock { $0.codes[code] = Code(client: client, redirectURI: redirect, challenge: challenge, scope: value("scope"), account: value("login_hint") ?? configuration.account, expiresAt: now + 600_000_000) }
         var components = url
         var items = components.queryItems ?? []
         items.append(URLQueryItem(name: "code", value: code))
@@ -170,6 +175,7 @@ final class SimulatorOAuth: Sendable {
                 }
                 grant = Self.token("grant_")
                 state.grants[grant] = (client, pending.scope)
+                state.accounts[grant] = pending.account
                 refresh = Self.token("sim_rt_")
                 state.counters.codeExchanges += 1
             case "refresh_token":
@@ -213,6 +219,7 @@ final class SimulatorOAuth: Sendable {
             var fields = [#""access_token":"\#(access)""#, #""token_type":"Bearer""#, #""expires_in":\#(configuration.accessTokenSeconds)"#]
             if let refresh { fields.append(#""refresh_token":"\#(refresh)""#) }
             if let scope = state.grants[grant]?.scope { fields.append(#""scope":\#(JSONValue.string(scope).jsonText)"#) }
+            if let account = state.accounts[grant] { fields.append(#""account_id":\#(JSONValue.string(account).jsonText)"#) }
             return (200, "{" + fields.joined(separator: ",") + "}", "application/json")
         }
     }

@@ -49,11 +49,14 @@ public struct TokenGrant: Sendable, Equatable {
     /// Microseconds since the epoch.
     public var expiresAt: Int64?
     public var scope: String?
+    /// The account the grant is for, where the manifest says where the token response names it.
+    public var account: String?
 
-    public init(accessToken: String, refreshToken: String?, expiresAt: Int64?, scope: String?) {
+    public init(accessToken: String, refreshToken: String?, expiresAt: Int64?, scope: String?, account: String? = nil) {
         self.accessToken = accessToken
         self.refreshToken = refreshToken
         self.expiresAt = expiresAt
         self.scope = scope
+        self.account = account
     }
 }

@@ -24,9 +24,23 @@ public enum OAuthRig {
                   clientAuth: basic
                   pkce: true
                   scopes: [records.read]
+                  account: /account_id
 
             """)
         try text.write(to: folder.appendingPathComponent("simulator-oauth.yaml"), atomically: true, encoding: .utf8)
+        // The same API, its tokens bought with the app's client credentials (no customer grant).
+        var machine = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        machine = machine.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-cc\n")
+        machine = machine.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
+              auth:
+                style: oauth2-client-credentials
+                oauth:
+                  tokenURL: /oauth/token
+                  clientAuth: body
+                  scopes: [records.read]
+
+            """)
+        try machine.write(to: folder.appendingPathComponent("simulator-cc.yaml"), atomically: true, encoding: .utf8)
         return folder.path
     }
 }

@@ -75,6 +75,9 @@ public struct Provider: Sendable {
                 throw ManifestError(path: "/api/auth/oauth/\(name)", reason: "only github-app's tokenURL takes {account}")
             }
         }
+        if let pointer = oauth.account, JSONPointer(pointer) == nil {
+            throw ManifestError(path: "/api/auth/oauth/account", reason: "\"\(pointer)\" is not a JSON Pointer")
+        }
         switch auth.style {
         case .oauth2 where oauth.authorizeURL == nil:
             throw ManifestError(path: "/api/auth/oauth/authorizeURL", reason: "style oauth2 needs the URL where the customer approves access")

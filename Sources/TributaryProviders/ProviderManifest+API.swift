@@ -37,6 +37,8 @@ extension ProviderManifest {
                 public var scopeSeparator: String?
                 public var authorizeParams: [String: String]?
                 public var refreshSkew: Int?
+                /// JSON Pointer into the token response naming the account the customer authorized.
+                public var account: String?
 
                 public enum ClientAuth: String, Sendable, Decodable { case basic, body }
 

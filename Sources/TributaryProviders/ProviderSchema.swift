@@ -1060,6 +1060,10 @@ enum ProviderSchema {
                   "minimum": 0,
                   "maximum": 86400,
                   "description": "Seconds before expiry at which a token is refreshed (default 300)."
+                },
+                "account": {
+                  "type": "string",
+                  "description": "JSON Pointer into the token response naming the account the customer authorized (HubSpot /hub_id, Slack /team/id): the callback refuses a grant for another account than the connection's --account."
                 }
               },
               "additionalProperties": false,

@@ -48,9 +48,9 @@ public enum OAuthFlow {
     public static func start(
         store: Store, catalog: ManifestCatalog, connection: Connection, redirectURI: String, now: Int64
     ) async throws(OperationError) -> String {
-        guard let redirect = URLComponents(string: redirectURI), redirect.host?.isEmpty == false,
-              redirect.scheme == "https" || redirect.scheme == "http" else {
-            throw .usage("--redirect-uri must be an absolute http(s) URL ending in /oauth/callback, not \"\(redirectURI)\"")
+        guard let redirect = URLComponents(string: redirectURI), let host = redirect.host, !host.isEmpty, redirect.path.hasSuffix("/oauth/callback"),
+              redirect.scheme == "https" || (redirect.scheme == "http" && ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)) else {
+            throw .usage("--redirect-uri must be an https URL (http only on loopback) ending in /oauth/callback, not \"\(redirectURI)\"")
         }
         let (oauth, _, baseURL, app) = try await endpoints(store: store, catalog: catalog, connection: connection)
         let state = randomToken()
@@ -115,6 +115,12 @@ public enum OAuthFlow {
             let endpoint = TokenEndpoint(oauth: oauth, baseURL: baseURL, app: app, transport: transport, now: now)
             switch try await endpoint.request(form) {
             case .granted(let grant):
+                // The customer may sign in to another account than the one the connection is for: its
+                // data must not reach this tenant.
+                if oauth.account != nil, grant.account == nil || grant.account != connection.account {
+                    logger.warning("authorization for another account refused", metadata: ["connection": "\(connection.id)", "account": "\(grant.account ?? "none")"])
+                    return .refused(status: 400, message: "You authorized account \(grant.account ?? "(not named)"), but this connection is for account \(connection.account ?? "(none)"). Sign in to that account and start again from the application.")
+                }
                 _ = try await store.commitOAuthGrant(connection: connection.id, grant, over: nil, now: now())
                 logger.notice("connection authorized", metadata: ["connection": "\(connection.id)"])
                 return .authorized(connection: connection.id)

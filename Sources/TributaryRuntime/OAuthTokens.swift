@@ -154,13 +154,15 @@ public final class OAuthTokens: AccessTokens {
             }
             logger.info("access token renewed", metadata: ["connection": "\(connection.id)", "oauth.generation": "\((grant?.generation ?? 0) + 1)"])
             return granted.accessToken
-        case .refused(let reason):
+        case .refused(let reason) where api.auth.style == .oauth2:
             if let grant {
                 try await store.noteOAuthFailure(connection: connection.id, generation: grant.generation, reason: reason, retryAt: nil, reauth: true, now: clock.now())
             }
             logger.warning("access token refused: the customer must authorize again", metadata: ["connection": "\(connection.id)", "reason": "\(reason)"])
             throw Self.reauth(connection, reason)
-        case .failed(let reason):
+        case .refused(let reason), .failed(let reason):
+            // A client-credentials grant has no customer to authorize again: the app's credentials are
+            // fixed by the operator (apps rotate-secret), which ends the backoff.
             var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
             let delay = backoff.delay(attempt: grant?.failures ?? 0, random: 0.5 + random.nextUnit() / 2)
             let retryAt = clock.now() + delay.microseconds
@@ -207,7 +209,7 @@ struct TokenEndpoint {
 
     func request(_ form: [(String, String)]) async throws -> Outcome {
         guard let clientID = app.clientID, let clientSecret = app.clientSecret else {
-            return .refused("app \(app.id) has no client_id and client_secret (apps rotate-secret \(app.id) --credentials @FILE)")
+            return .failed("app \(app.id) has no client_id and client_secret (apps rotate-secret \(app.id) --credentials @FILE)")
         }
         var fields = form
         var headers: [(name: String, value: String)] = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
@@ -229,7 +231,18 @@ struct TokenEndpoint {
         } catch {
             return .failed("token endpoint \(OutboundGuard.redacted(url)): \(UpstreamClient.cause(of: error))")
         }
-        return Self.read(response, sentAt: sentAt)
+        var outcome = Self.read(response, sentAt: sentAt)
+        if case .granted(var grant) = outcome, let pointer = oauth.account.flatMap(JSONPointer.init), let json = JSONValue(parsing: response.body) {
+            grant.account = pointer.resolve(in: json).flatMap { value -> String? in
+                switch value {
+                case .string(let s): s
+                case .number(let n): n
+                default: nil
+                }
+            }
+            outcome = .granted(grant)
+        }
+        return outcome
     }
 
     /// Reads a token endpoint's answer (RFC 6749 §5.1 and §5.2); never quotes a token.
@@ -254,8 +267,13 @@ struct TokenEndpoint {
         }
         let code = json?["error"]?.stringValue
         let said = code.map { " (\(String($0.prefix(64))))" } ?? ""
-        if [400, 401].contains(response.status), let code, ["invalid_grant", "invalid_client", "unauthorized_client"].contains(code) {
+        // Only the grant itself being refused sends the customer back to authorize; the app's client
+        // refused (invalid_client, unauthorized_client) is the operator's to fix, for every customer at once.
+        if [400, 401].contains(response.status), code == "invalid_grant" {
             return .refused("token endpoint answered \(response.status)\(said)")
+        }
+        if [400, 401].contains(response.status), let code, ["invalid_client", "unauthorized_client"].contains(code) {
+            return .failed("token endpoint refused the app's client credentials (\(code)); fix them with apps rotate-secret APP --credentials @FILE")
         }
         return .failed("token endpoint answered HTTP \(response.status)\(said)")
     }

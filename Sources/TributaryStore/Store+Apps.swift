@@ -40,6 +40,10 @@ extension Store {
         try await write { db in
             try Self.requireApp(id, db: db)
             if let clientID = credentials.clientID { try db.execute(sql: "UPDATE apps SET client_id = ? WHERE id = ?", arguments: [clientID, id]) }
+            // New client credentials end the backoff of renewals that failed for the old ones.
+            try db.execute(sql: """
+                UPDATE oauth_grants SET retry_at = NULL, failures = 0 WHERE state = 'active' AND connection IN (SELECT id FROM connections WHERE app = ?)
+                """, arguments: [id])
             if let appID = credentials.appID { try db.execute(sql: "UPDATE apps SET app_id = ? WHERE id = ?", arguments: [appID, id]) }
             for secret in sealed {
                 try db.execute(sql: "UPDATE app_secrets SET retired_at = ? WHERE app = ? AND purpose = ? AND retired_at IS NULL",

@@ -197,6 +197,16 @@ extension OAuthTokenTests {
             #expect(grant.state == .active && grant.refreshToken != nil && grant.generation == 1)
             #expect(simulator.oauthCounters.codeExchanges == 1)
 
+            // The customer signs in to another account than the connection's: refused, nothing stored.
+            let wrong = try await admin.authorize(connection: "c1", redirectURI: redirect)
+            let wrongCallback = try await consent(wrong + "&login_hint=someone-else")
+            try await TestEngine.live(engine) { client in
+                let answer = try await client.send(wrongCallback, method: .get, headers: [:], body: "")
+                #expect(answer.status == .badRequest && answer.bodyText.contains("You authorized account someone-else"), "\(answer.status) \(answer.bodyText)")
+            }
+            #expect(try await engine.store.oauthGrant(connection: "c1")?.generation == 1)
+            let exchanged = simulator.oauthCounters.codeExchanges
+
             // Refusals: each stores nothing and exchanges no code.
             let declined = try await admin.authorize(connection: "c1", redirectURI: redirect)
             let declinedState = try #require(URLComponents(string: declined)?.queryItems?.first { $0.name == "state" }?.value)
@@ -216,8 +226,51 @@ extension OAuthTokenTests {
                     #expect(!answer.bodyText.contains("<script>") && answer.headers[.contentType]?.hasPrefix("text/plain") == true)
                 }
             }
-            #expect(simulator.oauthCounters.codeExchanges == 1)
+            #expect(simulator.oauthCounters.codeExchanges == exchanged)
             #expect(try await engine.store.oauthGrant(connection: "c1")?.generation == 1)
+            // A redirect URI that is not an https /oauth/callback is refused before anything is stored.
+            for bad in ["http://evil.example/oauth/callback", "https://tributary.example.test/elsewhere", "javascript:alert(1)"] {
+                await #expect(throws: OperationError.self) { _ = try await admin.authorize(connection: "c1", redirectURI: bad) }
+            }
+        }
+    }
+}
+
+extension OAuthTokenTests {
+    @Test("client credentials: the app's credentials buy the token; refused credentials back off without asking any customer to authorize, and new ones are used at once")
+    func clientCredentials() async throws {
+        let directory = try TestPaths.temporaryDirectory("oauth-cc")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try ManifestCatalog.loadValid(directory: try Self.providers(directory))
+        let api = try #require(catalog.providers["simulator-cc"]?.manifest.api)
+        var configuration = SimulatorConfiguration()
+        configuration.initialRecordsPerType = 3
+        configuration.oauth = SimulatorOAuthConfiguration(clients: [Self.client.0: Self.client.1])
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try Store(path: directory.appendingPathComponent("cc.db").path, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
+            _ = try await store.addApp(id: "m2m", provider: "simulator-cc", credentials: AppCredentials(clientID: Self.client.0, clientSecret: "a-wrong-secret"), now: 0)
+            _ = try await store.addConnection(id: "c1", provider: "simulator-cc", tenant: "acme", account: "a1", app: "m2m", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
+            let tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: SimulatorRig.logger)
+            let clients = UpstreamClients(transport: transport, clock: .system, accessTokens: tokens)
+            func get() async throws -> Int {
+                let connection = try #require(try await store.connection(id: "c1"))
+                let client = clients.client(for: connection, api: api, baseURL: "http://127.0.0.1:\(port)", token: nil)
+                return try await client.send(UpstreamRequest(url: client.url("/v1/customer?limit=1")), priority: .incrementalPoll, logger: SimulatorRig.logger).status
+            }
+            do {
+                _ = try await get()
+                Issue.record("a wrong client secret bought a token")
+            } catch {
+                #expect("\(error)".contains("refused the app's client credentials") && !"\(error)".contains("authorize"), "\(error)")
+            }
+            #expect(try await store.oauthGrant(connection: "c1") == nil)
+            try await store.updateApp(id: "m2m", credentials: AppCredentials(clientSecret: Self.client.1), now: 1)
+            #expect(try await get() == 200)
+            #expect(try await get() == 200)
+            #expect(simulator.oauthCounters.clientCredentials == 1, "the token bought is reused until it expires")
+            #expect(try await store.oauthGrant(connection: "c1")?.state == .active)
         }
     }
 }
