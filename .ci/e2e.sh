@@ -82,6 +82,7 @@ contains add.out "/webhooks/github/gh1"
 ok "connections add gh1 (key file tributary.db.key is 0600)"
 
 # --- serve -----------------------------------------------------------------
+: >serve.out  # created before serve starts, so the wait loop below never reads a missing file
 "$BIN" serve --port 0 >serve.out 2>serve.err &
 SERVER_PID=$!
 PORT=""
@@ -137,6 +138,37 @@ BIN_SEQ=$(sed -n 's/^{"seq":\([0-9][0-9]*\),"duplicate":false}$/\1/p' binary.bod
   || fail "binary: got $status $(cat binary.body), expected 200 {\"seq\":N,\"duplicate\":false} with N > 1"
 ok "a signed non-UTF-8 body is accepted (seq $BIN_SEQ)"
 
+# --- one webhook URL per app: routed by the installation each delivery names ---------
+(umask 077 && printf 'webhook_secret: gh-app-e2e-secret\napp_id: 12345\n' > gh-app.yaml)
+expect_exit 2 app-argv -- cli apps add --provider github --id gh --credentials 'webhook_secret: x'
+contains app-argv.err "--credentials takes @FILE or -"
+expect_exit 0 app-add -- cli apps add --provider github --id gh --credentials @gh-app.yaml
+contains app-add.out "webhook path: /webhooks/github/apps/gh"
+expect_exit 0 app-conn -- cli connections add --provider github --tenant globex --id globex-gh --app gh --account 222
+post_app() { # NAME DELIVERY INSTALLATION: a signed `issues` delivery to the app's URL; prints the status
+  printf '{"action":"edited","issue":{"id":%s,"number":1,"updated_at":"2026-11-20T10:00:00Z"},"installation":{"id":%s}}' "$3" "$3" > "$1.json"
+  local sig
+  sig=$(python3 -c 'import hmac,hashlib,sys; print("sha256=" + hmac.new(b"gh-app-e2e-secret", open(sys.argv[1],"rb").read(), hashlib.sha256).hexdigest())' "$1.json")
+  curl -sS --max-time 10 -o "$1.body" -w '%{http_code}' -X POST "$URL/webhooks/github/apps/gh" \
+    -H "X-Hub-Signature-256: $sig" -H "X-GitHub-Delivery: $2" -H 'X-GitHub-Event: issues' \
+    -H 'Content-Type: application/json' --data-binary "@$1.json"
+}
+status=$(post_app app-routed e2e-app-1 222)
+[ "$status" = 200 ] && ! grep -q quarantined app-routed.body || fail "app delivery for installation 222: $status $(cat app-routed.body)"
+status=$(post_app app-waiting e2e-app-2 999)
+[ "$status" = 200 ] && grep -qF '"quarantined":true' app-waiting.body || fail "app delivery for unknown installation 999: $status $(cat app-waiting.body)"
+expect_exit 0 app-events -- cli events list --connection globex-gh
+contains app-events.out "e2e-app-1"
+expect_exit 0 app-quarantine -- cli events list --connection app:gh
+contains app-quarantine.out "e2e-app-2"
+WAITING_SEQ=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seq"])' "$(cat app-waiting.body)")
+expect_exit 0 app-late -- cli connections add --provider github --tenant initech --id initech-gh --app gh --account 999
+expect_exit 0 app-replay -- cli events replay "$WAITING_SEQ"
+contains app-replay.out "routed to connection initech-gh"
+expect_exit 0 app-routed-later -- cli events list --connection initech-gh
+contains app-routed-later.out "e2e-app-2"
+ok "an app's URL routes installation 222 to its connection, keeps 999 waiting, and replay routes it once 999 is added"
+
 for route in healthz readyz; do
   code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$URL/$route")
   [ "$code" = 200 ] || fail "GET /$route answered $code"
@@ -168,7 +200,7 @@ ok "GET /v1/events: 401 without the printed admin token, a page of events with i
 
 # --- event JSON ------------------------------------------------------------
 SCHEMA="$ROOT/Schemas/event.schema.json"
-expect_exit 0 list -- cli events list --json
+expect_exit 0 list -- cli events list --json --connection gh1
 python3 "$ROOT/.ci/check-event-json.py" "$SCHEMA" list.out || fail "list: output does not match Schemas/event.schema.json"
 python3 - list.out "$DELIVERY" "$BIN_SEQ" <<'EOF' || fail "events list --json does not hold the two events sent"
 import json, sys
