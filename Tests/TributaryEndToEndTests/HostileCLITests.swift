@@ -30,6 +30,23 @@ struct HostileCLITests {
         ])
     }
 
+    @Test("api.auth's OAuth endpoints are checked at load: a missing or plain-http URL, a misplaced {account}, a style without its oauth block, a bad account pointer")
+    func oauthManifests() throws {
+        let needle = "  auth: {style: bearer}"
+        func oauth(_ style: String, _ lines: String) -> String { "  auth:\n    style: \(style)\n    oauth:\n" + lines }
+        try Self.expectInvalid("simulator", [
+            (needle, "  auth: {style: oauth2}", "/api/auth/oauth"),
+            (needle, oauth("oauth2", "      tokenURL: /oauth/token"), "/api/auth/oauth/authorizeURL"),
+            (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: http://evil.example/token"), "/api/auth/oauth/tokenURL"),
+            (needle, oauth("oauth2", "      authorizeURL: https://x.example/{account}\n      tokenURL: /t"), "/api/auth/oauth/authorizeURL"),
+            (needle, oauth("bearer", "      tokenURL: /t"), "/api/auth/oauth"),
+            (needle, oauth("github-app", "      tokenURL: https://api.github.com/app/installations/access_tokens"), "/api/auth/oauth/tokenURL"),
+            (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: /t\n      account: hub_id"), "/api/auth/oauth/account"),
+            (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: /t\n      clientAuth: digest"), "/api/auth/oauth/clientAuth"),
+            (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: /t\n      refreshSkew: -5"), "/api/auth/oauth/refreshSkew"),
+        ])
+    }
+
     /// For each case, `provider`'s manifest with `needle` replaced must fail `providers validate`
     /// with exit 2 and an error at `path` in that file.
     static func expectInvalid(_ provider: String, _ cases: [(needle: String, replacement: String, path: String)]) throws {
