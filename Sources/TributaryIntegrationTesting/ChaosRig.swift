@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ProviderSimulator
 public import TributaryRuntime
+import TributaryCore
 import TributaryStore
 
 /// The engine and the provider simulator wired for the reconciler's acceptance chaos: the simulator's
@@ -15,13 +16,25 @@ public enum ChaosRig {
     /// Starts an engine from `configuration` with connection `sim1` (provider `simulator`), then a
     /// simulator delivering to it, points the connection's API at the simulator, and runs `body`.
     /// - Parameter adjust: changes to the simulator's configuration (seed, records, granularity…) on top of the chaos.
+    /// - Parameter oauthTokenSeconds: when given, `sim1` is a `simulator-oauth` connection (the
+    ///   configuration's providers directory must come from ``OAuthRig/providers(_:)``) of app `sim-app`,
+    ///   authorized before the run, whose access tokens live this many seconds.
     public static func run<T: Sendable>(
-        engine configuration: EngineConfiguration, logger: Logger,
+        engine configuration: EngineConfiguration, logger: Logger, oauthTokenSeconds: Int64? = nil,
         simulator adjust: @escaping @Sendable (inout SimulatorConfiguration) -> Void,
         _ body: @escaping @Sendable (Engine, ProviderSimulator) async throws -> T
     ) async throws -> T {
         let engine = try Engine(configuration: configuration)
-        _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [secret], now: 0)
+        let provider = oauthTokenSeconds == nil ? "simulator" : "simulator-oauth"
+        if oauthTokenSeconds != nil {
+            _ = try await engine.store.addApp(
+                id: "sim-app", provider: provider, credentials: AppCredentials(clientID: OAuthRig.client.id, clientSecret: OAuthRig.client.secret), now: 0
+            )
+        }
+        _ = try await engine.store.addConnection(
+            id: "sim1", provider: provider, tenant: "acme", account: oauthTokenSeconds == nil ? nil : "a1", app: oauthTokenSeconds == nil ? nil : "sim-app",
+            toleranceSeconds: nil, webhookSecrets: [secret], now: 0
+        )
         let (enginePorts, enginePort) = AsyncStream.makeStream(of: Int.self)
         return try await RunningServices.run([engine.application { enginePort.yield($0) }], ports: enginePorts, logger: logger) { tributaryPort in
             var sim = SimulatorConfiguration()
@@ -29,14 +42,25 @@ public enum ChaosRig {
             sim.chaos.rateLimitFraction = 0.1
             sim.rateLimit = .init(requestsPerSecond: 200, burst: 20)
             sim.webhooks = WebhookConfiguration(
-                url: "http://127.0.0.1:\(tributaryPort)/webhooks/simulator/sim1", secret: secret, dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
+                url: "http://127.0.0.1:\(tributaryPort)/webhooks/\(provider)/sim1", secret: secret, dropRate: 0.2, duplicateRate: 0.2, reorderWindow: 50
             )
+            if let oauthTokenSeconds {
+                sim.oauth = SimulatorOAuthConfiguration(clients: [OAuthRig.client.id: OAuthRig.client.secret], accessTokenSeconds: oauthTokenSeconds)
+            }
             adjust(&sim)
             let simulator = try ProviderSimulator(configuration: sim, logger: logger)
             let token = sim.tokens[0]
             let (simPorts, simPort) = AsyncStream.makeStream(of: Int.self)
             return try await RunningServices.run([simulator.application { simPort.yield($0) }], ports: simPorts, logger: logger) { port in
-                try await engine.store.setAPICredentials(connection: "sim1", token: token, baseURL: "http://127.0.0.1:\(port)", now: 0)
+                try await engine.store.setAPICredentials(connection: "sim1", token: oauthTokenSeconds == nil ? token : nil, baseURL: "http://127.0.0.1:\(port)", now: 0)
+                if let oauthTokenSeconds, let grant = simulator.issueGrant(client: OAuthRig.client.id) {
+                    let now = configuration.now()
+                    _ = try await engine.store.commitOAuthGrant(
+                        connection: "sim1",
+                        TokenGrant(accessToken: grant.accessToken, refreshToken: grant.refreshToken, expiresAt: now + oauthTokenSeconds * 1_000_000, scope: nil),
+                        over: nil, now: now
+                    )
+                }
                 return try await body(engine, simulator)
             }
         }

@@ -64,7 +64,10 @@ public final class OAuthTokens: AccessTokens {
     func usable(_ grant: OAuthGrant, api: ProviderManifest.API) -> String? {
         guard grant.state == .active, let access = grant.accessToken else { return nil }
         if let expiresAt = grant.expiresAt {
-            let skew = Int64(api.auth.oauth?.refreshSkew ?? ProviderManifest.API.Auth.OAuth.defaultRefreshSkew) * 1_000_000
+            var skew = Int64(api.auth.oauth?.refreshSkew ?? ProviderManifest.API.Auth.OAuth.defaultRefreshSkew) * 1_000_000
+            // A token that lives shorter than twice the skew (Graph's and some APIs' minutes-long ones)
+            // is renewed in the second half of its life, not at every request.
+            if let issued = grant.refreshedAt, expiresAt > issued { skew = min(skew, (expiresAt - issued) / 2) }
             guard expiresAt - skew > clock.now() else { return nil }
         }
         return access

@@ -246,22 +246,32 @@ public struct UpstreamClient: Sendable {
             throw UpstreamError("refusing to send credentials to \(Self.origin(outgoing.url) ?? "an unreadable URL"), which is not the API's origin \(Self.origin(baseURL) ?? baseURL)")
         }
         var bearer = token
-        if let renewing {
-            do {
-                bearer = try await renewing.current()
-            } catch {
-                onFailure("\(error)")
-                throw error
-            }
-        }
         outgoing.headers.append(contentsOf: authHeaders(bearer))
-        var renewed = false
+        /// Tokens the provider refused with 401 for this request: each is renewed once, never twice.
+        var refused: Set<String> = []
         var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
         var lastFailure = "no attempt made"
         let deadline = maxWait.map { clock.now() + $0.microseconds }
         for attempt in 0..<maxAttempts {
             if attempt > 0, let deadline, clock.now() >= deadline { throw outOfTime(attempts: attempt, lastFailure) }
             try await acquire(priority, by: deadline, attempts: attempt, lastFailure)
+            if let renewing {
+                // Read at each attempt, once the limiter let it go: a wait behind a 429 can outlast a
+                // short-lived token, which is then renewed before it is sent, not after a 401.
+                let previous = bearer
+                do {
+                    bearer = try await renewing.current()
+                } catch {
+                    await limiter.complete(status: nil, signals: RateLimitSignals())
+                    onFailure("\(error)")
+                    throw error
+                }
+                if bearer != previous {
+                    let names = Set(authHeaders(bearer).map { $0.name.lowercased() })
+                    outgoing.headers.removeAll { names.contains($0.name.lowercased()) }
+                    outgoing.headers.append(contentsOf: authHeaders(bearer))
+                }
+            }
             var response: UpstreamResponse
             let sentAt = clock.now()
             do {
@@ -291,21 +301,18 @@ public struct UpstreamClient: Sendable {
                 logger.notice("\(provider) API at \(Self.origin(baseURL) ?? baseURL): throttled (429); waiting as told (attempt \(attempt + 1) of \(maxAttempts))")
                 continue
             }
-            if response.status == 401, let renewing, let rejected = bearer, !renewed {
+            if response.status == 401, let renewing, let rejected = bearer, !refused.contains(rejected) {
                 // The provider refused a token that had not expired by our clock (revoked, rotated by
                 // another client, a skewed clock): renewed once, however many requests saw the 401 at
-                // the same time, then the request is sent again with the new one.
-                renewed = true
+                // the same time, then the request is sent again (the next attempt reads the new one).
+                refused.insert(rejected)
                 logger.notice("\(provider) API at \(Self.origin(baseURL) ?? baseURL): 401 with an unexpired access token; renewing it")
                 do {
-                    bearer = try await renewing.rejected(rejected)
+                    _ = try await renewing.rejected(rejected)
                 } catch {
                     onFailure("\(error)")
                     throw error
                 }
-                let names = Set(authHeaders(rejected).map { $0.name.lowercased() })
-                outgoing.headers.removeAll { names.contains($0.name.lowercased()) }
-                outgoing.headers.append(contentsOf: authHeaders(bearer))
                 continue
             }
             if response.status >= 500 {

@@ -38,6 +38,13 @@ struct ConvergenceTests {
         try await converge(seed: seed, hardDeletes: false, style: style)
     }
 
+    /// The same chaos through an OAuth connection whose access tokens live one second (and are all ended
+    /// early once, mid-run): polls, sweeps and the reconciler's fetches renew them as they go, once each.
+    @Test("with 1-second OAuth access tokens, renewed under the chaos and revoked early once, the mirror still converges", arguments: [31, 32])
+    func convergesWithShortLivedTokens(seed: Int) async throws {
+        try await converge(seed: seed, hardDeletes: false, oauthTokenSeconds: 1)
+    }
+
     /// How the simulator's lists are polled: the shipped manifest's keyset, or a variant of it.
     enum PollStyle: Sendable, CustomStringConvertible {
         case keyset, redmineFilter, shortcutNoTotal
@@ -111,18 +118,19 @@ struct ConvergenceTests {
         }
     }
 
-    func converge(seed: Int, hardDeletes: Bool, style: PollStyle = .keyset) async throws {
+    func converge(seed: Int, hardDeletes: Bool, style: PollStyle = .keyset, oauthTokenSeconds: Int64? = nil) async throws {
         let directory = try TestPaths.temporaryDirectory("converge")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = TestEngine.configuration(directory: directory)
-        configuration.providersDirectory = try style.providersDirectory(in: directory)
+        configuration.providersDirectory = oauthTokenSeconds == nil ? try style.providersDirectory(in: directory) : try OAuthRig.providers(directory)
+        if oauthTokenSeconds != nil { configuration.now = EngineClock.system.now }
         // The test drives polling itself (so the last poll is known to have run); the reconciler runs as in serve.
         configuration.polling = false
         configuration.reconciling = true
         configuration.pollTick = .milliseconds(200)
         let logger = SimulatorRig.logger
 
-        let result = try await ChaosRig.run(engine: configuration, logger: logger, simulator: { sim in
+        let result = try await ChaosRig.run(engine: configuration, logger: logger, oauthTokenSeconds: oauthTokenSeconds, simulator: { sim in
             sim.seed = UInt64(seed)
             sim.initialRecordsPerType = 100
             sim.granularity = .seconds
@@ -140,6 +148,8 @@ struct ConvergenceTests {
                 #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
                 rounds += 1
                 if rounds == 1 { midSweep = Task { try await engine.sweepRunner.runDue(force: true, logger: logger) } }
+                // The provider ends every token early once: the next calls get 401 and renew.
+                if rounds == 3 { simulator.expireAccessTokens() }
                 if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
             }
             simulator.stopMutations()
@@ -173,9 +183,14 @@ struct ConvergenceTests {
             let ended = try await engine.store.sweeps(connection: "sim1").filter { s in ran.contains { $0.generation == s.generation } }
             // The largest number of records of one type last changed within one second: what a page of 25 must page through.
             let cluster = Dictionary(grouping: simulator.records(), by: { "\($0.type) \($0.updatedAt / 1_000_000)" }).values.map(\.count).max() ?? 0
-            return (SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep, ended, sweepRounds, cluster)
+            return (SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep, ended, sweepRounds, cluster, simulator.oauthCounters)
         }
-        let (mismatches, converged, counters, beforeSweep, sweeps, sweepRounds, cluster) = result
+        let (mismatches, converged, counters, beforeSweep, sweeps, sweepRounds, cluster, oauth) = result
+        if oauthTokenSeconds != nil {
+            print("convergence seed \(seed) [oauth]: \(oauth.refreshes) token renewals, \(oauth.expiredRejections) requests refused with an ended token, \(oauth.invalidGrants) invalid grants")
+            #expect(oauth.refreshes >= 2 && oauth.expiredRejections >= 1, "tokens were not renewed by time and by refusal: the run did not test renewal")
+            #expect(oauth.invalidGrants == 0, "a rotated refresh token was presented twice")
+        }
         let drift = sweeps.map { "\($0.recordType): missing \($0.missing), stale \($0.stale), extra \($0.extra), confirmed deleted \($0.confirmedDeleted)" }
         print("convergence seed \(seed)\(hardDeletes ? " (hard deletes)" : "") [\(style)]: \(counters.changes) changes, \(counters.webhooksSent) webhooks (\(counters.webhooksDropped) dropped, \(counters.webhooksDuplicated) duplicated), \(counters.rateLimited) 429s, converged in \(converged) after mutations stopped (\(sweepRounds) sweep round(s) included), largest second \(cluster) records, mismatches before the sweep \(beforeSweep), after \(mismatches.count); sweep drift \(drift.joined(separator: "; "))")
         #expect(counters.webhooksDropped > 0 && counters.webhooksDuplicated > 0 && counters.rateLimited > 0, "the chaos did not happen")
