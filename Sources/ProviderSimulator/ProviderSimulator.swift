@@ -36,6 +36,7 @@ public final class ProviderSimulator: Sendable {
     private let webhookKey: [UInt8]?
     /// The OAuth server, when configured.
     let oauth: SimulatorOAuth?
+    let subscriptionStore: SimulatorSubscriptions
 
     /// Checks `configuration` and creates the initial records.
     ///
@@ -56,7 +57,17 @@ public final class ProviderSimulator: Sendable {
         webhookKey = try configuration.webhooks?.signingKey()
         running = Mutex(configuration.mutationsPerSecond)
         oauth = configuration.oauth.map(SimulatorOAuth.init)
+        subscriptionStore = SimulatorSubscriptions(maxSeconds: configuration.subscriptionMaxSeconds)
     }
+
+    /// The live webhook subscriptions made through `/v1/subscriptions`.
+    public func subscriptions() -> [SimulatorSubscription] { subscriptionStore.all(now: clock.nowMicroseconds()) }
+
+    /// Subscriptions created so far (renewals not counted).
+    public var subscriptionsCreated: Int { subscriptionStore.created }
+
+    /// Ends every subscription now, as a provider does when one is not renewed in time.
+    public func expireSubscriptions() { subscriptionStore.expireAll() }
 
     /// What the OAuth server did (zero when there is none).
     public var oauthCounters: SimulatorOAuthCounters { oauth?.counters ?? SimulatorOAuthCounters() }

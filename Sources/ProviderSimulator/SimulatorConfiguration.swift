@@ -121,6 +121,8 @@ public struct SimulatorConfiguration: Sendable {
     public var tokens = ["sim_token"]
     /// An OAuth 2.0 server at `/oauth/*` whose access tokens the API accepts too; `nil`: none.
     public var oauth: SimulatorOAuthConfiguration?
+    /// The longest life `/v1/subscriptions` grants a subscription, in seconds.
+    public var subscriptionMaxSeconds: Int64 = 3600
     public var rateLimit: RateLimit?
     public var retryAfterFormat = RetryAfterFormat.seconds
     public var resetFormat = ResetFormat.delta

@@ -63,6 +63,29 @@ struct SimulatorRoutes: Sendable {
         }
         router.post("/_sim/mutate") { request, _ in Self.response(mutateNow(request)) }
         addOAuth(to: router)
+        let subscriptions = simulator.subscriptionStore
+        router.post("/v1/subscriptions") { request, _ in
+            let body = JSONValue(parsing: Array(buffer: try await request.body.collect(upTo: 1 << 16)))
+            return try await guarded(request) {
+                let (status, text) = subscriptions.create(body, now: simulator.clock.nowMicroseconds())
+                return Reply(status: .init(code: status), body: text)
+            }
+        }
+        router.patch("/v1/subscriptions/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            let body = JSONValue(parsing: Array(buffer: try await request.body.collect(upTo: 1 << 16)))
+            return try await guarded(request) {
+                let (status, text) = subscriptions.renew(id: id, body, now: simulator.clock.nowMicroseconds())
+                return Reply(status: .init(code: status), body: text)
+            }
+        }
+        router.delete("/v1/subscriptions/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) {
+                let status = subscriptions.delete(id: id)
+                return Reply(status: .init(code: status), body: status == 204 ? "" : #"{"error":"not_found"}"#)
+            }
+        }
     }
 
     // MARK: OAuth

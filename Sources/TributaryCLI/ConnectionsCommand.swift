@@ -8,7 +8,7 @@ struct Connections: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "connections",
         abstract: "Manage connections: one tenant's link to one provider account.",
-        subcommands: [Add.self, List.self, Show.self, Authorize.self, RotateSecret.self, Remove.self]
+        subcommands: [Add.self, List.self, Show.self, Authorize.self, Subscribe.self, Unsubscribe.self, RotateSecret.self, Remove.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -82,8 +82,9 @@ struct Connections: AsyncParsableCommand {
             let admin = try global.openAdmin(readOnly: true)
             guard let connection = try await admin.connection(id: id) else { throw CLIError.failure("no connection \(id)") }
             var json = connection.json
-            if let grant = try await admin.oauthGrant(connection: id), case .object(var members) = json {
-                members.append(("oauth", grant.json))
+            if case .object(var members) = json {
+                if let grant = try await admin.oauthGrant(connection: id) { members.append(("oauth", grant.json)) }
+                if let subscription = try await admin.subscription(connection: id) { members.append(("subscription", subscription.json)) }
                 json = .object(members)
             }
             if global.json {
@@ -122,6 +123,50 @@ struct Connections: AsyncParsableCommand {
                 Output.line(url)
                 Output.line("send the customer to this URL (valid once, for 10 minutes); the provider returns them to \(redirect)")
             }
+        }
+    }
+
+    struct Subscribe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the connection's webhook subscription through the provider's API (manifests with a subscriptions section).",
+            discussion: """
+                The provider is told to deliver to PUBLIC_URL/webhooks/{provider}/{connection}, with a secret \
+                Tributary generates and stores first (or the one the provider returns). serve renews the \
+                subscription before it expires, creates it again if it was lost, and polls the connection at \
+                once for what was missed meanwhile.
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Connection id.") var id: String
+        @Option(name: .customLong("public-url"), help: "This service's public base URL (default TRIBUTARY_PUBLIC_URL).") var publicURL: String?
+        @Option(name: .customLong("max-wait"), help: "Seconds to keep retrying a failing provider.") var maxWait: Int = 30
+
+        func run() async throws {
+            let base = publicURL ?? ProcessInfo.processInfo.environment["TRIBUTARY_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            if let base, URL(string: base)?.host == nil || !(base.hasPrefix("https://") || base.hasPrefix("http://")) {
+                throw CLIError.usage("--public-url must be an absolute URL such as https://hooks.example.com, not \"\(base)\"")
+            }
+            let engine = try global.openEngine(maxWait: .seconds(max(1, maxWait)), publicURL: base)
+            let connection = try await engine.requireConnection(id)!
+            let subscription = try await engine.subscriptions.subscribe(connection, logger: engine.configuration.logger)
+            if global.json {
+                Output.json(subscription.json)
+            } else {
+                Output.line("subscribed \(id): subscription \(subscription.subscriptionId ?? "?")\(subscription.expiresAt.map { ", expires \(Timestamp.rfc3339(microseconds: $0)) (serve renews it)" } ?? "")")
+            }
+        }
+    }
+
+    struct Unsubscribe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete the connection's webhook subscription at the provider and stop renewing it.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Connection id.") var id: String
+
+        func run() async throws {
+            let engine = try global.openEngine(maxWait: .seconds(30))
+            let connection = try await engine.requireConnection(id)!
+            try await engine.subscriptions.unsubscribe(connection, logger: engine.configuration.logger)
+            Output.line("unsubscribed \(id)")
         }
     }
 

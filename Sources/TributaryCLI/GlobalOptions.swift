@@ -62,10 +62,11 @@ struct GlobalOptions: ParsableArguments {
 
     /// The engine as `serve` builds it (store, manifests, upstream clients), without listening.
     /// - Parameter maxWait: how long provider calls may keep retrying (`--max-wait`).
-    func openEngine(maxWait: Duration? = nil) throws -> Engine {
+    func openEngine(maxWait: Duration? = nil, publicURL: String? = nil) throws -> Engine {
         let environment = ProcessInfo.processInfo.environment
         var configuration = EngineConfiguration(databasePath: databasePath, providersDirectory: providersDirectory, masterKey: masterKey)
         configuration.maxWait = maxWait
+        configuration.publicBaseURL = publicURL
         configuration.allowPrivateUpstreams = try allowPrivateUpstreams()
         do {
             configuration.store = try EngineConfiguration.storeOptions(environment: environment)

@@ -32,6 +32,16 @@ struct Status: AsyncParsableCommand {
         var lines = ["\(c.id)  \(c.provider)  tenant \(c.tenant)\(c.account.map { "  account \($0)" } ?? "")"]
         let counts = EventStatus.allCases.compactMap { s in status.events[s].map { "\(s.rawValue) \($0)" } }
         lines.append("  events: " + (counts.isEmpty ? "none yet" : counts.joined(separator: ", ")))
+        if let subscription = status.subscription {
+            switch subscription.state {
+            case .active:
+                lines.append("  subscription: \(subscription.subscriptionId ?? "?")\(subscription.expiresAt.map { ", expires \(time($0))" } ?? ""), renewed \(subscription.renewedAt.map(time) ?? "never")\(subscription.action.map { "; pending: \($0.rawValue)" } ?? "")")
+            case .failing:
+                lines.append("  subscription: FAILING \(subscription.failures) time(s): \(subscription.reason ?? "unknown")\(subscription.retryAt.map { "; next try \(time($0))" } ?? "") (deliveries may stop; polling covers the gap)")
+            case .removed:
+                lines.append("  subscription: removed (connections subscribe makes a new one)")
+            }
+        }
         if let grant = status.oauth {
             switch grant.state {
             case .reauthRequired:

@@ -12,13 +12,19 @@ public struct ConnectionStatus: Sendable, Equatable {
     public var sweeps: [Sweep]
     /// The connection's OAuth grant, if it has one (its tokens are never shown).
     public var oauth: OAuthGrant?
+    /// The connection's webhook subscription at its provider, if one was made.
+    public var subscription: Subscription?
 
-    public init(connection: Connection, events: [EventStatus: Int], rateLimit: JSONValue?, resources: [PollState], sweeps: [Sweep], oauth: OAuthGrant? = nil) {
+    public init(
+        connection: Connection, events: [EventStatus: Int], rateLimit: JSONValue?, resources: [PollState], sweeps: [Sweep],
+        oauth: OAuthGrant? = nil, subscription: Subscription? = nil
+    ) {
         self.connection = connection
         self.events = events
         self.rateLimit = rateLimit
         self.resources = resources
         self.sweeps = sweeps
         self.oauth = oauth
+        self.subscription = subscription
     }
 }

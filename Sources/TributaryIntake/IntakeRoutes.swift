@@ -231,7 +231,25 @@ public struct IntakeRoutes: Sendable {
         case nil: break
         }
         var drafts: [EventDraft] = []
+        let lifecycle = provider.manifest.subscriptions?.lifecycle.flatMap(JSONPointer.init)
         for part in parts {
+            if let lifecycle, case .connection(let connection, _) = target, let notice = JSONValue(parsing: part.body).flatMap({ lifecycle.resolve(in: $0) })?.stringValue {
+                // A notice about the subscription itself (Graph's lifecycle events), not about a record:
+                // the renewal service acts on it at its next pass.
+                let action: Subscription.Action = switch notice {
+                case "reauthorizationRequired": .renew
+                case "subscriptionRemoved": .recreate
+                default: .poll
+                }
+                do {
+                    try await store.requestSubscriptionAction(connection: connection.id, action, now: nowMicros)
+                } catch {
+                    logger.error("cannot record a subscription lifecycle notice", metadata: ["error": "\(error)"])
+                    return Self.unavailable()
+                }
+                logger.notice("subscription lifecycle notice", metadata: ["lifecycle": "\(notice.prefix(64))", "action": "\(action.rawValue)"])
+                continue
+            }
             var draft: EventDraft
             switch target {
             case .connection(let connection, _):

@@ -50,6 +50,43 @@ public struct Provider: Sendable {
         pollResources = resources
         fetch = try manifest.api?.fetch.map { spec throws(ManifestError) in try FetchResource(spec) }
         if let auth = manifest.api?.auth { try Self.checkOAuth(auth) }
+        if let subscriptions = manifest.subscriptions { try Self.checkSubscriptions(subscriptions, manifest: manifest) }
+    }
+
+    /// A subscription section's templates and pointers, checked once at load.
+    static func checkSubscriptions(_ spec: ProviderManifest.Subscriptions, manifest: ProviderManifest) throws(ManifestError) {
+        guard manifest.api != nil, manifest.webhooks != nil else {
+            throw ManifestError(path: "/subscriptions", reason: "subscriptions are made through api: and deliver to webhooks:; the manifest needs both")
+        }
+        let calls: [(String, ProviderManifest.Subscriptions.Call?)] = [("create", spec.create), ("renew", spec.renew), ("delete", spec.delete)]
+        for (name, call) in calls {
+            guard let call else { continue }
+            for (part, text) in [("path", call.path), ("body", call.body)] {
+                guard let text else { continue }
+                if case .failure(let unknown) = ValueTemplate.parse(text, names: ValueTemplate.subscriptionNames) {
+                    throw ManifestError(path: "/subscriptions/\(name)/\(part)", reason: "unknown placeholder {\(unknown.name)}; known: \(ValueTemplate.subscriptionNames.sorted().map { "{\($0)}" }.joined(separator: " "))")
+                }
+            }
+            guard call.path.hasPrefix("/") else { throw ManifestError(path: "/subscriptions/\(name)/path", reason: "must be a path under the API base URL, starting with /") }
+        }
+        if name(spec.create.path + (spec.create.body ?? ""), uses: "subscription_id") {
+            throw ManifestError(path: "/subscriptions/create", reason: "{subscription_id} is not known before the subscription is created")
+        }
+        let pointers: [(String, String?)] = [("id", spec.id), ("expiresAt", spec.expiresAt), ("secret/pointer", spec.secret?.pointer), ("lifecycle", spec.lifecycle)]
+        for (name, pointer) in pointers {
+            guard let pointer else { continue }
+            guard JSONPointer(pointer) != nil else { throw ManifestError(path: "/subscriptions/\(name)", reason: "\"\(pointer)\" is not a JSON Pointer") }
+        }
+        if spec.secret?.source == .response, spec.secret?.pointer == nil {
+            throw ManifestError(path: "/subscriptions/secret/pointer", reason: "a secret from the response needs the pointer where the answer holds it")
+        }
+        if let before = spec.renewBefore, before >= spec.lifetime ?? ProviderManifest.Subscriptions.defaultLifetime {
+            throw ManifestError(path: "/subscriptions/renewBefore", reason: "must be shorter than lifetime, or every subscription is renewed at once")
+        }
+    }
+
+    static func name(_ text: String, uses placeholder: String) -> Bool {
+        (try? ValueTemplate.parse(text, names: ValueTemplate.subscriptionNames).get())?.placeholders.contains(placeholder) ?? false
     }
 
     /// The OAuth styles need their endpoints, each an absolute https URL (loopback http for a local

@@ -77,7 +77,7 @@ public struct PollResource: Sendable {
             }
         }
         self.query = query
-        switch spec.body.map(ValueTemplate.parse) {
+        switch spec.body.map({ ValueTemplate.parse($0) }) {
         case .success(let template)?: body = template
         case .failure(let unknown)?:
             throw ManifestError(path: base + "/body", reason: "unknown placeholder {\(unknown.name)}; known: \(ValueTemplate.names.sorted().map { "{\($0)}" }.joined(separator: " "))")

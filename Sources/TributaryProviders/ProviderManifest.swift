@@ -13,6 +13,35 @@ public struct ProviderManifest: Sendable, Decodable {
     public var webhooks: Webhooks?
     public var api: API?
     public var poll: Poll?
+    public var subscriptions: Subscriptions?
+
+    /// How each connection's webhook subscription is made and kept through the provider's API.
+    public struct Subscriptions: Sendable, Decodable {
+        public var create: Call
+        public var renew: Call?
+        public var delete: Call?
+        public var id: String
+        public var expiresAt: String?
+        public var secret: Secret?
+        public var lifetime: Int?
+        public var renewBefore: Int?
+        public var lifecycle: String?
+
+        public struct Call: Sendable, Decodable {
+            public var method: String
+            public var path: String
+            public var body: String?
+        }
+
+        public struct Secret: Sendable, Decodable {
+            public enum Source: String, Sendable, Decodable { case generate, response }
+            public var source: Source
+            public var pointer: String?
+        }
+
+        /// Seconds requested when the manifest says none.
+        public static let defaultLifetime = 86_400
+    }
 
     public struct Webhooks: Sendable, Decodable {
         public var verification: Verification

@@ -35,6 +35,144 @@ enum ProviderSchema {
     "poll": {
       "$ref": "#/$defs/poll",
       "description": "Cursor-based polling of resources."
+    },
+    "subscriptions": {
+      "type": "object",
+      "description": "How Tributary creates, renews and deletes each connection's webhook subscription through the provider's API (with the connection's credentials), so nobody registers webhooks by hand.",
+      "properties": {
+        "create": {
+          "type": "object",
+          "properties": {
+            "method": {
+              "type": "string",
+              "enum": [
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE"
+              ]
+            },
+            "path": {
+              "type": "string",
+              "description": "Path under the API base URL; {account} and {subscription_id} are filled in, percent-encoded."
+            },
+            "body": {
+              "type": "string",
+              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+            }
+          },
+          "required": [
+            "method",
+            "path"
+          ],
+          "additionalProperties": false
+        },
+        "renew": {
+          "type": "object",
+          "properties": {
+            "method": {
+              "type": "string",
+              "enum": [
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE"
+              ]
+            },
+            "path": {
+              "type": "string",
+              "description": "Path under the API base URL; {account} and {subscription_id} are filled in, percent-encoded."
+            },
+            "body": {
+              "type": "string",
+              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+            }
+          },
+          "required": [
+            "method",
+            "path"
+          ],
+          "additionalProperties": false,
+          "description": "Extends an expiring subscription (Graph's PATCH with a new expirationDateTime). Absent: an expiring subscription is created again."
+        },
+        "delete": {
+          "type": "object",
+          "properties": {
+            "method": {
+              "type": "string",
+              "enum": [
+                "POST",
+                "PUT",
+                "PATCH",
+                "DELETE"
+              ]
+            },
+            "path": {
+              "type": "string",
+              "description": "Path under the API base URL; {account} and {subscription_id} are filled in, percent-encoded."
+            },
+            "body": {
+              "type": "string",
+              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+            }
+          },
+          "required": [
+            "method",
+            "path"
+          ],
+          "additionalProperties": false,
+          "description": "Removes the subscription (connections unsubscribe)."
+        },
+        "id": {
+          "type": "string",
+          "description": "JSON Pointer to the subscription id in the create answer."
+        },
+        "expiresAt": {
+          "type": "string",
+          "description": "JSON Pointer to the RFC 3339 expiry in the create and renew answers; absent: the subscription does not expire."
+        },
+        "secret": {
+          "type": "object",
+          "properties": {
+            "source": {
+              "type": "string",
+              "enum": [
+                "generate",
+                "response"
+              ]
+            },
+            "pointer": {
+              "type": "string"
+            }
+          },
+          "required": [
+            "source"
+          ],
+          "additionalProperties": false,
+          "description": "generate: Tributary makes a 32-byte secret, adds it to the connection's webhook secrets before the call and sends it as {secret} (GitHub's config.secret, Graph's clientState); response: the provider returns it at pointer (Stripe)."
+        },
+        "lifetime": {
+          "type": "integer",
+          "minimum": 60,
+          "maximum": 31536000,
+          "description": "Seconds of life requested as {expires_at} (Graph: at most 4230 minutes for most resources)."
+        },
+        "renewBefore": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 31536000,
+          "description": "Renew this many seconds before expiry (default a quarter of lifetime)."
+        },
+        "lifecycle": {
+          "type": "string",
+          "description": "JSON Pointer, in a delivered element, to a lifecycle event (Graph's /lifecycleEvent): reauthorizationRequired renews at once, subscriptionRemoved creates again, missed polls at once; such an element is not a record event."
+        }
+      },
+      "required": [
+        "create",
+        "id"
+      ],
+      "additionalProperties": false
     }
   },
   "required": [

@@ -14,6 +14,9 @@ public struct ValueTemplate: Sendable, Equatable {
 
     let parts: [Part]
 
+    /// Every placeholder a subscription call can hold.
+    public static let subscriptionNames: Set<String> = ["callback_url", "secret", "expires_at", "account", "subscription_id"]
+
     /// Every placeholder the poller can fill in.
     public static let names: Set<String> = [
         "since", "since_ms", "since_s", "watermark", "after_id", "after", "after_json", "offset", "limit", "sync_token", "event_id", "account",
@@ -21,7 +24,7 @@ public struct ValueTemplate: Sendable, Equatable {
 
     /// Parses `text`.
     /// - Returns: the template, or the first unknown placeholder's name.
-    public static func parse(_ text: String) -> Result<ValueTemplate, UnknownPlaceholder> {
+    public static func parse(_ text: String, names: Set<String> = Self.names) -> Result<ValueTemplate, UnknownPlaceholder> {
         var parts: [Part] = []
         var literal = ""
         var rest = Substring(text)

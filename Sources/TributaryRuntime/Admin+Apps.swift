@@ -128,6 +128,11 @@ extension Admin {
         return try await OAuthFlow.start(store: store, catalog: catalog, connection: connection, redirectURI: redirectURI, now: now())
     }
 
+    /// The connection's webhook subscription, if one was made.
+    public func subscription(connection id: String) async throws(OperationError) -> Subscription? {
+        try await run { () async throws(StoreError) in try await store.subscription(connection: id) }
+    }
+
     /// The connection's OAuth grant as `connections show` and `status` describe it (no token).
     public func oauthGrant(connection id: String) async throws(OperationError) -> OAuthGrant? {
         try await run { () async throws(StoreError) in try await store.oauthGrant(connection: id) }

@@ -24,6 +24,8 @@ public struct Engine: Sendable {
     public let clients: UpstreamClients
     /// Every call to a provider goes through it (behind the outbound guard).
     let transport: HTTPTransport
+    /// Each connection's webhook subscription at its provider; `serve` renews them.
+    public let subscriptions: SubscriptionManager
     /// OAuth connections' access tokens, renewed once for every poller, fetch and process that needs them.
     public let tokens: OAuthTokens
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
@@ -51,6 +53,12 @@ public struct Engine: Sendable {
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
+        let pollRunner = self.pollRunner
+        let logger = configuration.logger
+        subscriptions = SubscriptionManager(
+            store: store, catalog: catalog, clients: clients, clock: configuration.clock, publicBaseURL: configuration.intake.publicBaseURL,
+            poll: { connection in _ = try? await pollRunner.runDue(force: true, connection: connection, logger: logger) }
+        )
     }
 
     /// The engine for an operator's command: an unreadable providers directory is the command's fault (`.usage`), a database that cannot open is the system's (`.failure`).
@@ -185,6 +193,7 @@ public struct Engine: Sendable {
         if configuration.polling {
             services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger, finished: configuration.pollFinished))
             services.append(sweepRunner.service(clock: configuration.clock, logger: configuration.logger))
+            services.append(subscriptions.service(logger: configuration.logger))
         }
         if configuration.reconciling {
             services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger))

@@ -95,3 +95,12 @@ public struct EngineConfiguration: Sendable {
     /// The process's logger, made after ``bootstrapLogging(environment:)``.
     public static func defaultLogger() -> Logger { Logger(label: "tributary") }
 }
+
+extension EngineConfiguration {
+    /// The service's public base URL (`TRIBUTARY_PUBLIC_URL`): what signed URLs cover, and where
+    /// subscriptions and OAuth callbacks send providers.
+    public var publicBaseURL: String? {
+        get { intake.publicBaseURL }
+        set { intake.publicBaseURL = newValue }
+    }
+}

@@ -277,6 +277,25 @@ enum Migrations {
                 );
                 """)
         },
+        Migration("v13-subscriptions") { db in
+            // Each connection's webhook subscription at its provider. `action` is what intake asked of
+            // the renewal service (a provider's lifecycle notice): it acts on its next pass.
+            try db.execute(sql: """
+                CREATE TABLE subscriptions (
+                    connection TEXT PRIMARY KEY NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+                    subscription_id TEXT,
+                    expires_at INTEGER,
+                    state TEXT NOT NULL CHECK (state IN ('active', 'failing', 'removed')),
+                    action TEXT CHECK (action IN ('renew', 'recreate', 'poll')),
+                    reason TEXT,
+                    failures INTEGER NOT NULL DEFAULT 0,
+                    retry_at INTEGER,
+                    created_at INTEGER,
+                    renewed_at INTEGER,
+                    updated_at INTEGER NOT NULL
+                );
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

@@ -19,7 +19,8 @@ extension Store {
                     rateLimit: try Self.rateLimitState(connection: connection.id, db: db).flatMap { JSONValue(parsing: Array($0.utf8)) },
                     resources: try Self.pollStates(connection: connection.id, db: db),
                     sweeps: try Self.latestSweeps(connection: connection.id, db: db),
-                    oauth: try Self.oauthGrant(connection: connection.id, db: db, box: box)
+                    oauth: try Self.oauthGrant(connection: connection.id, db: db, box: box),
+                    subscription: try Self.subscription(connection: connection.id, db: db)
                 )
             }
         }

@@ -8,6 +8,7 @@ extension ConnectionStatus {
             ("resources", .array(resources.map(\.json))),
             ("sweeps", .array(sweeps.map(\.json))),
             ("oauth", oauth?.json ?? .null),
+            ("subscription", subscription?.json ?? .null),
         ])
     }
 }
