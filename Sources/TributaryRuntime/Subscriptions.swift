@@ -25,6 +25,8 @@ public struct SubscriptionManager: Sendable {
     /// Polls one connection now (after a gap in deliveries).
     let poll: @Sendable (String) async -> Void
     let backoff = Backoff(base: .seconds(30), cap: .seconds(3600))
+    /// Holds `subscription:<connection>` while it acts, so two `serve`s never both create one.
+    let holder = LeaseHolder.current()
 
     public init(
         store: Store, catalog: ManifestCatalog, clients: UpstreamClients, clock: EngineClock, publicBaseURL: String?,
@@ -107,7 +109,8 @@ public struct SubscriptionManager: Sendable {
             guard let connection = try await store.connection(id: subscription.connection),
                   let provider = catalog.providers[connection.provider], let spec = provider.manifest.subscriptions else { continue }
             let now = clock.now()
-            if let retryAt = subscription.retryAt, retryAt > now, subscription.action == nil { continue }
+            // A failed attempt waits its backoff, pending action or not (a new notice clears the wait).
+            if let retryAt = subscription.retryAt, retryAt > now { continue }
             let lifetime = Int64(spec.lifetime ?? ProviderManifest.Subscriptions.defaultLifetime) * 1_000_000
             let renewBefore = Int64(spec.renewBefore ?? (spec.lifetime ?? ProviderManifest.Subscriptions.defaultLifetime) / 4) * 1_000_000
             let expired = subscription.expiresAt.map { $0 <= now } ?? false
@@ -124,6 +127,8 @@ public struct SubscriptionManager: Sendable {
                 action = subscription.action
             }
             guard let action else { continue }
+            let lease = "subscription:" + connection.id
+            guard try await store.claimLease(lease, holder: holder, ttl: .seconds(300), now: now, logger: logger) else { continue }
             do {
                 switch action {
                 case .recreate:
@@ -158,6 +163,7 @@ public struct SubscriptionManager: Sendable {
                     "connection": "\(connection.id)", "reason": "\(error)", "retry_at": "\(Timestamp.rfc3339(microseconds: retryAt))",
                 ])
             }
+            try? await store.releaseLease(lease, holder: holder)
         }
         return done
     }
@@ -186,8 +192,14 @@ public struct SubscriptionManager: Sendable {
         let answer = try read(response.body, spec: spec)
         guard let id = answer.id else { throw Failure(description: "the provider's answer holds no subscription id at \(spec.id)") }
         if let secret = answer.secret { try await store.addWebhookSecret(connection: connection.id, secret: secret, now: clock.now()) }
+        let previous = try await store.subscription(connection: connection.id)
         try await store.saveSubscription(connection: connection.id, id: id, expiresAt: answer.expiresAt ?? (spec.expiresAt == nil ? nil : clock.now() + lifetime), renewed: false, now: clock.now())
         logger.notice("subscription created", metadata: ["connection": "\(connection.id)", "subscription": "\(id)"])
+        // The one it replaces would keep delivering (GitHub hooks never expire): deleted, best effort,
+        // once the new one is live, so no delivery falls between the two.
+        if let old = previous?.subscriptionId, old != id, previous?.state != .removed, let delete = spec.delete {
+            _ = try? await call(delete, connection: connection, values: ["subscription_id": old, "account": connection.account ?? ""], logger: logger)
+        }
     }
 
     func renew(_ connection: Connection, subscription: Subscription, spec: ProviderManifest.Subscriptions, provider: Provider, logger: Logger) async throws {

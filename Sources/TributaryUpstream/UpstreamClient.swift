@@ -254,15 +254,14 @@ public struct UpstreamClient: Sendable {
         let deadline = maxWait.map { clock.now() + $0.microseconds }
         for attempt in 0..<maxAttempts {
             if attempt > 0, let deadline, clock.now() >= deadline { throw outOfTime(attempts: attempt, lastFailure) }
-            try await acquire(priority, by: deadline, attempts: attempt, lastFailure)
             if let renewing {
-                // Read at each attempt, once the limiter let it go: a wait behind a 429 can outlast a
-                // short-lived token, which is then renewed before it is sent, not after a 401.
+                // Read at each attempt, before the limiter's slot is taken (a renewal may wait for another
+                // process; the connection's one slot must not wait with it): a wait behind a 429 can
+                // outlast a short-lived token, which the next attempt then renews before sending.
                 let previous = bearer
                 do {
                     bearer = try await renewing.current()
                 } catch {
-                    await limiter.complete(status: nil, signals: RateLimitSignals())
                     onFailure("\(error)")
                     throw error
                 }
@@ -272,6 +271,7 @@ public struct UpstreamClient: Sendable {
                     outgoing.headers.append(contentsOf: authHeaders(bearer))
                 }
             }
+            try await acquire(priority, by: deadline, attempts: attempt, lastFailure)
             var response: UpstreamResponse
             let sentAt = clock.now()
             do {
