@@ -22,6 +22,7 @@ struct SubscriptionTests {
         var configuration = TestEngine.configuration(directory: directory)
         configuration.now = EngineClock.system.now
         var simulatorConfiguration = SimulatorConfiguration()
+        simulatorConfiguration.port = 0   // an ephemeral port: a fixed one collides with another test's simulator
         simulatorConfiguration.types = ["customer"]
         simulatorConfiguration.initialRecordsPerType = 5
         simulatorConfiguration.subscriptionMaxSeconds = 120   // the provider grants at most 2 minutes of the hour asked
