@@ -1188,10 +1188,7 @@ enum ProviderSchema {
                 },
                 "authorizeParams": {
                   "type": "object",
-                  "additionalProperties": {
-                    "type": "string"
-                  },
-                  "description": "Extra authorization request parameters (access_type: offline, prompt: consent)."
+                  "description": "Extra authorization request parameters, each a string (access_type: offline, prompt: consent)."
                 },
                 "refreshSkew": {
                   "type": "integer",
