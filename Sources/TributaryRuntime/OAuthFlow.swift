@@ -149,11 +149,7 @@ public enum OAuthFlow {
         to router: Router<Context>, store: Store, catalog: ManifestCatalog, transport: any UpstreamTransport, now: @escaping @Sendable () -> Int64
     ) {
         router.get("/oauth/callback") { request, context in
-            let query = (request.uri.query ?? "").split(separator: "&").map { pair -> (String, String) in
-                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                func decode(_ text: Substring) -> String { text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(text) }
-                return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
-            }
+            let query = FormCoding.pairs(Array((request.uri.query ?? "").utf8)).map { ($0.name, $0.value) }
             let outcome = await finish(store: store, catalog: catalog, transport: transport, query: query, now: now, logger: context.logger)
             let (status, text): (Int, String) = switch outcome {
             case .authorized(let connection): (200, "Authorized: connection \(connection) is connected. You can close this page.\n")
