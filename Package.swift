@@ -144,6 +144,8 @@ let package = Package(
                 "TributaryUpstream",
                 // Only for `tributary demo`, which runs a simulated provider against a real engine.
                 "ProviderSimulator",
+                // RS256 (RSA PKCS#1 v1.5) for GitHub App JWTs: swift-crypto's extras, no new package.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,6 +176,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Verifies GitHub App JWTs (RS256) at the simulated installation-token endpoint.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -219,6 +223,8 @@ let package = Package(
                 "TributaryIntake",
                 "TributaryUpstream",
                 "ProviderSimulator",
+                // A GitHub App's RSA key pair for the installation-token tests.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

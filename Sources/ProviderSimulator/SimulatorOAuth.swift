@@ -1,3 +1,4 @@
+import _CryptoExtras
 import Foundation
 import Crypto
 import Synchronization
@@ -25,6 +26,11 @@ public struct SimulatorOAuthConfiguration: Sendable, Equatable {
     /// The account a customer signs in to at `/oauth/authorize` unless `login_hint` names another; token
     /// responses of the code grant name it as `account_id`.
     public var account = "a1"
+    /// GitHub Apps: app id → its public key (PEM). `POST /app/installations/{id}/access_tokens` buys an
+    /// installation token with a JWT one of them signed (RS256), as GitHub does.
+    public var githubApps: [String: String] = [:]
+    /// The installation ids those apps have; another one is 404.
+    public var installations: Set<String> = []
 
     public init(
         clients: [String: String], accessTokenSeconds: Int64 = 3600, rotateRefreshTokens: Bool = true,
@@ -50,12 +56,17 @@ public struct SimulatorOAuthCounters: Sendable, Equatable {
     public var expiredRejections = 0
     /// Token requests answered by queued chaos.
     public var chaosAnswers = 0
+    /// GitHub App installation tokens issued.
+    public var installationTokens = 0
+    /// Installation token requests refused (a JWT unsigned, expired, too long-lived, or of no known app).
+    public var refusedJWTs = 0
 
     public var json: JSONValue {
         func n(_ value: Int) -> JSONValue { .number(String(value)) }
         return .object([
             ("refreshes", n(refreshes)), ("code_exchanges", n(codeExchanges)), ("client_credentials", n(clientCredentials)),
             ("invalid_grants", n(invalidGrants)), ("expired_rejections", n(expiredRejections)), ("chaos_answers", n(chaosAnswers)),
+            ("installation_tokens", n(installationTokens)), ("refused_jwts", n(refusedJWTs)),
         ])
     }
 }
@@ -222,6 +233,65 @@ final class SimulatorOAuth: Sendable {
             if let account = state.accounts[grant] { fields.append(#""account_id":\#(JSONValue.string(account).jsonText)"#) }
             return (200, "{" + fields.joined(separator: ",") + "}", "application/json")
         }
+    }
+
+    /// `POST /app/installations/{installation}/access_tokens`: a GitHub App's JWT (RS256, `iat` at most
+    /// 60 s ahead, `exp` within 10 minutes of it and not past, `iss` a known app) buys a token for one
+    /// of its installations, answered 201 as GitHub does. Queued chaos answers here too.
+    func installationToken(installation: String, authorization: String?, now: Int64) -> (status: Int, body: String, contentType: String) {
+        func refuse(_ status: Int, _ message: String) -> (Int, String, String) {
+            state.withLock { $0.counters.refusedJWTs += status == 401 ? 1 : 0 }
+            return (status, #"{"message":\#(JSONValue.string(message).jsonText)}"#, "application/json")
+        }
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return refuse(401, "A JSON web token could not be decoded") }
+        let parts = authorization.dropFirst(7).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, let header = Self.base64URLDecoded(parts[0]).flatMap({ JSONValue(parsing: Array($0)) }),
+              let claims = Self.base64URLDecoded(parts[1]).flatMap({ JSONValue(parsing: Array($0)) }),
+              let signature = Self.base64URLDecoded(parts[2]) else { return refuse(401, "A JSON web token could not be decoded") }
+        guard header["alg"]?.stringValue == "RS256" else { return refuse(401, "'alg' must be RS256") }
+        let issuer: String? = switch claims["iss"] {
+        case .string(let s)?: s
+        case .number(let n)?: n
+        default: nil
+        }
+        guard let issuer, let pem = configuration.githubApps[issuer], let key = try? _RSA.Signing.PublicKey(pemRepresentation: pem) else {
+            return refuse(401, "'Issuer' claim ('iss') must be an Integer")
+        }
+        guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: Data((parts[0] + "." + parts[1]).utf8), padding: .insecurePKCS1v1_5) else {
+            return refuse(401, "A JSON web token could not be decoded")
+        }
+        let seconds = now / 1_000_000
+        guard case .number(let iatText)? = claims["iat"], case .number(let expText)? = claims["exp"], let iat = Int64(iatText), let exp = Int64(expText) else {
+            return refuse(401, "'Expiration time' claim ('exp') must be a numeric value")
+        }
+        guard iat <= seconds + 60, exp > seconds, exp - iat <= 600 else {
+            return refuse(401, "'Expiration time' claim ('exp') is too far in the future or already past")
+        }
+        guard configuration.installations.contains(installation) else { return refuse(404, "Not Found") }
+        return state.withLock { state -> (Int, String, String) in
+            if !state.chaos.isEmpty {
+                state.counters.chaosAnswers += 1
+                switch state.chaos.removeFirst() {
+                case .serverError: return (500, #"{"message":"Server Error"}"#, "application/json")
+                case .html: return (200, "<html><body>Unicorn!</body></html>", "text/html")
+                case .noAccessToken: return (201, #"{"expires_at":"2099-01-01T00:00:00Z"}"#, "application/json")
+                case .invalidGrant: return (404, #"{"message":"Not Found"}"#, "application/json")
+                }
+            }
+            let grant = "installation:" + installation
+            state.grants[grant] = (issuer, nil)
+            let access = Self.token("ghs_")
+            let expiresAt = now + configuration.accessTokenSeconds * 1_000_000
+            state.accessTokens[access] = (grant, expiresAt)
+            state.counters.installationTokens += 1
+            return (201, #"{"token":"\#(access)","expires_at":"\#(Timestamp.rfc3339(microseconds: expiresAt - expiresAt % 1_000_000))","repository_selection":"all"}"#, "application/json")
+        }
+    }
+
+    static func base64URLDecoded(_ text: String) -> Data? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64)
     }
 
     /// `POST /oauth/revoke` (RFC 7009): revokes the grant of a refresh or access token; always 200.

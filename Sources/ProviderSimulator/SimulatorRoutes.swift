@@ -106,6 +106,13 @@ struct SimulatorRoutes: Sendable {
             buffer.writeString(answer.body)
             return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType, .cacheControl: "no-store"], body: .init(byteBuffer: buffer))
         }
+        router.post("/app/installations/:installation/access_tokens") { request, context in
+            let installation = context.parameters.get("installation") ?? ""
+            let answer = oauth.installationToken(installation: installation, authorization: request.headers[.authorization], now: simulator.clock.nowMicroseconds())
+            var buffer = ByteBuffer()
+            buffer.writeString(answer.body)
+            return Response(status: .init(code: answer.status), headers: [.contentType: answer.contentType], body: .init(byteBuffer: buffer))
+        }
         router.post("/oauth/revoke") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 16)
             oauth.revoke(form: Self.decodedQuery(String(buffer: body)))

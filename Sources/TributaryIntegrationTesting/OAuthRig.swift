@@ -1,3 +1,4 @@
+import _CryptoExtras
 public import Foundation
 import TributaryTesting
 
@@ -41,6 +42,25 @@ public enum OAuthRig {
 
             """)
         try machine.write(to: folder.appendingPathComponent("simulator-cc.yaml"), atomically: true, encoding: .utf8)
+        // The same API as a GitHub App's: the connection's account is its installation id, whose
+        // token a JWT signed with the app's key buys.
+        var installation = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        installation = installation.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-ghapp\n")
+        installation = installation.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
+              auth:
+                style: github-app
+                oauth:
+                  tokenURL: /app/installations/{account}/access_tokens
+
+            """)
+        try installation.write(to: folder.appendingPathComponent("simulator-ghapp.yaml"), atomically: true, encoding: .utf8)
         return folder.path
+    }
+
+    /// A new GitHub App key pair (2048-bit RSA): the private key for `apps add`, the public one for the
+    /// simulator, both PEM.
+    public static func githubAppKey() throws -> (privateKey: String, publicKey: String) {
+        let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        return (key.pemRepresentation, key.publicKey.pemRepresentation)
     }
 }

@@ -42,6 +42,8 @@ extension Admin {
                 guard pem.contains("-----BEGIN") && pem.contains("PRIVATE KEY-----") else {
                     throw .usage("credentials \(source): private_key must be a PEM private key (-----BEGIN … PRIVATE KEY-----)")
                 }
+                // Refused now rather than at the first installation token, an hour into serving.
+                if case .failure(let problem) = GitHubAppToken.key(pem) { throw .usage("credentials \(source): private_key cannot sign JWTs: \(problem)") }
                 credentials.privateKey = pem
             default:
                 throw .usage("credentials \(source): unknown key \"\(key)\"; the keys are \(credentialKeys.joined(separator: ", "))")

@@ -133,22 +133,28 @@ public final class OAuthTokens: AccessTokens {
         guard let appID = connection.app, let app = try await store.app(id: appID) else {
             throw UpstreamError("connection \(connection.id) belongs to no app: its OAuth client (client id and secret) is the app's; add it with --app", refused: true)
         }
-        var form: [(String, String)]
+        let endpoint = TokenEndpoint(oauth: oauth, baseURL: baseURL, app: app, transport: transport, now: clock.now)
+        let outcome: TokenEndpoint.Outcome
         switch api.auth.style {
+        case .githubApp:
+            // The connection's account is the installation id the app's deliveries name.
+            outcome = try await GitHubAppToken.request(
+                app: app, installation: connection.account ?? "", oauth: oauth, api: api, baseURL: baseURL, transport: transport, now: clock.now
+            )
         case .oauth2:
             guard let refresh = grant?.refreshToken else {
                 if let grant { try await store.noteOAuthFailure(connection: connection.id, generation: grant.generation, reason: "the provider gave no refresh token", retryAt: nil, reauth: true, now: now) }
                 throw Self.reauth(connection, grant == nil ? "never authorized" : "the provider gave no refresh token")
             }
-            form = [("grant_type", "refresh_token"), ("refresh_token", refresh)]
+            outcome = try await endpoint.request([("grant_type", "refresh_token"), ("refresh_token", refresh)])
         case .oauth2ClientCredentials:
-            form = [("grant_type", "client_credentials")]
+            var form = [("grant_type", "client_credentials")]
             if let scopes = oauth.scopes, !scopes.isEmpty { form.append(("scope", scopes.joined(separator: oauth.scopeSeparator ?? " "))) }
+            outcome = try await endpoint.request(form)
         default:
-            throw UpstreamError("auth style \(api.auth.style.rawValue) cannot be renewed by this version", refused: true)
+            throw UpstreamError("auth style \(api.auth.style.rawValue) is not renewed by Tributary", refused: true)
         }
-        let endpoint = TokenEndpoint(oauth: oauth, baseURL: baseURL, app: app, transport: transport, now: clock.now)
-        switch try await endpoint.request(form) {
+        switch outcome {
         case .granted(let granted):
             guard try await store.commitOAuthGrant(connection: connection.id, granted, over: grant?.generation, now: clock.now()) != nil else {
                 // Lost the compare-and-set (the lease expired under a slow endpoint): the winner's token stands.
@@ -164,8 +170,8 @@ public final class OAuthTokens: AccessTokens {
             logger.warning("access token refused: the customer must authorize again", metadata: ["connection": "\(connection.id)", "reason": "\(reason)"])
             throw Self.reauth(connection, reason)
         case .refused(let reason), .failed(let reason):
-            // A client-credentials grant has no customer to authorize again: the app's credentials are
-            // fixed by the operator (apps rotate-secret), which ends the backoff.
+            // A client-credentials grant or an installation has no customer to authorize again: the
+            // app's credentials are fixed by the operator (apps rotate-secret), which ends the backoff.
             var random = SplitMix64(seed: UInt64(truncatingIfNeeded: clock.now()))
             let delay = backoff.delay(attempt: grant?.failures ?? 0, random: 0.5 + random.nextUnit() / 2)
             let retryAt = clock.now() + delay.microseconds

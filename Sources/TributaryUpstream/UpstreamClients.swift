@@ -91,9 +91,8 @@ public final class UpstreamClients: Sendable {
             // OAuth: a connection the customer authorized, or one whose app's credentials buy its tokens.
             let eligible = switch api.auth.style {
             case .oauth2: authorized
-            case .oauth2ClientCredentials: connection.app != nil
-            // Installation tokens are not renewed by this version: polling would only fail.
-            case .githubApp: false
+            // The app's credentials (client credentials, or the GitHub App's key) buy its tokens.
+            case .oauth2ClientCredentials, .githubApp: connection.app != nil
             default: token != nil || baseURL != nil
             }
             guard eligible else { continue }

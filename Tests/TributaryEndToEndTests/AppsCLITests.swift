@@ -24,6 +24,7 @@ struct AppsCLITests {
             ("unknown key", ["apps", "add", "--provider", "github", "--id", "gh", "--credentials", try file("typo.yaml", "client_secert: x\n")], 2, "unknown key \"client_secert\""),
             ("empty secret", ["apps", "add", "--provider", "github", "--id", "gh", "--credentials", try file("empty.yaml", "webhook_secret: \"\"\n")], 2, "webhook_secret must be a non-empty string"),
             ("bad key", ["apps", "add", "--provider", "github", "--id", "gh", "--credentials", try file("key.yaml", "private_key: not-a-pem\n")], 2, "private_key must be a PEM"),
+            ("key not RSA", ["apps", "add", "--provider", "github", "--id", "gh", "--credentials", try file("garbled.yaml", "private_key: |\n  -----BEGIN RSA PRIVATE KEY-----\n  AAAA\n  -----END RSA PRIVATE KEY-----\n")], 2, "private_key cannot sign JWTs"),
             ("bad id", ["apps", "add", "--provider", "github", "--id", "a/b", "--credentials", good], 2, "app id \"a/b\""),
             ("unknown provider", ["apps", "add", "--provider", "nope", "--id", "gh", "--credentials", good], 2, "unknown provider \"nope\""),
             ("no account source", ["apps", "add", "--provider", "calendly", "--id", "cal", "--credentials", try file("calendly.yaml", "webhook_secret: calendly-key\n")], 2, "no webhooks.event.account"),

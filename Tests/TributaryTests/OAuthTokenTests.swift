@@ -278,6 +278,95 @@ extension OAuthTokenTests {
     }
 }
 
+extension OAuthTokenTests {
+    @Test("GitHub App: a JWT signed with the app's key buys one token per installation, once for 50 requests; a 401 buys a new one; an unknown installation or a wrong key backs off saying why; no token is logged")
+    func githubAppInstallationTokens() async throws {
+        let directory = try TestPaths.temporaryDirectory("oauth-ghapp")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try ManifestCatalog.loadValid(directory: try Self.providers(directory))
+        let api = try #require(catalog.providers["simulator-ghapp"]?.manifest.api)
+        let key = try OAuthRig.githubAppKey()
+        let otherKey = try OAuthRig.githubAppKey()
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0   // an ephemeral port: a fixed one collides with another test's simulator
+        configuration.initialRecordsPerType = 3
+        var oauth = SimulatorOAuthConfiguration(clients: [:])
+        oauth.githubApps = ["4242": key.publicKey]
+        oauth.installations = ["111", "222"]
+        configuration.oauth = oauth
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
+        let log = CapturedLog()
+        let logger = Logger(label: "ghapp-test") { _ in log }
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let store = try Store(path: directory.appendingPathComponent("ghapp.db").path, masterKey: TestSecrets.masterKey, logger: logger)
+            _ = try await store.addApp(id: "gh", provider: "simulator-ghapp", credentials: AppCredentials(appID: "4242", privateKey: key.privateKey), now: 0)
+            _ = try await store.addApp(id: "forged", provider: "simulator-ghapp", credentials: AppCredentials(appID: "4242", privateKey: otherKey.privateKey), now: 0)
+            for (id, installation, app) in [("i111", "111", "gh"), ("i222", "222", "gh"), ("i999", "999", "gh"), ("forged", "111", "forged")] {
+                _ = try await store.addConnection(id: id, provider: "simulator-ghapp", tenant: id, account: installation, app: app, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            }
+            let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
+            let tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: logger)
+            let clients = UpstreamClients(transport: transport, clock: .system, accessTokens: tokens)
+            func get(_ id: String) async throws -> Int {
+                let connection = try #require(try await store.connection(id: id))
+                let client = clients.client(for: connection, api: api, baseURL: "http://127.0.0.1:\(port)", token: nil)
+                return try await client.send(UpstreamRequest(url: client.url("/v1/customer?limit=1")), priority: .incrementalPoll, logger: logger).status
+            }
+            func fifty(_ id: String) async throws -> [Int] {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<50 { group.addTask { try await get(id) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+
+            let first = try await fifty("i111")
+            #expect(first.allSatisfy { $0 == 200 }, "\(Set(first))")
+            #expect(simulator.oauthCounters.installationTokens == 1, "50 requests bought one installation token")
+            #expect(try await get("i222") == 200)
+            #expect(simulator.oauthCounters.installationTokens == 2, "each installation has its own token")
+            let one = try #require(try await store.oauthGrant(connection: "i111"))
+            let two = try #require(try await store.oauthGrant(connection: "i222"))
+            #expect(one.accessToken != two.accessToken && one.refreshToken == nil && one.state == .active)
+            let expiresAt = try #require(one.expiresAt)
+            #expect(expiresAt > EngineClock.system.now() + 3_000_000_000, "GitHub's answer names the hour the token lives")
+
+            // Expired by our clock: one new token for 50 requests again.
+            _ = try await store.commitOAuthGrant(
+                connection: "i111", TokenGrant(accessToken: one.accessToken ?? "", refreshToken: nil, expiresAt: EngineClock.system.now() - 1_000_000, scope: nil),
+                over: one.generation, now: EngineClock.system.now()
+            )
+            let again = try await fifty("i111")
+            #expect(again.allSatisfy { $0 == 200 }, "\(Set(again))")
+            #expect(simulator.oauthCounters.installationTokens == 3)
+
+            // GitHub ends the token early: the 401 buys one new token and the request is sent again.
+            simulator.expireAccessTokens()
+            #expect(try await get("i111") == 200)
+            #expect(simulator.oauthCounters.installationTokens == 4)
+
+            // An installation GitHub does not know (uninstalled): the request fails saying so, nothing is stored.
+            do {
+                _ = try await get("i999")
+                Issue.record("an unknown installation was served")
+            } catch {
+                #expect("\(error)".contains("404") && "\(error)".contains("installation 999"), "\(error)")
+            }
+            #expect(try await store.oauthGrant(connection: "i999") == nil)
+            // A JWT signed with another key than the app's: GitHub's 401, named as the app's credentials.
+            do {
+                _ = try await get("forged")
+                Issue.record("a JWT signed with a foreign key bought a token")
+            } catch {
+                #expect("\(error)".contains("401") && "\(error)".contains("private_key"), "\(error)")
+            }
+            #expect(simulator.oauthCounters.refusedJWTs == 1)
+            #expect(simulator.oauthCounters.installationTokens == 4)
+        }
+        let lines = log.lines
+        #expect(!lines.contains { $0.contains("ghs_") || $0.contains("PRIVATE KEY") }, "a log line holds a token or the key")
+    }
+}
+
 /// Every log line at every level, metadata included, for tests that grep the log.
 final class CapturedLog: LogHandler, Sendable {
     private let stored = Mutex<[String]>([])
