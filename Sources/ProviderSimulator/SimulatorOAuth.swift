@@ -56,6 +56,8 @@ public struct SimulatorOAuthCounters: Sendable, Equatable {
     public var expiredRejections = 0
     /// Token requests answered by queued chaos.
     public var chaosAnswers = 0
+    /// Grants revoked at `/oauth/revoke` (RFC 7009).
+    public var revocations = 0
     /// GitHub App installation tokens issued.
     public var installationTokens = 0
     /// Installation token requests refused (a JWT unsigned, expired, too long-lived, or of no known app).
@@ -66,7 +68,7 @@ public struct SimulatorOAuthCounters: Sendable, Equatable {
         return .object([
             ("refreshes", n(refreshes)), ("code_exchanges", n(codeExchanges)), ("client_credentials", n(clientCredentials)),
             ("invalid_grants", n(invalidGrants)), ("expired_rejections", n(expiredRejections)), ("chaos_answers", n(chaosAnswers)),
-            ("installation_tokens", n(installationTokens)), ("refused_jwts", n(refusedJWTs)),
+            ("revocations", n(revocations)), ("installation_tokens", n(installationTokens)), ("refused_jwts", n(refusedJWTs)),
         ])
     }
 }
@@ -298,7 +300,10 @@ final class SimulatorOAuth: Sendable {
     func revoke(form: [(String, String)]) {
         guard let token = form.first(where: { $0.0 == "token" })?.1 else { return }
         state.withLock { state in
-            if let grant = state.refreshTokens[token] ?? state.accessTokens[token]?.grant { state.revokedGrants.insert(grant) }
+            if let grant = state.refreshTokens[token] ?? state.accessTokens[token]?.grant {
+                state.revokedGrants.insert(grant)
+                state.counters.revocations += 1
+            }
         }
     }
 

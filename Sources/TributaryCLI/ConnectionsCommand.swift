@@ -205,7 +205,9 @@ struct Connections: AsyncParsableCommand {
                 removing it alone would leave them behind, and a connection added later with the same id \
                 would find its first events taken for duplicates and the mirror showing the old tenant. \
                 --purge removes the connection, its secrets, events, records, cursors, sweeps and leases in \
-                one transaction, so the id can be reused cleanly.
+                one transaction, so the id can be reused cleanly. Before it is removed, its webhook \
+                subscription is deleted at the provider and its OAuth grant revoked, where its manifest \
+                says how; what the provider refuses is printed, and the removal still happens.
                 """
         )
         @OptionGroup var global: GlobalOptions
@@ -213,7 +215,10 @@ struct Connections: AsyncParsableCommand {
         @Flag(help: "Also delete the connection's events, records, cursors, sweeps and leases.") var purge = false
 
         func run() async throws {
-            let removed = try await global.openAdmin().removeConnection(id: id, purge: purge)
+            // The engine, not the admin: the connection's subscription and grant at the provider go first.
+            let engine = try global.openEngine(maxWait: .seconds(30))
+            let (removed, notes) = try await engine.removeConnection(id: id, purge: purge)
+            for note in notes { Output.line("\(id): \(note)") }
             if purge {
                 Output.line("removed \(id) with \(removed.events) event(s) and \(removed.records) record(s)")
             } else {

@@ -97,11 +97,6 @@ extension Admin {
         try await run { () async throws(StoreError) in try await store.retireWebhookSecret(connection: id, secret: secret, now: now()) }
     }
 
-    /// Removes a connection; refused (`.usage`) while it has events or records, unless `purge`.
-    public func removeConnection(id: String, purge: Bool) async throws(OperationError) -> ConnectionRemoval {
-        try await run(usage: [.conflict]) { () async throws(StoreError) in try await store.removeConnection(id: id, purge: purge) }
-    }
-
     /// Why `secret` cannot verify `provider`'s deliveries, as a sentence naming the form it must take.
     static func secretProblem(_ secret: String, verifier: WebhookVerifier, provider: String) -> String? {
         verifier.secretProblem(secret).map { problem in

@@ -185,6 +185,23 @@ public final class OAuthTokens: AccessTokens {
         }
     }
 
+    /// Revokes the connection's grant at the provider (RFC 7009) when its manifest names a `revokeURL`:
+    /// the refresh token when there is one (which ends the whole grant at most providers), else the
+    /// access token.
+    /// - Returns: a sentence for the operator, or `nil` when there is nothing to revoke.
+    public func revoke(_ connection: Connection, api: ProviderManifest.API, baseURL: String) async -> String? {
+        guard api.auth.style == .oauth2, let oauth = api.auth.oauth, let revokeURL = oauth.revokeURL,
+              let grant = try? await store.oauthGrant(connection: connection.id), grant.state == .active || grant.refreshToken != nil,
+              let token = grant.refreshToken ?? grant.accessToken else { return nil }
+        guard let appID = connection.app, let app = try? await store.app(id: appID) else {
+            return "its grant was not revoked at the provider: the connection belongs to no app"
+        }
+        let endpoint = TokenEndpoint(oauth: oauth, baseURL: baseURL, app: app, transport: transport, now: clock.now)
+        let said = await endpoint.revoke(token: token, hint: grant.refreshToken != nil ? "refresh_token" : "access_token", revokeURL: revokeURL)
+        logger.notice("\(said)", metadata: ["connection": "\(connection.id)"])
+        return said
+    }
+
     static func reauth(_ connection: Connection, _ reason: String?) -> UpstreamError {
         UpstreamError(
             "connection \(connection.id) needs authorizing again (\(reason ?? "the provider refused its grant")): run tributary connections authorize \(connection.id)",
@@ -216,10 +233,10 @@ struct TokenEndpoint {
         return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")\(url)"
     }
 
-    func request(_ form: [(String, String)]) async throws -> Outcome {
-        guard let clientID = app.clientID, let clientSecret = app.clientSecret else {
-            return .failed("app \(app.id) has no client_id and client_secret (apps rotate-secret \(app.id) --credentials @FILE)")
-        }
+    /// `form` as a request to `url` authenticated with the app's client (Basic or in the body, as the
+    /// manifest says); `nil` when the app has no client id and secret.
+    func clientRequest(_ form: [(String, String)], url: String) -> UpstreamRequest? {
+        guard let clientID = app.clientID, let clientSecret = app.clientSecret else { return nil }
         var fields = form
         var headers: [(name: String, value: String)] = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")]
         if oauth.clientAuth == .basic {
@@ -230,11 +247,37 @@ struct TokenEndpoint {
             fields += [("client_id", clientID), ("client_secret", clientSecret)]
         }
         let body = fields.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
+        return UpstreamRequest(method: "POST", url: url, headers: headers, body: Array(body.utf8))
+    }
+
+    /// Revokes `token` at the manifest's `revokeURL` (RFC 7009).
+    /// - Returns: one sentence for the operator saying what happened; never quotes the token.
+    func revoke(token: String, hint: String, revokeURL: String) async -> String {
+        let url = Self.resolve(revokeURL, baseURL: baseURL)
+        guard let request = clientRequest([("token", token), ("token_type_hint", hint)], url: url) else {
+            return "its grant was not revoked at the provider: app \(app.id) has no client_id and client_secret"
+        }
+        do {
+            let response = try await transport.send(request)
+            // RFC 7009 §2.2: 200 also for a token that was already invalid.
+            guard (200..<300).contains(response.status) else {
+                return "its grant was not revoked at the provider: \(OutboundGuard.redacted(url)) answered HTTP \(response.status)"
+            }
+            return "revoked its grant at the provider"
+        } catch {
+            return "its grant was not revoked at the provider: \(OutboundGuard.redacted(url)): \(UpstreamClient.cause(of: error))"
+        }
+    }
+
+    func request(_ form: [(String, String)]) async throws -> Outcome {
         let url = Self.resolve(oauth.tokenURL, baseURL: baseURL)
+        guard let request = clientRequest(form, url: url) else {
+            return .failed("app \(app.id) has no client_id and client_secret (apps rotate-secret \(app.id) --credentials @FILE)")
+        }
         let sentAt = now()
         let response: UpstreamResponse
         do {
-            response = try await transport.send(UpstreamRequest(method: "POST", url: url, headers: headers, body: Array(body.utf8)))
+            response = try await transport.send(request)
         } catch let refusal as UpstreamError where refusal.refused {
             throw refusal
         } catch {

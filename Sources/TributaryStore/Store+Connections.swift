@@ -176,14 +176,7 @@ extension Store {
     public func removeConnection(id: String, purge: Bool = false) async throws(StoreError) -> ConnectionRemoval {
         defer { forgetCachedConnections() }
         return try await write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true else {
-                throw StoreError(.notFound, "no connection \(id)")
-            }
-            let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE connection = ?", arguments: [id]) ?? 0
-            let records = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM records WHERE connection = ?", arguments: [id]) ?? 0
-            if !purge, events + records > 0 {
-                throw StoreError(.conflict, "connection \(id) still has \(events) event(s) and \(records) record(s); remove it with --purge to delete them too")
-            }
+            let (events, records) = try Self.removable(id, purge: purge, db: db)
             try db.execute(sql: "DELETE FROM events WHERE connection = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM records WHERE connection = ?", arguments: [id])
             // Lease names are `poll:<connection>:<resource>` and `sweep:<connection>:<resource>`; compared by
@@ -194,5 +187,24 @@ extension Store {
             try db.execute(sql: "DELETE FROM connections WHERE id = ?", arguments: [id])
             return ConnectionRemoval(events: events, records: records)
         }
+    }
+
+    /// Throws what ``removeConnection(id:purge:)`` would refuse, changing nothing: asked before what
+    /// a removal undoes at the provider (its subscription, its grant), which cannot be put back.
+    public func checkRemovable(id: String, purge: Bool) async throws(StoreError) {
+        try await readValue { db in _ = try Self.removable(id, purge: purge, db: db) }
+    }
+
+    /// The connection's stored events and records, or the reason it cannot be removed.
+    static func removable(_ id: String, purge: Bool, db: Database) throws -> (events: Int, records: Int) {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM connections WHERE id = ?", arguments: [id]) == true else {
+            throw StoreError(.notFound, "no connection \(id)")
+        }
+        let events = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE connection = ?", arguments: [id]) ?? 0
+        let records = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM records WHERE connection = ?", arguments: [id]) ?? 0
+        if !purge, events + records > 0 {
+            throw StoreError(.conflict, "connection \(id) still has \(events) event(s) and \(records) record(s); remove it with --purge to delete them too")
+        }
+        return (events, records)
     }
 }

@@ -186,7 +186,7 @@ public struct UpstreamClient: Sendable {
 
     /// A manifest's base URL with `{account}` filled in, or `""` (which no request can be sent to)
     /// when the account is not fit for where it goes; ``URLTemplate`` says why.
-    static func fill(_ template: String, account: String?) -> String {
+    public static func fill(_ template: String, account: String?) -> String {
         (try? URLTemplate.fillBaseURL(template, account: account ?? "").get()) ?? ""
     }
 

@@ -234,6 +234,17 @@ extension OAuthTokenTests {
             for bad in ["http://evil.example/oauth/callback", "https://tributary.example.test/elsewhere", "javascript:alert(1)"] {
                 await #expect(throws: OperationError.self) { _ = try await admin.authorize(connection: "c1", redirectURI: bad) }
             }
+
+            // Removing the connection revokes the grant at the provider (RFC 7009): its tokens stop working there.
+            let held = try #require(try await engine.store.oauthGrant(connection: "c1"))
+            let (_, notes) = try await engine.removeConnection(id: "c1", purge: true)
+            #expect(notes == ["revoked its grant at the provider"], "\(notes)")
+            #expect(simulator.oauthCounters.revocations == 1)
+            let refresh = "grant_type=refresh_token&refresh_token=\(held.refreshToken ?? "")&client_id=\(Self.client.0)&client_secret=\(Self.client.1)"
+            let after = try await transport.send(UpstreamRequest(
+                method: "POST", url: "http://127.0.0.1:\(port)/oauth/token", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(refresh.utf8)
+            ))
+            #expect(after.status == 400 && String(decoding: after.body, as: UTF8.self).contains("invalid_grant"), "the revoked refresh token still works: \(after.status)")
         }
     }
 }

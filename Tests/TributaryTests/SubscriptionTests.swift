@@ -72,6 +72,16 @@ struct SubscriptionTests {
             try await engine.subscriptions.unsubscribe(connection, logger: logger)
             #expect(simulator.subscriptions().isEmpty)
             #expect(try await engine.store.subscription(connection: "sim1")?.state == .removed)
+
+            // Removing the connection deletes its subscription at the provider, but a removal the store
+            // would refuse (events kept, no --purge) is refused before anything is deleted there.
+            let again = try await engine.subscriptions.subscribe(connection, logger: logger)
+            await #expect(throws: OperationError.self) { _ = try await engine.removeConnection(id: "sim1", purge: false) }
+            #expect(simulator.subscriptions().map(\.id) == [again.subscriptionId].compactMap { $0 })
+            let (removed, notes) = try await engine.removeConnection(id: "sim1", purge: true)
+            #expect(removed.events >= 5 && notes == ["deleted its subscription \(again.subscriptionId ?? "") at simulator"], "\(notes)")
+            #expect(simulator.subscriptions().isEmpty)
+            #expect(try await engine.store.connection(id: "sim1") == nil)
         }
     }
 
