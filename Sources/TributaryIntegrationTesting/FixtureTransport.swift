@@ -29,10 +29,12 @@ public final class FixtureTransport: UpstreamTransport {
         public var absentHeaders: [String]
         /// A JSON body, compared as JSON (object member order ignored).
         public var jsonBody: String?
+        /// Any other body (a form), compared byte for byte.
+        public var body: String?
 
         public init(
             _ url: String, method: String = "GET", query: [(name: String, value: String)] = [],
-            headers: [(name: String, value: String)] = [], absentHeaders: [String] = [], jsonBody: String? = nil
+            headers: [(name: String, value: String)] = [], absentHeaders: [String] = [], jsonBody: String? = nil, body: String? = nil
         ) {
             self.method = method
             self.url = url
@@ -40,6 +42,7 @@ public final class FixtureTransport: UpstreamTransport {
             self.headers = headers
             self.absentHeaders = absentHeaders
             self.jsonBody = jsonBody
+            self.body = body
         }
     }
 
@@ -126,6 +129,9 @@ public final class FixtureTransport: UpstreamTransport {
             let got = request.body.flatMap { JSONValue(parsing: $0) }.map(Self.canonical)
             if want == nil { reasons.append("the expected body is not JSON") }
             if want != got { reasons.append("body \(request.body.map { String(decoding: $0, as: UTF8.self) } ?? "none"), expected \(body)") }
+        } else if let body = expected.body {
+            let got = request.body.map { String(decoding: $0, as: UTF8.self) }
+            if got != body { reasons.append("body \(got ?? "none"), expected \(body)") }
         } else if let body = request.body, !body.isEmpty {
             reasons.append("a body was sent, expected none")
         }

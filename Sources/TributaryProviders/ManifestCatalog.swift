@@ -58,7 +58,9 @@ public struct Provider: Sendable {
         guard manifest.api != nil, manifest.webhooks != nil else {
             throw ManifestError(path: "/subscriptions", reason: "subscriptions are made through api: and deliver to webhooks:; the manifest needs both")
         }
-        let calls: [(String, ProviderManifest.Subscriptions.Call?)] = [("create", spec.create), ("renew", spec.renew), ("delete", spec.delete)]
+        let calls: [(String, ProviderManifest.Subscriptions.Call?)] = [
+            ("create", spec.create), ("renew", spec.renew), ("delete", spec.delete), ("secret/call", spec.secret?.call),
+        ]
         for (name, call) in calls {
             guard let call else { continue }
             for (part, text) in [("path", call.path), ("body", call.body)] {
@@ -77,8 +79,16 @@ public struct Provider: Sendable {
             guard let pointer else { continue }
             guard JSONPointer(pointer) != nil else { throw ManifestError(path: "/subscriptions/\(name)", reason: "\"\(pointer)\" is not a JSON Pointer") }
         }
-        if spec.secret?.source == .response, spec.secret?.pointer == nil {
-            throw ManifestError(path: "/subscriptions/secret/pointer", reason: "a secret from the response needs the pointer where the answer holds it")
+        if let secret = spec.secret {
+            if secret.source != .generate, secret.pointer == nil {
+                throw ManifestError(path: "/subscriptions/secret/pointer", reason: "a secret from the provider needs the pointer where its answer holds it")
+            }
+            if (secret.source == .fetch) != (secret.call != nil) {
+                throw ManifestError(path: "/subscriptions/secret/call", reason: secret.call == nil ? "source fetch needs the call that answers the secret" : "only source fetch takes a call")
+            }
+            if secret.source != .generate, name([spec.create, spec.renew, spec.delete].compactMap { $0 }.map { $0.path + ($0.body ?? "") }.joined(), uses: "secret") {
+                throw ManifestError(path: "/subscriptions/secret/source", reason: "{secret} is sent only when Tributary generates it (source generate)")
+            }
         }
         if let before = spec.renewBefore, before >= spec.lifetime ?? ProviderManifest.Subscriptions.defaultLifetime {
             throw ManifestError(path: "/subscriptions/renewBefore", reason: "must be shorter than lifetime, or every subscription is renewed at once")

@@ -31,12 +31,34 @@ public struct ProviderManifest: Sendable, Decodable {
             public var method: String
             public var path: String
             public var body: String?
+            public var encoding: Encoding?
+
+            public enum Encoding: String, Sendable, Decodable {
+                case json
+                /// `application/x-www-form-urlencoded`, each value percent-encoded (Stripe).
+                case form
+            }
+
+            public init(method: String, path: String, body: String? = nil, encoding: Encoding? = nil) {
+                self.method = method
+                self.path = path
+                self.body = body
+                self.encoding = encoding
+            }
         }
 
         public struct Secret: Sendable, Decodable {
-            public enum Source: String, Sendable, Decodable { case generate, response }
+            public enum Source: String, Sendable, Decodable {
+                /// Made by Tributary and sent as `{secret}`.
+                case generate
+                /// In the create call's answer, at `pointer` (Stripe).
+                case response
+                /// Answered by `call` once the subscription exists, at `pointer` (Zendesk).
+                case fetch
+            }
             public var source: Source
             public var pointer: String?
+            public var call: Call?
         }
 
         /// Seconds requested when the manifest says none.

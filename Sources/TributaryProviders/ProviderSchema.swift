@@ -58,7 +58,15 @@ enum ProviderSchema {
             },
             "body": {
               "type": "string",
-              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+              "description": "Body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each escaped for the encoding (JSON string escapes, or percent-encoding in a form)."
+            },
+            "encoding": {
+              "type": "string",
+              "enum": [
+                "json",
+                "form"
+              ],
+              "description": "How the body is sent: json (default, application/json) or form (application/x-www-form-urlencoded: Stripe)."
             }
           },
           "required": [
@@ -85,7 +93,15 @@ enum ProviderSchema {
             },
             "body": {
               "type": "string",
-              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+              "description": "Body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each escaped for the encoding (JSON string escapes, or percent-encoding in a form)."
+            },
+            "encoding": {
+              "type": "string",
+              "enum": [
+                "json",
+                "form"
+              ],
+              "description": "How the body is sent: json (default, application/json) or form (application/x-www-form-urlencoded: Stripe)."
             }
           },
           "required": [
@@ -113,7 +129,15 @@ enum ProviderSchema {
             },
             "body": {
               "type": "string",
-              "description": "JSON body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each JSON-escaped."
+              "description": "Body template: {callback_url}, {secret}, {expires_at}, {account}, {subscription_id}, each escaped for the encoding (JSON string escapes, or percent-encoding in a form)."
+            },
+            "encoding": {
+              "type": "string",
+              "enum": [
+                "json",
+                "form"
+              ],
+              "description": "How the body is sent: json (default, application/json) or form (application/x-www-form-urlencoded: Stripe)."
             }
           },
           "required": [
@@ -138,18 +162,41 @@ enum ProviderSchema {
               "type": "string",
               "enum": [
                 "generate",
-                "response"
+                "response",
+                "fetch"
               ]
             },
             "pointer": {
               "type": "string"
+            },
+            "call": {
+              "type": "object",
+              "properties": {
+                "method": {
+                  "type": "string",
+                  "enum": [
+                    "GET",
+                    "POST"
+                  ]
+                },
+                "path": {
+                  "type": "string",
+                  "description": "Path under the API base URL; {account} and {subscription_id} are filled in, percent-encoded."
+                }
+              },
+              "required": [
+                "method",
+                "path"
+              ],
+              "additionalProperties": false,
+              "description": "fetch: the call that answers the subscription's secret once it exists (Zendesk's GET /api/v2/webhooks/{subscription_id}/signing_secret)."
             }
           },
           "required": [
             "source"
           ],
           "additionalProperties": false,
-          "description": "generate: Tributary makes a 32-byte secret, adds it to the connection's webhook secrets before the call and sends it as {secret} (GitHub's config.secret, Graph's clientState); response: the provider returns it at pointer (Stripe)."
+          "description": "generate: Tributary makes a 32-byte secret, adds it to the connection's webhook secrets before the call and sends it as {secret} (GitHub's config.secret, Graph's clientState); response: the provider returns it at pointer in the create answer (Stripe); fetch: call answers it at pointer (Zendesk)."
         },
         "lifetime": {
           "type": "integer",

@@ -192,6 +192,25 @@ public struct SubscriptionManager: Sendable {
         let answer = try read(response.body, spec: spec)
         guard let id = answer.id else { throw Failure(description: "the provider's answer holds no subscription id at \(spec.id)") }
         if let secret = answer.secret { try await store.addWebhookSecret(connection: connection.id, secret: secret, now: clock.now()) }
+        if let secretSpec = spec.secret, secretSpec.source == .fetch, let fetch = secretSpec.call {
+            // The provider made the secret and answers it on its own call (Zendesk): until it is
+            // stored, a delivery of the new subscription fails verification, and its provider retries it.
+            let values = ["subscription_id": id, "account": connection.account ?? ""]
+            do {
+                let response = try await call(fetch, connection: connection, values: values, logger: logger)
+                guard (200..<300).contains(response.status) else {
+                    throw Failure(description: "the provider answered HTTP \(response.status) to reading the secret of subscription \(id)")
+                }
+                guard let secret = try text(in: response.body, at: secretSpec.pointer) else {
+                    throw Failure(description: "the provider's answer holds no secret at \(secretSpec.pointer ?? "")")
+                }
+                try await store.addWebhookSecret(connection: connection.id, secret: secret, now: clock.now())
+            } catch {
+                // A subscription whose deliveries could never verify is deleted again, best effort.
+                if let delete = spec.delete { _ = try? await call(delete, connection: connection, values: values, logger: logger) }
+                throw error
+            }
+        }
         let previous = try await store.subscription(connection: connection.id)
         try await store.saveSubscription(connection: connection.id, id: id, expiresAt: answer.expiresAt ?? (spec.expiresAt == nil ? nil : clock.now() + lifetime), renewed: false, now: clock.now())
         logger.notice("subscription created", metadata: ["connection": "\(connection.id)", "subscription": "\(id)"])
@@ -230,31 +249,36 @@ public struct SubscriptionManager: Sendable {
             throw Failure(description: "the subscription path \(call.path) names a value not known here")
         }
         var body: [UInt8]?
+        let form = call.encoding == .form
         if let template = call.body {
-            guard let text = try ValueTemplate.parse(template, names: ValueTemplate.subscriptionNames).get().render(values, escape: { ValueTemplate.jsonEscaped($1) }) else {
-                throw Failure(description: "the subscription body names a value not known here")
+            let rendered = try ValueTemplate.parse(template, names: ValueTemplate.subscriptionNames).get().render(values) { _, value in
+                form ? PercentEncoding.encode(value) : ValueTemplate.jsonEscaped(value)
             }
-            body = Array(text.utf8)
+            guard let rendered else { throw Failure(description: "the subscription body names a value not known here") }
+            body = Array(rendered.utf8)
         }
-        let request = UpstreamRequest(method: call.method, url: client.url(path), headers: body == nil ? [] : [("Content-Type", "application/json")], body: body)
+        let type = form ? "application/x-www-form-urlencoded" : "application/json"
+        let request = UpstreamRequest(method: call.method, url: client.url(path), headers: body == nil ? [] : [("Content-Type", type)], body: body)
         return try await client.send(request, priority: .webhookFollowUp, logger: logger)
     }
 
     func read(_ body: [UInt8], spec: ProviderManifest.Subscriptions) throws -> Answer {
-        guard let json = JSONValue(parsing: body) else { throw Failure(description: "the provider's answer is not JSON") }
-        func text(_ pointer: String?) -> String? {
-            guard let pointer, let value = JSONPointer(pointer)?.resolve(in: json) else { return nil }
-            switch value {
-            case .string(let s): return s.isEmpty ? nil : s
-            case .number(let n): return n
-            default: return nil
-            }
-        }
-        return Answer(
-            id: text(spec.id),
-            expiresAt: text(spec.expiresAt).flatMap { Timestamp.microseconds(rfc3339: $0) },
-            secret: spec.secret?.source == .response ? text(spec.secret?.pointer) : nil
+        Answer(
+            id: try text(in: body, at: spec.id),
+            expiresAt: try text(in: body, at: spec.expiresAt).flatMap { Timestamp.microseconds(rfc3339: $0) },
+            secret: spec.secret?.source == .response ? try text(in: body, at: spec.secret?.pointer) : nil
         )
+    }
+
+    /// The string or number at `pointer` in a JSON answer (`nil` when absent or empty).
+    func text(in body: [UInt8], at pointer: String?) throws -> String? {
+        guard let json = JSONValue(parsing: body) else { throw Failure(description: "the provider's answer is not JSON") }
+        guard let pointer, let value = JSONPointer(pointer)?.resolve(in: json) else { return nil }
+        switch value {
+        case .string(let s): return s.isEmpty ? nil : s
+        case .number(let n): return n
+        default: return nil
+        }
     }
 
     /// 32 random bytes written as the provider's scheme reads its secret.

@@ -47,6 +47,24 @@ struct HostileCLITests {
         ])
     }
 
+    @Test("subscriptions sections are checked at load: a path not under the API, an unknown or premature placeholder, a secret source without its call or pointer, {secret} not ours to send, an unknown body encoding")
+    func subscriptionManifests() throws {
+        try Self.expectInvalid("zendesk", [
+            ("    path: /api/v2/webhooks\n", "    path: api/v2/webhooks\n", "/subscriptions/create/path"),
+            ("    source: fetch\n", "    source: response\n", "/subscriptions/secret/call"),
+            ("    call: {method: GET, path: \"/api/v2/webhooks/{subscription_id}/signing_secret\"}\n", "", "/subscriptions/secret/call"),
+            ("{subscription_id}/signing_secret", "{webhook}/signing_secret", "/subscriptions/secret/call/path"),
+            ("    pointer: /signing_secret/secret", "    pointer: signing_secret", "/subscriptions/secret/pointer"),
+            ("    call: {method: GET,", "    call: {method: PUT,", "/subscriptions/secret/call/method"),
+        ])
+        try Self.expectInvalid("stripe", [
+            ("description=Tributary", "description={subscription_id}", "/subscriptions/create"),
+            ("description=Tributary", "description={secret}", "/subscriptions/secret/source"),
+            ("    encoding: form", "    encoding: xml", "/subscriptions/create/encoding"),
+            ("  secret: {source: response, pointer: /secret}", "  secret: {source: response}", "/subscriptions/secret/pointer"),
+        ])
+    }
+
     /// For each case, `provider`'s manifest with `needle` replaced must fail `providers validate`
     /// with exit 2 and an error at `path` in that file.
     static func expectInvalid(_ provider: String, _ cases: [(needle: String, replacement: String, path: String)]) throws {

@@ -5,10 +5,12 @@ import ProviderSimulator
 import Testing
 import TributaryCore
 import TributaryIntegrationTesting
+import TributaryProviders
 import TributaryRuntime
 import TributaryScheduling
 import TributaryStore
 import TributaryTesting
+import TributaryUpstream
 
 /// Webhook subscriptions made and kept through the provider's API: created with a secret stored
 /// first, renewed before the provider's cap runs out, created again (with a poll for the gap) when
@@ -83,6 +85,81 @@ struct SubscriptionTests {
             #expect(simulator.subscriptions().isEmpty)
             #expect(try await engine.store.connection(id: "sim1") == nil)
         }
+    }
+
+    @Test("Stripe's endpoint is made with a form and the secret its answer returns is kept; Zendesk's webhook with JSON and its secret read on its own call; each deleted by id; a secret that cannot be read fails the subscription")
+    func stripeAndZendeskAsDocumented() async throws {
+        let directory = try TestPaths.temporaryDirectory("subscriptions-docs")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let catalog = try ManifestCatalog.loadValid(directory: TestPaths.providers)
+        let store = try Store(path: directory.appendingPathComponent("subs.db").path, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
+        let fixture = FixtureTransport()
+        let manager = SubscriptionManager(
+            store: store, catalog: catalog, clients: UpstreamClients(transport: fixture, clock: .system, maxAttempts: 1), clock: .system,
+            publicBaseURL: "https://hooks.example.test/", poll: { _ in }
+        )
+        let logger = SimulatorRig.logger
+        /// Subscribes, naming what the fixture did not expect when it fails.
+        func subscribe(_ connection: Connection) async throws -> Subscription {
+            do { return try await manager.subscribe(connection, logger: logger) } catch {
+                throw OperationError.failure("\(error); fixture: \(fixture.mismatches)")
+            }
+        }
+        func json(_ status: Int, _ text: String) -> UpstreamResponse {
+            UpstreamResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(text.utf8))
+        }
+
+        // Stripe (docs.stripe.com/api/webhook_endpoints/create): a form; the answer holds the whsec_ secret.
+        _ = try await store.addConnection(id: "acme-stripe", provider: "stripe", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        try await store.setAPICredentials(connection: "acme-stripe", token: "sk_test_key", baseURL: nil, now: 0)
+        fixture.expect(
+            .init(
+                "https://api.stripe.com/v1/webhook_endpoints", method: "POST",
+                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", "Bearer sk_test_key")],
+                body: "url=https%3A%2F%2Fhooks.example.test%2Fwebhooks%2Fstripe%2Facme-stripe&enabled_events[]=*&description=Tributary"
+            ),
+            respond: json(200, #"{"id":"we_1Mr5jULkdIwHu7ix1ibLTM0x","object":"webhook_endpoint","enabled_events":["*"],"secret":"whsec_wRNftLajMZNeslQOP6vEPm4iVx5NlZ6z","status":"enabled","url":"https://hooks.example.test/webhooks/stripe/acme-stripe"}"#)
+        )
+        let stripe = try #require(try await store.connection(id: "acme-stripe"))
+        let endpoint = try await subscribe(stripe)
+        #expect(endpoint.subscriptionId == "we_1Mr5jULkdIwHu7ix1ibLTM0x" && endpoint.expiresAt == nil)
+        #expect(try await store.connection(id: "acme-stripe")?.webhookSecrets == ["whsec_wRNftLajMZNeslQOP6vEPm4iVx5NlZ6z"])
+        fixture.expect(.init("https://api.stripe.com/v1/webhook_endpoints/we_1Mr5jULkdIwHu7ix1ibLTM0x", method: "DELETE"), respond: json(200, #"{"id":"we_1Mr5jULkdIwHu7ix1ibLTM0x","deleted":true}"#))
+        try await manager.unsubscribe(stripe, logger: logger)
+
+        // Zendesk: JSON, then the secret on GET …/signing_secret.
+        _ = try await store.addConnection(id: "acme-zd", provider: "zendesk", tenant: "acme", account: "acme", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        try await store.setAPICredentials(connection: "acme-zd", token: "ops@acme.test/token:zd-api-token", baseURL: nil, now: 0)
+        let zendesk = try #require(try await store.connection(id: "acme-zd"))
+        let events = ["created", "status_changed", "priority_changed", "subject_changed", "comment_added", "tags_changed", "custom_field_changed", "agent_assignment_changed", "soft_deleted", "permanently_deleted"]
+        let webhook = #"{"webhook":{"name":"Tributary","endpoint":"https://hooks.example.test/webhooks/zendesk/acme-zd","http_method":"POST","request_format":"json","status":"active","subscriptions":["#
+            + events.map { #""zen:event-type:ticket.\#($0)""# }.joined(separator: ",") + "]}}"
+        let created = #"{"webhook":{"id":"01GFXH4HRQ6CCG1E3MSBP3CTM9","name":"Tributary","status":"active","endpoint":"https://hooks.example.test/webhooks/zendesk/acme-zd"}}"#
+        fixture.expect(.init("https://acme.zendesk.com/api/v2/webhooks", method: "POST", jsonBody: webhook), respond: json(201, created))
+        fixture.expect(
+            .init("https://acme.zendesk.com/api/v2/webhooks/01GFXH4HRQ6CCG1E3MSBP3CTM9/signing_secret"),
+            respond: json(200, #"{"signing_secret":{"algorithm":"SHA256","secret":"dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="}}"#)
+        )
+        let made = try await subscribe(zendesk)
+        #expect(made.subscriptionId == "01GFXH4HRQ6CCG1E3MSBP3CTM9")
+        #expect(try await store.connection(id: "acme-zd")?.webhookSecrets == ["dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="])
+
+        // The secret cannot be read: the webhook is deleted again (its deliveries could never verify),
+        // nothing is recorded as made, and the operator hears why.
+        _ = try await store.addConnection(id: "globex-zd", provider: "zendesk", tenant: "globex", account: "globex", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+        try await store.setAPICredentials(connection: "globex-zd", token: "ops@globex.test/token:zd-api-token", baseURL: nil, now: 0)
+        fixture.expect(.init("https://globex.zendesk.com/api/v2/webhooks", method: "POST", jsonBody: webhook.replacingOccurrences(of: "acme-zd", with: "globex-zd")), respond: json(201, #"{"webhook":{"id":"01H0000000000000000000GLBX"}}"#))
+        fixture.expect(.init("https://globex.zendesk.com/api/v2/webhooks/01H0000000000000000000GLBX/signing_secret"), respond: json(403, #"{"error":"Forbidden"}"#))
+        fixture.expect(.init("https://globex.zendesk.com/api/v2/webhooks/01H0000000000000000000GLBX", method: "DELETE"), respond: UpstreamResponse(status: 204, headers: [], body: []))
+        do {
+            _ = try await manager.subscribe(try #require(try await store.connection(id: "globex-zd")), logger: logger)
+            Issue.record("a subscription whose secret could not be read was made")
+        } catch {
+            #expect("\(error)".contains("HTTP 403 to reading the secret of subscription 01H0000000000000000000GLBX"), "\(error)")
+        }
+        #expect(try await store.subscription(connection: "globex-zd") == nil)
+        #expect(fixture.mismatches.isEmpty, "\(fixture.mismatches)")
+        #expect(fixture.unanswered == 0)
     }
 
     @Test("a Graph lifecycle notice is acted on, not stored as an event; a forged one is 401")
