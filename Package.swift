@@ -222,6 +222,7 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryIntake",
                 "TributaryUpstream",
+                "TributaryPolling",
                 "ProviderSimulator",
                 // A GitHub App's RSA key pair for the installation-token tests.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

@@ -66,6 +66,9 @@ public final class ProviderSimulator: Sendable {
     /// Subscriptions created so far (renewals not counted).
     public var subscriptionsCreated: Int { subscriptionStore.created }
 
+    /// Renewals answered 200 by `PATCH /v1/subscriptions/{id}`, over every subscription ever made.
+    public var subscriptionsRenewed: Int { subscriptionStore.renewed }
+
     /// Ends every subscription now, as a provider does when one is not renewed in time.
     public func expireSubscriptions() { subscriptionStore.expireAll() }
 

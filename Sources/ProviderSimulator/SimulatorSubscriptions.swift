@@ -18,6 +18,7 @@ final class SimulatorSubscriptions: Sendable {
         var items: [String: SimulatorSubscription] = [:]
         var next = 0
         var created = 0
+        var renewed = 0
     }
 
     /// The longest life the provider grants, in seconds (Graph: 4230 minutes for most resources).
@@ -33,6 +34,7 @@ final class SimulatorSubscriptions: Sendable {
     }
 
     var created: Int { state.withLock { $0.created } }
+    var renewed: Int { state.withLock { $0.renewed } }
 
     func expireAll() {
         state.withLock { state in for id in state.items.keys { state.items[id]?.expiresAt = 0 } }
@@ -67,6 +69,7 @@ final class SimulatorSubscriptions: Sendable {
             }
             item.expiresAt = min(requested, now + maxSeconds * 1_000_000)
             item.renewals += 1
+            state.renewed += 1
             state.items[id] = item
             return (200, Self.json(item))
         }

@@ -12,6 +12,10 @@ import Foundation
 ///     `reorderWindow` pending deliveries, so a delivery overtakes at most `reorderWindow - 1` of its neighbours
 ///     per pick. Deliveries pending together are always all sent; an idle simulator never holds one back.
 ///   - `timeout` (default 5 s): per delivery attempt. A failed attempt is counted and not retried.
+///   - `toSubscriptions` (default false): deliver to every live subscription of `/v1/subscriptions`
+///     instead, each signed with its own secret, as a provider whose webhooks are made through its API
+///     does. With none live a delivery goes nowhere (it is lost, as a provider's is while the
+///     subscription has expired); a subscription whose URL is not a loopback literal is never called.
 public struct WebhookConfiguration: Sendable {
     public var url: String
     public var secret: String
@@ -19,6 +23,7 @@ public struct WebhookConfiguration: Sendable {
     public var duplicateRate: Double
     public var reorderWindow: Int
     public var timeout: Duration
+    public var toSubscriptions = false
 
     public init(
         url: String, secret: String, dropRate: Double = 0, duplicateRate: Double = 0, reorderWindow: Int = 1,
@@ -44,9 +49,15 @@ public struct WebhookConfiguration: Sendable {
 
     /// The HMAC key: the base64 after `whsec_`, decoded.
     func signingKey() throws(SimulatorError) -> [UInt8] {
-        guard secret.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.dropFirst(6))), !key.isEmpty else {
+        guard let key = Self.signingKey(secret) else {
             throw .configuration("webhooks.secret", "must be \"whsec_\" followed by base64 (the secret itself is not shown)")
         }
+        return key
+    }
+
+    /// The HMAC key of a `whsec_` secret; `nil` when it is not one.
+    static func signingKey(_ secret: String) -> [UInt8]? {
+        guard secret.hasPrefix("whsec_"), let key = Data(base64Encoded: String(secret.dropFirst(6))), !key.isEmpty else { return nil }
         return Array(key)
     }
 }

@@ -81,10 +81,31 @@ public struct WebhookEmitter: Service {
         return "v1," + Data(mac).base64EncodedString()
     }
 
+    /// Sends to the configured URL, or to each live subscription (all must take it).
     private func send(_ message: WebhookMessage) async -> Bool {
+        guard configuration.toSubscriptions else { return await send(message, to: configuration.url, key: key) }
+        let live = simulator.subscriptions()
+        guard !live.isEmpty else {
+            simulator.logger.debug("no live subscription: the delivery goes nowhere", metadata: ["webhook.id": "\(message.id)"])
+            return false
+        }
+        var delivered = true
+        for subscription in live {
+            // Only loopback receivers, whatever a subscription was created with.
+            guard (try? LoopbackURL(subscription.url)) != nil else {
+                delivered = false
+                continue
+            }
+            let key = subscription.secret.flatMap(WebhookConfiguration.signingKey).map { SymmetricKey(data: $0) } ?? self.key
+            delivered = await send(message, to: subscription.url, key: key) && delivered
+        }
+        return delivered
+    }
+
+    private func send(_ message: WebhookMessage, to url: String, key: SymmetricKey) async -> Bool {
         let body = message.body
         let timestamp = simulator.clock.nowMicroseconds().floorDivided(by: 1_000_000)
-        var request = HTTPClientRequest(url: configuration.url)
+        var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "user-agent", value: "tributary-sim")

@@ -4,6 +4,7 @@ public import ProviderSimulator
 public import TributaryRuntime
 import TributaryCore
 import TributaryStore
+import TributaryPolling
 
 /// The engine and the provider simulator wired for the reconciler's acceptance chaos: the simulator's
 /// webhooks are 20% dropped, 20% duplicated and reordered within a window of 50, and 10% of its API
@@ -19,8 +20,12 @@ public enum ChaosRig {
     /// - Parameter oauthTokenSeconds: when given, `sim1` is a `simulator-oauth` connection (the
     ///   configuration's providers directory must come from ``OAuthRig/providers(_:)``) of app `sim-app`,
     ///   authorized before the run, whose access tokens live this many seconds.
+    /// - Parameter subscriptionSeconds: when given, the simulator delivers only to `sim1`'s webhook
+    ///   subscription, which the rig makes before `body` runs through the engine's subscription code
+    ///   (`connections subscribe`) and keeps renewing every 200 ms of the run, as `serve` does every
+    ///   30 s; the simulator grants each subscription this many seconds at most.
     public static func run<T: Sendable>(
-        engine configuration: EngineConfiguration, logger: Logger, oauthTokenSeconds: Int64? = nil,
+        engine configuration: EngineConfiguration, logger: Logger, oauthTokenSeconds: Int64? = nil, subscriptionSeconds: Int64? = nil,
         simulator adjust: @escaping @Sendable (inout SimulatorConfiguration) -> Void,
         _ body: @escaping @Sendable (Engine, ProviderSimulator) async throws -> T
     ) async throws -> T {
@@ -47,6 +52,10 @@ public enum ChaosRig {
             if let oauthTokenSeconds {
                 sim.oauth = SimulatorOAuthConfiguration(clients: [OAuthRig.client.id: OAuthRig.client.secret], accessTokenSeconds: oauthTokenSeconds)
             }
+            if let subscriptionSeconds {
+                sim.webhooks?.toSubscriptions = true
+                sim.subscriptionMaxSeconds = subscriptionSeconds
+            }
             adjust(&sim)
             let simulator = try ProviderSimulator(configuration: sim, logger: logger)
             let token = sim.tokens[0]
@@ -61,6 +70,22 @@ public enum ChaosRig {
                         over: nil, now: now
                     )
                 }
+                guard subscriptionSeconds != nil else { return try await body(engine, simulator) }
+                // The subscription delivers to this engine's real address.
+                let subscriptions = SubscriptionManager(
+                    store: engine.store, catalog: engine.catalog, clients: engine.clients, clock: configuration.clock,
+                    publicBaseURL: "http://127.0.0.1:\(tributaryPort)",
+                    poll: { connection in _ = try? await engine.pollRunner.runDue(force: true, connection: connection, logger: logger) }
+                )
+                let connection = try await engine.store.connection(id: "sim1")!
+                _ = try await subscriptions.subscribe(connection, logger: logger)
+                let renewing = Task {
+                    while !Task.isCancelled {
+                        _ = try? await subscriptions.runDue(logger: logger)
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+                defer { renewing.cancel() }
                 return try await body(engine, simulator)
             }
         }

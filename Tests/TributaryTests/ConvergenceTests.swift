@@ -45,6 +45,14 @@ struct ConvergenceTests {
         try await converge(seed: seed, hardDeletes: false, oauthTokenSeconds: 1)
     }
 
+    @Test(
+        "webhooks only through a subscription the engine made, granted 3 s at a time, lost at the provider mid-run, with 2-s OAuth tokens: renewed, recreated, polled for the gap, 0 mismatches",
+        arguments: [35]
+    )
+    func convergesThroughAnExpiringSubscription(seed: Int) async throws {
+        try await converge(seed: seed, hardDeletes: false, oauthTokenSeconds: 2, subscriptionSeconds: 3)
+    }
+
     /// How the simulator's lists are polled: the shipped manifest's keyset, or a variant of it.
     enum PollStyle: Sendable, CustomStringConvertible {
         case keyset, redmineFilter, shortcutNoTotal
@@ -118,7 +126,7 @@ struct ConvergenceTests {
         }
     }
 
-    func converge(seed: Int, hardDeletes: Bool, style: PollStyle = .keyset, oauthTokenSeconds: Int64? = nil) async throws {
+    func converge(seed: Int, hardDeletes: Bool, style: PollStyle = .keyset, oauthTokenSeconds: Int64? = nil, subscriptionSeconds: Int64? = nil) async throws {
         let directory = try TestPaths.temporaryDirectory("converge")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = TestEngine.configuration(directory: directory)
@@ -130,7 +138,7 @@ struct ConvergenceTests {
         configuration.pollTick = .milliseconds(200)
         let logger = SimulatorRig.logger
 
-        let result = try await ChaosRig.run(engine: configuration, logger: logger, oauthTokenSeconds: oauthTokenSeconds, simulator: { sim in
+        let result = try await ChaosRig.run(engine: configuration, logger: logger, oauthTokenSeconds: oauthTokenSeconds, subscriptionSeconds: subscriptionSeconds, simulator: { sim in
             sim.seed = UInt64(seed)
             sim.initialRecordsPerType = 100
             sim.granularity = .seconds
@@ -143,14 +151,28 @@ struct ConvergenceTests {
             // A sweep also runs in the middle of it all: whatever it proposes while records change
             // under it must not delete a live one (a false deletion would survive to the end).
             var midSweep: Task<[SweepRun], any Error>?
-            while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 {
+            // With a subscription: it must have been renewed, then lost at the provider while changes
+            // were still being delivered, and made again, before the mutations stop.
+            var lost = false
+            // Deliveries taken before the loss, and by the time the subscription was made again.
+            var takenBeforeLoss = 0
+            var takenAtRecreate: Int?
+            func subscriptionDone() -> Bool { subscriptionSeconds == nil || (lost && simulator.subscriptionsCreated >= 2) }
+            while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 || !subscriptionDone() {
                 let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
                 #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
                 rounds += 1
                 if rounds == 1 { midSweep = Task { try await engine.sweepRunner.runDue(force: true, logger: logger) } }
                 // The provider ends every token early once: the next calls get 401 and renew.
                 if rounds == 3 { simulator.expireAccessTokens() }
-                if simulator.counters().changes >= initial + 400 { simulator.stopMutations() }
+                if subscriptionSeconds != nil, !lost, simulator.subscriptionsRenewed > 0 {
+                    takenBeforeLoss = simulator.counters().webhooksDelivered
+                    simulator.expireSubscriptions()
+                    lost = true
+                }
+                if lost, takenAtRecreate == nil, simulator.subscriptionsCreated >= 2 { takenAtRecreate = simulator.counters().webhooksDelivered }
+                if simulator.counters().changes >= initial + 400, subscriptionDone() { simulator.stopMutations() }
+                if subscriptionSeconds != nil { try await Task.sleep(for: .milliseconds(50)) }
             }
             simulator.stopMutations()
             let during = try await midSweep?.value ?? []
@@ -183,9 +205,19 @@ struct ConvergenceTests {
             let ended = try await engine.store.sweeps(connection: "sim1").filter { s in ran.contains { $0.generation == s.generation } }
             // The largest number of records of one type last changed within one second: what a page of 25 must page through.
             let cluster = Dictionary(grouping: simulator.records(), by: { "\($0.type) \($0.updatedAt / 1_000_000)" }).values.map(\.count).max() ?? 0
-            return (SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep, ended, sweepRounds, cluster, simulator.oauthCounters)
+            let kept = (
+                renewed: simulator.subscriptionsRenewed, created: simulator.subscriptionsCreated, lost: lost, takenBeforeLoss: takenBeforeLoss,
+                takenAfterRecreate: simulator.counters().webhooksDelivered - (takenAtRecreate ?? Int.max / 2)
+            )
+            return (SimulatorRig.mismatches(mirror, simulator.records(), hardDeletes: hardDeletes), converged, simulator.counters(), beforeSweep, ended, sweepRounds, cluster, simulator.oauthCounters, kept)
         }
-        let (mismatches, converged, counters, beforeSweep, sweeps, sweepRounds, cluster, oauth) = result
+        let (mismatches, converged, counters, beforeSweep, sweeps, sweepRounds, cluster, oauth, kept) = result
+        if subscriptionSeconds != nil {
+            print("convergence seed \(seed) [subscription]: \(kept.renewed) renewals, \(kept.created) subscriptions made, lost at the provider mid-run: \(kept.lost); deliveries taken \(kept.takenBeforeLoss) before the loss and \(kept.takenAfterRecreate) after it was made again, \(counters.webhooksFailed) lost or refused")
+            #expect(kept.renewed >= 1 && kept.lost && kept.created >= 2, "the subscription was not renewed, lost and made again: the run did not test it")
+            // Each subscription delivered, verified with the secret it was made with (a refused one is not taken).
+            #expect(kept.takenBeforeLoss > 0 && kept.takenAfterRecreate > 0, "deliveries taken: \(kept.takenBeforeLoss) before the loss, \(kept.takenAfterRecreate) after")
+        }
         if oauthTokenSeconds != nil {
             print("convergence seed \(seed) [oauth]: \(oauth.refreshes) token renewals, \(oauth.expiredRejections) requests refused with an ended token, \(oauth.invalidGrants) invalid grants")
             #expect(oauth.refreshes >= 2 && oauth.expiredRejections >= 1, "tokens were not renewed by time and by refusal: the run did not test renewal")
