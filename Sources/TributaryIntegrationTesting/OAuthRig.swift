@@ -54,6 +54,22 @@ public enum OAuthRig {
 
             """)
         try installation.write(to: folder.appendingPathComponent("simulator-ghapp.yaml"), atomically: true, encoding: .utf8)
+        // Both kinds of customer, as the shipped manifests of OAuth providers are: a token given by
+        // hand, or (a connection of an app given none) OAuth.
+        var dual = try String(contentsOfFile: TestPaths.providers + "/simulator.yaml", encoding: .utf8)
+        dual = dual.replacingOccurrences(of: "\nid: simulator\n", with: "\nid: simulator-dual\n")
+        dual = dual.replacingOccurrences(of: "  auth: {style: bearer}\n", with: """
+              auth:
+                style: bearer
+                oauth:
+                  authorizeURL: /oauth/authorize
+                  tokenURL: /oauth/token
+                  revokeURL: /oauth/revoke
+                  clientAuth: body
+                  pkce: true
+
+            """)
+        try dual.write(to: folder.appendingPathComponent("simulator-dual.yaml"), atomically: true, encoding: .utf8)
         return folder.path
     }
 

@@ -102,13 +102,25 @@ public struct Provider: Sendable {
     /// The OAuth styles need their endpoints, each an absolute https URL (loopback http for a local
     /// provider or the simulator); the others take none.
     static func checkOAuth(_ auth: ProviderManifest.API.Auth) throws(ManifestError) {
-        guard auth.style.isOAuth else {
-            if auth.oauth != nil { throw ManifestError(path: "/api/auth/oauth", reason: "only the styles oauth2, oauth2-client-credentials and github-app take auth.oauth") }
-            return
+        // Under a static style, auth.oauth is what a connection of an app given no token uses instead.
+        let style: ProviderManifest.API.Auth.Style
+        if auth.style.isOAuth {
+            guard let oauth = auth.oauth else {
+                throw ManifestError(path: "/api/auth/oauth", reason: "style \(auth.style.rawValue) needs auth.oauth with its tokenURL")
+            }
+            if oauth.style != nil {
+                throw ManifestError(path: "/api/auth/oauth/style", reason: "only a manifest of a static style names the OAuth style its apps' connections use; this one is \(auth.style.rawValue) for every connection")
+            }
+            style = auth.style
+        } else {
+            guard let oauth = auth.oauth else { return }
+            if auth.style == .none { throw ManifestError(path: "/api/auth/oauth", reason: "style none sends no credential; name the style its tokens are sent with") }
+            style = oauth.style ?? .oauth2
+            guard style == .oauth2 || style == .oauth2ClientCredentials else {
+                throw ManifestError(path: "/api/auth/oauth/style", reason: "must be oauth2 or oauth2-client-credentials")
+            }
         }
-        guard let oauth = auth.oauth else {
-            throw ManifestError(path: "/api/auth/oauth", reason: "style \(auth.style.rawValue) needs auth.oauth with its tokenURL")
-        }
+        guard let oauth = auth.oauth else { return }
         let urls: [(String, String?)] = [("authorizeURL", oauth.authorizeURL), ("tokenURL", oauth.tokenURL), ("revokeURL", oauth.revokeURL)]
         for (name, url) in urls {
             // A path is resolved against the connection's API base URL (a self-hosted provider, the simulator).
@@ -118,14 +130,14 @@ public struct Provider: Sendable {
                   components.scheme == "https" || (components.scheme == "http" && ["127.0.0.1", "localhost", "[::1]", "::1"].contains(components.host ?? "")) else {
                 throw ManifestError(path: "/api/auth/oauth/\(name)", reason: "\"\(url)\" is not an absolute https URL")
             }
-            if url.contains("{account}") && !(auth.style == .githubApp && name == "tokenURL") {
+            if url.contains("{account}") && !(style == .githubApp && name == "tokenURL") {
                 throw ManifestError(path: "/api/auth/oauth/\(name)", reason: "only github-app's tokenURL takes {account}")
             }
         }
         if let pointer = oauth.account, JSONPointer(pointer) == nil {
             throw ManifestError(path: "/api/auth/oauth/account", reason: "\"\(pointer)\" is not a JSON Pointer")
         }
-        switch auth.style {
+        switch style {
         case .oauth2 where oauth.authorizeURL == nil:
             throw ManifestError(path: "/api/auth/oauth/authorizeURL", reason: "style oauth2 needs the URL where the customer approves access")
         case .githubApp where !oauth.tokenURL.contains("{account}"):

@@ -1,3 +1,5 @@
+public import TributaryCore
+
 extension ProviderManifest {
     /// How the provider's API is called (`api:` in the manifest).
     public struct API: Sendable, Decodable {
@@ -28,6 +30,9 @@ extension ProviderManifest {
             }
 
             public struct OAuth: Sendable, Decodable {
+                /// Under a static style only: the OAuth style a connection of an app, given no API
+                /// token, uses instead (default `oauth2`).
+                public var style: Style?
                 public var authorizeURL: String?
                 public var tokenURL: String
                 public var revokeURL: String?
@@ -45,6 +50,17 @@ extension ProviderManifest {
                 /// Seconds before expiry at which a token is renewed.
                 public static let defaultRefreshSkew = 300
             }
+        }
+
+        /// The API as `connection` calls it. A manifest whose style is static (a token given by hand)
+        /// and which also names `auth.oauth` serves both kinds of customer: a connection given an API
+        /// token sends it as the static style says; a connection of an app given none authorizes
+        /// through OAuth (`auth.oauth.style`, default `oauth2`), its token sent as a Bearer token.
+        public func resolved(for connection: Connection, hasToken: Bool) -> API {
+            guard !auth.style.isOAuth, let oauth = auth.oauth, connection.app != nil, !hasToken else { return self }
+            var resolved = self
+            resolved.auth.style = oauth.style ?? .oauth2
+            return resolved
         }
 
         public struct RateLimit: Sendable, Decodable {

@@ -1196,8 +1196,16 @@ enum ProviderSchema {
             },
             "oauth": {
               "type": "object",
-              "description": "Where and how access tokens are obtained (styles oauth2, oauth2-client-credentials, github-app). URLs are absolute https URLs, or paths under the API base URL; github-app's tokenURL holds {account} (the installation id).",
+              "description": "Where and how access tokens are obtained (styles oauth2, oauth2-client-credentials, github-app). Under a static auth style (bearer, header, query, basic) it is the OAuth that a connection of an app given no --api-token uses instead (oauth.style). URLs are absolute https URLs, or paths under the API base URL; github-app's tokenURL holds {account} (the installation id).",
               "properties": {
+                "style": {
+                  "type": "string",
+                  "enum": [
+                    "oauth2",
+                    "oauth2-client-credentials"
+                  ],
+                  "description": "Only under a static auth style: the OAuth style of a connection of an app given no --api-token (default oauth2); connections given a token keep the static style."
+                },
                 "authorizeURL": {
                   "type": "string",
                   "description": "Where the customer approves access (oauth2)."

@@ -109,9 +109,12 @@ public struct Engine: Sendable {
                 notes.append("its subscription \(subscriptionID) at \(connection.provider) was not deleted (\(error)); delete it there by hand")
             }
         }
-        if let api = catalog.providers[connection.provider]?.manifest.api, api.auth.style == .oauth2 {
-            let baseURL = (try? await store.apiCredentials(connection: id))?.baseURL ?? UpstreamClient.fill(api.baseURL, account: connection.account)
-            if let said = await tokens.revoke(connection, api: api, baseURL: baseURL) { notes.append(said) }
+        if let manifestAPI = catalog.providers[connection.provider]?.manifest.api, let credentials = try? await store.apiCredentials(connection: id) {
+            let api = manifestAPI.resolved(for: connection, hasToken: credentials.token != nil)
+            if api.auth.style == .oauth2 {
+                let baseURL = credentials.baseURL ?? UpstreamClient.fill(api.baseURL, account: connection.account)
+                if let said = await tokens.revoke(connection, api: api, baseURL: baseURL) { notes.append(said) }
+            }
         }
         do {
             return (try await store.removeConnection(id: id, purge: purge), notes)

@@ -20,22 +20,30 @@ public enum OAuthFlow {
     static func endpoints(
         store: Store, catalog: ManifestCatalog, connection: Connection
     ) async throws(OperationError) -> (oauth: ProviderManifest.API.Auth.OAuth, api: ProviderManifest.API, baseURL: String, app: ProviderApp) {
-        guard let api = catalog.providers[connection.provider]?.manifest.api, api.auth.style == .oauth2, let oauth = api.auth.oauth else {
-            throw .usage("\(connection.provider)'s manifest does not authorize connections with OAuth (api.auth.style oauth2)")
+        guard let manifestAPI = catalog.providers[connection.provider]?.manifest.api, manifestAPI.auth.oauth != nil,
+              manifestAPI.auth.style == .oauth2 || !manifestAPI.auth.style.isOAuth else {
+            throw .usage("\(connection.provider)'s manifest does not authorize connections with OAuth (api.auth.style oauth2, or api.auth.oauth)")
         }
         guard let appID = connection.app else {
             throw .usage("connection \(connection.id) belongs to no app: add it with --app, whose client id and secret the authorization uses")
         }
         let app: ProviderApp
-        let override: String?
+        let credentials: (baseURL: String?, token: String?, authorized: Bool)
         do {
             guard let found = try await store.app(id: appID) else { throw OperationError.failure("no app \(appID)") }
             app = found
-            override = try await store.apiCredentials(connection: connection.id).baseURL
+            credentials = try await store.apiCredentials(connection: connection.id)
         } catch let error as OperationError {
             throw error
         } catch {
             throw .failure("\(error)")
+        }
+        let override = credentials.baseURL
+        let api = manifestAPI.resolved(for: connection, hasToken: credentials.token != nil)
+        guard api.auth.style == .oauth2, let oauth = api.auth.oauth else {
+            throw .usage(credentials.token != nil
+                ? "connection \(connection.id) was given an API token, which it uses instead of OAuth; remove it and add it again without --api-token to authorize it"
+                : "\(connection.provider)'s manifest gives its apps' connections \(api.auth.style.rawValue), which needs no customer to authorize")
         }
         guard app.clientID != nil, app.clientSecret != nil else {
             throw .usage("app \(app.id) has no client_id and client_secret; add them with apps rotate-secret \(app.id) --credentials @FILE")

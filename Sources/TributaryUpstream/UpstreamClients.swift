@@ -59,7 +59,8 @@ public final class UpstreamClients: Sendable {
     }
 
     /// A client for `connection`'s provider API, sharing the connection's limiter.
-    public func client(for connection: Connection, api: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
+    public func client(for connection: Connection, api manifestAPI: ProviderManifest.API, baseURL: String?, token: String?) -> UpstreamClient {
+        let api = manifestAPI.resolved(for: connection, hasToken: token != nil)
         var renewing: RenewingToken?
         if api.auth.style.isOAuth {
             let base = baseURL ?? UpstreamClient.fill(api.baseURL, account: connection.account)
@@ -89,7 +90,7 @@ public final class UpstreamClients: Sendable {
             guard let provider = catalog.providers[connection.provider], let api = provider.manifest.api else { continue }
             let (baseURL, token, authorized) = try await credentials(connection.id)
             // OAuth: a connection the customer authorized, or one whose app's credentials buy its tokens.
-            let eligible = switch api.auth.style {
+            let eligible = switch api.resolved(for: connection, hasToken: token != nil).auth.style {
             case .oauth2: authorized
             // The app's credentials (client credentials, or the GitHub App's key) buy its tokens.
             case .oauth2ClientCredentials, .githubApp: connection.app != nil

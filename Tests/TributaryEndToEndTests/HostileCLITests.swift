@@ -30,7 +30,7 @@ struct HostileCLITests {
         ])
     }
 
-    @Test("api.auth's OAuth endpoints are checked at load: a missing or plain-http URL, a misplaced {account}, a style without its oauth block, a bad account pointer")
+    @Test("api.auth's OAuth endpoints are checked at load: a missing or plain-http URL, a misplaced {account}, a style without its oauth block, a bad account pointer, an oauth.style where none may be")
     func oauthManifests() throws {
         let needle = "  auth: {style: bearer}"
         func oauth(_ style: String, _ lines: String) -> String { "  auth:\n    style: \(style)\n    oauth:\n" + lines }
@@ -39,7 +39,10 @@ struct HostileCLITests {
             (needle, oauth("oauth2", "      tokenURL: /oauth/token"), "/api/auth/oauth/authorizeURL"),
             (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: http://evil.example/token"), "/api/auth/oauth/tokenURL"),
             (needle, oauth("oauth2", "      authorizeURL: https://x.example/{account}\n      tokenURL: /t"), "/api/auth/oauth/authorizeURL"),
-            (needle, oauth("bearer", "      tokenURL: /t"), "/api/auth/oauth"),
+            (needle, oauth("bearer", "      tokenURL: /t"), "/api/auth/oauth/authorizeURL"),
+            (needle, oauth("bearer", "      style: github-app\n      tokenURL: /t"), "/api/auth/oauth/style"),
+            (needle, oauth("oauth2", "      style: oauth2\n      authorizeURL: /a\n      tokenURL: /t"), "/api/auth/oauth/style"),
+            (needle, oauth("none", "      style: oauth2-client-credentials\n      tokenURL: /t"), "/api/auth/oauth"),
             (needle, oauth("github-app", "      tokenURL: https://api.github.com/app/installations/access_tokens"), "/api/auth/oauth/tokenURL"),
             (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: /t\n      account: hub_id"), "/api/auth/oauth/account"),
             (needle, oauth("oauth2", "      authorizeURL: /a\n      tokenURL: /t\n      clientAuth: digest"), "/api/auth/oauth/clientAuth"),

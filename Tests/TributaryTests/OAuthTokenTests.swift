@@ -378,6 +378,73 @@ extension OAuthTokenTests {
     }
 }
 
+extension OAuthTokenTests {
+    @Test("a manifest of a static style with auth.oauth: a connection given a token sends it; a connection of an app given none authorizes and renews through OAuth; one of an app given a token is refused authorization with the reason")
+    func staticStyleWithOAuth() async throws {
+        let directory = try TestPaths.temporaryDirectory("oauth-dual")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let providers = try Self.providers(directory)
+        let catalog = try ManifestCatalog.loadValid(directory: providers)
+        let api = try #require(catalog.providers["simulator-dual"]?.manifest.api)
+        var configuration = SimulatorConfiguration()
+        configuration.port = 0   // an ephemeral port: a fixed one collides with another test's simulator
+        configuration.initialRecordsPerType = 3
+        configuration.oauth = SimulatorOAuthConfiguration(clients: [Self.client.0: Self.client.1])
+        let simulator = try ProviderSimulator(configuration: configuration, logger: SimulatorRig.logger)
+        let staticToken = configuration.tokens[0]
+        try await SimulatorRig.withSimulator(simulator) { port in
+            let database = directory.appendingPathComponent("dual.db").path
+            let store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
+            let base = "http://127.0.0.1:\(port)"
+            _ = try await store.addApp(id: "sim-app", provider: "simulator-dual", credentials: AppCredentials(clientID: Self.client.0, clientSecret: Self.client.1), now: 0)
+            _ = try await store.addConnection(id: "by-hand", provider: "simulator-dual", tenant: "a", account: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            try await store.setAPICredentials(connection: "by-hand", token: staticToken, baseURL: base, now: 0)
+            _ = try await store.addConnection(id: "by-oauth", provider: "simulator-dual", tenant: "b", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            try await store.setAPICredentials(connection: "by-oauth", token: nil, baseURL: base, now: 0)
+            _ = try await store.addConnection(id: "app-with-token", provider: "simulator-dual", tenant: "c", account: "a2", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
+            try await store.setAPICredentials(connection: "app-with-token", token: staticToken, baseURL: base, now: 0)
+
+            let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
+            let tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: SimulatorRig.logger)
+            let clients = UpstreamClients(transport: transport, clock: .system, accessTokens: tokens)
+            func get(_ id: String) async throws -> Int {
+                let connection = try #require(try await store.connection(id: id))
+                let credentials = try await store.apiCredentials(connection: id)
+                let client = clients.client(for: connection, api: api, baseURL: credentials.baseURL, token: credentials.token)
+                return try await client.send(UpstreamRequest(url: client.url("/v1/customer?limit=1")), priority: .incrementalPoll, logger: SimulatorRig.logger).status
+            }
+            #expect(try await get("by-hand") == 200)
+            #expect(try await get("app-with-token") == 200, "a connection of an app given a token sends it")
+            let asked = simulator.oauthCounters
+            #expect(asked.refreshes + asked.codeExchanges + asked.clientCredentials == 0, "no token was asked for")
+
+            // Not authorized yet: it needs the customer, and says so.
+            do {
+                _ = try await get("by-oauth")
+                Issue.record("an unauthorized OAuth connection was served")
+            } catch {
+                #expect("\(error)".contains("connections authorize by-oauth"), "\(error)")
+            }
+            let admin = try Admin(databasePath: database, providersDirectory: providers, masterKey: TestSecrets.masterKey, environment: [:])
+            let url = try await admin.authorize(connection: "by-oauth", redirectURI: "https://tributary.example.test/oauth/callback")
+            #expect(url.hasPrefix(base + "/oauth/authorize?") && url.contains("code_challenge="), "\(url)")
+            do {
+                _ = try await admin.authorize(connection: "app-with-token", redirectURI: "https://tributary.example.test/oauth/callback")
+                Issue.record("a connection given a token was sent to authorize")
+            } catch {
+                #expect("\(error)".contains("was given an API token, which it uses instead of OAuth"), "\(error)")
+            }
+            // Authorized (as the callback would store it), then renewed through the manifest's token URL.
+            let grant = try #require(simulator.issueGrant(client: Self.client.0))
+            _ = try await store.commitOAuthGrant(connection: "by-oauth", TokenGrant(accessToken: grant.accessToken, refreshToken: grant.refreshToken, expiresAt: 1, scope: nil), over: nil, now: 0)
+            #expect(try await get("by-oauth") == 200)
+            #expect(simulator.oauthCounters.refreshes == 1)
+            let readers = try await clients.readers(connections: try await store.connections(), catalog: catalog) { id throws(StoreError) in try await store.apiCredentials(connection: id) }
+            #expect(Set(readers.map(\.connection.id)) == ["by-hand", "by-oauth", "app-with-token"], "each is polled, each with its own credential")
+        }
+    }
+}
+
 /// Every log line at every level, metadata included, for tests that grep the log.
 final class CapturedLog: LogHandler, Sendable {
     private let stored = Mutex<[String]>([])
