@@ -232,8 +232,9 @@ public struct IntakeRoutes: Sendable {
         }
         var drafts: [EventDraft] = []
         let lifecycle = provider.manifest.subscriptions?.lifecycle.flatMap(JSONPointer.init)
+        let lifecycleID = provider.manifest.subscriptions?.lifecycleId.flatMap(JSONPointer.init)
         for part in parts {
-            if let lifecycle, case .connection(let connection, _) = target, let notice = JSONValue(parsing: part.body).flatMap({ lifecycle.resolve(in: $0) })?.stringValue {
+            if let lifecycle, case .connection(let connection, _) = target, let json = JSONValue(parsing: part.body), let notice = lifecycle.resolve(in: json)?.stringValue {
                 // A notice about the subscription itself (Graph's lifecycle events), not about a record:
                 // the renewal service acts on it at its next pass.
                 let action: Subscription.Action = switch notice {
@@ -241,13 +242,21 @@ public struct IntakeRoutes: Sendable {
                 case "subscriptionRemoved": .recreate
                 default: .poll
                 }
+                let about = lifecycleID.flatMap { $0.resolve(in: json)?.stringValue }
+                let held: Bool
                 do {
-                    try await store.requestSubscriptionAction(connection: connection.id, action, now: nowMicros)
+                    held = try await store.requestSubscriptionAction(connection: connection.id, action, subscriptionID: about, now: nowMicros)
                 } catch {
                     logger.error("cannot record a subscription lifecycle notice", metadata: ["error": "\(error)"])
                     return Self.unavailable()
                 }
-                logger.notice("subscription lifecycle notice", metadata: ["lifecycle": "\(notice.prefix(64))", "action": "\(action.rawValue)"])
+                if held {
+                    logger.notice("subscription lifecycle notice", metadata: ["lifecycle": "\(notice.prefix(64))", "action": "\(action.rawValue)"])
+                } else {
+                    logger.info("lifecycle notice about a subscription not held (replaced or removed); ignored", metadata: [
+                        "lifecycle": "\(notice.prefix(64))", "subscription": "\((about ?? "none").prefix(128))",
+                    ])
+                }
                 continue
             }
             var draft: EventDraft

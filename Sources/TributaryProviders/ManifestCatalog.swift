@@ -74,7 +74,7 @@ public struct Provider: Sendable {
         if name(spec.create.path + (spec.create.body ?? ""), uses: "subscription_id") {
             throw ManifestError(path: "/subscriptions/create", reason: "{subscription_id} is not known before the subscription is created")
         }
-        let pointers: [(String, String?)] = [("id", spec.id), ("expiresAt", spec.expiresAt), ("secret/pointer", spec.secret?.pointer), ("lifecycle", spec.lifecycle)]
+        let pointers: [(String, String?)] = [("id", spec.id), ("expiresAt", spec.expiresAt), ("secret/pointer", spec.secret?.pointer), ("lifecycle", spec.lifecycle), ("lifecycleId", spec.lifecycleId)]
         for (name, pointer) in pointers {
             guard let pointer else { continue }
             guard JSONPointer(pointer) != nil else { throw ManifestError(path: "/subscriptions/\(name)", reason: "\"\(pointer)\" is not a JSON Pointer") }
@@ -89,6 +89,9 @@ public struct Provider: Sendable {
             if secret.source != .generate, name([spec.create, spec.renew, spec.delete].compactMap { $0 }.map { $0.path + ($0.body ?? "") }.joined(), uses: "secret") {
                 throw ManifestError(path: "/subscriptions/secret/source", reason: "{secret} is sent only when Tributary generates it (source generate)")
             }
+        }
+        if spec.lifecycleId != nil, spec.lifecycle == nil {
+            throw ManifestError(path: "/subscriptions/lifecycleId", reason: "names the subscription of a lifecycle notice, so it needs lifecycle too")
         }
         if let before = spec.renewBefore, before >= spec.lifetime ?? ProviderManifest.Subscriptions.defaultLifetime {
             throw ManifestError(path: "/subscriptions/renewBefore", reason: "must be shorter than lifetime, or every subscription is renewed at once")

@@ -26,6 +26,8 @@ public struct ProviderManifest: Sendable, Decodable {
         public var lifetime: Int?
         public var renewBefore: Int?
         public var lifecycle: String?
+        /// Where a lifecycle notice names the subscription it is about (Graph's `/subscriptionId`).
+        public var lifecycleId: String?
 
         public struct Call: Sendable, Decodable {
             public var method: String

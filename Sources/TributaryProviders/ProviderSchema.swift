@@ -213,6 +213,10 @@ enum ProviderSchema {
         "lifecycle": {
           "type": "string",
           "description": "JSON Pointer, in a delivered element, to a lifecycle event (Graph's /lifecycleEvent): reauthorizationRequired renews at once, subscriptionRemoved creates again, missed polls at once; such an element is not a record event."
+        },
+        "lifecycleId": {
+          "type": "string",
+          "description": "JSON Pointer, in a lifecycle notice, to the id of the subscription it is about (Graph's /subscriptionId): a notice about another subscription than the one held (one replaced, or deleted by a recreate) is ignored."
         }
       },
       "required": [

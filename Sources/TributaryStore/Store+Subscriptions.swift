@@ -49,15 +49,24 @@ extension Store {
     }
 
     /// Asks the renewal service to act on a connection's subscription on its next pass (a lifecycle
-    /// notice received at intake). Nothing happens for a connection without a subscription.
-    public func requestSubscriptionAction(connection: String, _ action: Subscription.Action, now: Int64) async throws(StoreError) {
+    /// notice received at intake). Nothing happens for a connection without a subscription, nor, when
+    /// `subscriptionID` is given, for a notice about another subscription than the one held (one a
+    /// recreate replaced and deleted: its `subscriptionRemoved` must not make another).
+    /// - Returns: whether the notice is about the subscription held.
+    @discardableResult
+    public func requestSubscriptionAction(connection: String, _ action: Subscription.Action, subscriptionID: String? = nil, now: Int64) async throws(StoreError) -> Bool {
         try await writeValue { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT action, subscription_id FROM subscriptions WHERE connection = ? AND state != 'removed'", arguments: [connection]) else {
+                return false
+            }
+            if let subscriptionID, subscriptionID != (row["subscription_id"] as String?) { return false }
             // A recreate outranks a renewal, which outranks a poll.
             let rank = ["poll": 0, "renew": 1, "recreate": 2]
-            let current = try String.fetchOne(db, sql: "SELECT action FROM subscriptions WHERE connection = ?", arguments: [connection])
-            guard (rank[current ?? ""] ?? -1) < rank[action.rawValue]! else { return }
-            try db.execute(sql: "UPDATE subscriptions SET action = ?, retry_at = NULL, updated_at = ? WHERE connection = ? AND state != 'removed'",
+            let current: String? = row["action"]
+            guard (rank[current ?? ""] ?? -1) < rank[action.rawValue]! else { return true }
+            try db.execute(sql: "UPDATE subscriptions SET action = ?, retry_at = NULL, updated_at = ? WHERE connection = ?",
                            arguments: [action.rawValue, now, connection])
+            return true
         }
     }
 

@@ -170,12 +170,17 @@ struct SubscriptionTests {
         let state = "graph-client-state-0123456789"
         _ = try await engine.store.addConnection(id: "m1", provider: "microsoft-graph", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [state], now: 0)
         try await engine.store.saveSubscription(connection: "m1", id: "7f105c7d", expiresAt: 10_000_000, renewed: false, now: 0)
-        @Sendable func notice(_ event: String, _ clientState: String) -> String {
-            #"{"value":[{"subscriptionId":"7f105c7d","subscriptionExpirationDateTime":"2026-12-09T11:00:00Z","tenantId":"t1","clientState":"\#(clientState)","lifecycleEvent":"\#(event)"}]}"#
+        @Sendable func notice(_ event: String, _ clientState: String, subscription: String = "7f105c7d") -> String {
+            #"{"value":[{"subscriptionId":"\#(subscription)","subscriptionExpirationDateTime":"2026-12-09T11:00:00Z","tenantId":"t1","clientState":"\#(clientState)","lifecycleEvent":"\#(event)"}]}"#
         }
         try await TestEngine.live(engine) { client in
             let forged = try await client.send("/webhooks/microsoft-graph/m1", headers: ["Content-Type": "application/json"], body: notice("subscriptionRemoved", "wrong"))
             #expect(forged.status == .unauthorized)
+            // About a subscription already replaced (a recreate deleted it, and Graph says so): ignored,
+            // or every recreate would ask for the next one.
+            let stale = try await client.send("/webhooks/microsoft-graph/m1", headers: ["Content-Type": "application/json"], body: notice("subscriptionRemoved", state, subscription: "old-one"))
+            #expect(stale.status == .ok)
+            #expect(try await engine.store.subscription(connection: "m1")?.action == nil, "a notice about another subscription set an action")
             let rows: [(String, Subscription.Action)] = [("missed", .poll), ("reauthorizationRequired", .renew), ("subscriptionRemoved", .recreate), ("missed", .recreate)]
             for (event, after) in rows {
                 let answer = try await client.send("/webhooks/microsoft-graph/m1", headers: ["Content-Type": "application/json"], body: notice(event, state))
