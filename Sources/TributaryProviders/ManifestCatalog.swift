@@ -140,6 +140,9 @@ public struct Provider: Sendable {
         if let pointer = oauth.account, JSONPointer(pointer) == nil {
             throw ManifestError(path: "/api/auth/oauth/account", reason: "\"\(pointer)\" is not a JSON Pointer")
         }
+        if let refused = oauth.grantRefused, JSONPointer(refused.pointer) == nil {
+            throw ManifestError(path: "/api/auth/oauth/grantRefused/pointer", reason: "\"\(refused.pointer)\" is not a JSON Pointer")
+        }
         switch style {
         case .oauth2 where oauth.authorizeURL == nil:
             throw ManifestError(path: "/api/auth/oauth/authorizeURL", reason: "style oauth2 needs the URL where the customer approves access")

@@ -44,6 +44,9 @@ extension ProviderManifest {
                 public var refreshSkew: Int?
                 /// JSON Pointer into the token response naming the account the customer authorized.
                 public var account: String?
+                /// A provider's own way of saying the grant is gone, where it does not answer
+                /// `invalid_grant` (HubSpot: `/status` `BAD_REFRESH_TOKEN`).
+                public var grantRefused: Deleted?
 
                 public enum ClientAuth: String, Sendable, Decodable { case basic, body }
 
@@ -99,10 +102,16 @@ extension ProviderManifest {
         public var format: TimeFormat
     }
 
-    /// A tombstone field: the record is deleted when the value at `pointer` is one of `equals`.
+    /// A value that means something when the value at `pointer` is one of `equals`: a tombstone
+    /// field (the record is deleted), or a token endpoint's refusal of the grant.
     public struct Deleted: Sendable, Decodable {
         public var pointer: String
         public var equals: [String]
+
+        public init(pointer: String, equals: [String]) {
+            self.pointer = pointer
+            self.equals = equals
+        }
     }
 
     /// Which resources are polled and how (`poll:` in the manifest).

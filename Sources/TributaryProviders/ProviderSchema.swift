@@ -1258,6 +1258,29 @@ enum ProviderSchema {
                 "account": {
                   "type": "string",
                   "description": "JSON Pointer into the token response naming the account the customer authorized (HubSpot /hub_id, Slack /team/id): the callback refuses a grant for another account than the connection's --account."
+                },
+                "grantRefused": {
+                  "type": "object",
+                  "properties": {
+                    "pointer": {
+                      "$ref": "#/$defs/pointer",
+                      "description": "Pointer into the token endpoint's error answer."
+                    },
+                    "equals": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      },
+                      "minItems": 1,
+                      "description": "Values meaning the grant itself is gone."
+                    }
+                  },
+                  "additionalProperties": false,
+                  "required": [
+                    "pointer",
+                    "equals"
+                  ],
+                  "description": "For a provider that does not answer RFC 6749's invalid_grant: a 400 or 401 whose value at pointer is one of equals means the grant is gone (HubSpot's /status BAD_REFRESH_TOKEN), so the connection needs authorizing again."
                 }
               },
               "additionalProperties": false,

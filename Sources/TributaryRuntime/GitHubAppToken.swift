@@ -82,7 +82,7 @@ enum GitHubAppToken {
         guard case .object? = json else {
             return .failed("installation token endpoint answered \(response.status) with a body that is not JSON (\(response.header("Content-Type") ?? "no content type"))")
         }
-        guard let token = json?["token"]?.stringValue, !token.isEmpty else {
+        guard case .string(let token)? = json?["token"], !token.isEmpty else {
             return .failed("installation token endpoint answered \(response.status) without a token")
         }
         // An hour by GitHub's rule when the answer names no expiry it can be read by.

@@ -283,7 +283,7 @@ struct TokenEndpoint {
         } catch {
             return .failed("token endpoint \(OutboundGuard.redacted(url)): \(UpstreamClient.cause(of: error))")
         }
-        var outcome = Self.read(response, sentAt: sentAt)
+        var outcome = Self.read(response, sentAt: sentAt, grantRefused: oauth.grantRefused)
         if case .granted(var grant) = outcome, let pointer = oauth.account.flatMap(JSONPointer.init), let json = JSONValue(parsing: response.body) {
             grant.account = pointer.resolve(in: json).flatMap { value -> String? in
                 switch value {
@@ -298,18 +298,21 @@ struct TokenEndpoint {
     }
 
     /// Reads a token endpoint's answer (RFC 6749 §5.1 and §5.2); never quotes a token.
-    static func read(_ response: UpstreamResponse, sentAt: Int64) -> Outcome {
+    static func read(_ response: UpstreamResponse, sentAt: Int64, grantRefused: ProviderManifest.Deleted? = nil) -> Outcome {
         let json = JSONValue(parsing: response.body)
         if (200..<300).contains(response.status) {
             guard case .object? = json else {
                 let type = response.header("Content-Type") ?? "no content type"
                 return .failed("token endpoint answered \(response.status) with a body that is not JSON (\(type))")
             }
-            guard let access = json?["access_token"]?.stringValue, !access.isEmpty else {
+            // RFC 6749 §5.1: a string; anything else is a broken answer, not a token.
+            guard case .string(let access)? = json?["access_token"], !access.isEmpty else {
                 return .failed("token endpoint answered \(response.status) without an access_token")
             }
             let lifetime: Int64? = switch json?["expires_in"] {
-            case .number(let n)?: Int64(n) ?? Double(n).map { Int64($0) }
+            // A fraction is cut; a number past Int64 (a hostile or broken endpoint) reads as no expiry
+            // rather than trapping the process.
+            case .number(let n)?: Int64(n) ?? Double(n).flatMap { $0.isFinite && abs($0) < 1e15 ? Int64($0) : nil }
             case .string(let s)?: Int64(s)
             default: nil
             }
@@ -323,6 +326,10 @@ struct TokenEndpoint {
         // refused (invalid_client, unauthorized_client) is the operator's to fix, for every customer at once.
         if [400, 401].contains(response.status), code == "invalid_grant" {
             return .refused("token endpoint answered \(response.status)\(said)")
+        }
+        if [400, 401].contains(response.status), let grantRefused, let json,
+           let value = JSONPointer(grantRefused.pointer)?.resolve(in: json)?.stringValue, grantRefused.equals.contains(value) {
+            return .refused("token endpoint answered \(response.status) (\(String(value.prefix(64))))")
         }
         if [400, 401].contains(response.status), let code, ["invalid_client", "unauthorized_client"].contains(code) {
             return .failed("token endpoint refused the app's client credentials (\(code)); fix them with apps rotate-secret APP --credentials @FILE")
