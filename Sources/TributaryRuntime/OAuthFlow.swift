@@ -129,8 +129,15 @@ public enum OAuthFlow {
                     logger.warning("authorization for another account refused", metadata: ["connection": "\(connection.id)", "account": "\(grant.account ?? "none")"])
                     return .refused(status: 400, message: "You authorized account \(grant.account ?? "(not named)"), but this connection is for account \(connection.account ?? "(none)"). Sign in to that account and start again from the application.")
                 }
+                let before = try await store.oauthGrant(connection: connection.id)
                 _ = try await store.commitOAuthGrant(connection: connection.id, grant, over: nil, now: now())
                 logger.notice("connection authorized", metadata: ["connection": "\(connection.id)"])
+                if before != nil {
+                    // Authorized again (the grant was refused or revoked): a subscription made with the old
+                    // grant may be gone with it, and deliveries meanwhile went nowhere. The renewal service
+                    // makes it again and polls for the gap (nothing happens without a subscription).
+                    try await store.requestSubscriptionAction(connection: connection.id, .recreate, now: now())
+                }
                 return .authorized(connection: connection.id)
             case .refused(let reason), .failed(let reason):
                 logger.warning("authorization code exchange failed", metadata: ["connection": "\(connection.id)", "reason": "\(reason)"])

@@ -235,10 +235,21 @@ extension OAuthTokenTests {
                 await #expect(throws: OperationError.self) { _ = try await admin.authorize(connection: "c1", redirectURI: bad) }
             }
 
+            // Authorized again (after a refused grant, say): the subscription made with the old grant is
+            // made again, with a poll for the gap, by the renewal service's next pass.
+            try await engine.store.saveSubscription(connection: "c1", id: "sub_old", expiresAt: nil, renewed: false, now: 0)
+            let reauthorized = try await consent(try await admin.authorize(connection: "c1", redirectURI: redirect))
+            try await TestEngine.live(engine) { client in
+                let answer = try await client.send(reauthorized, method: .get, headers: [:], body: "")
+                #expect(answer.status == .ok, "\(answer.status) \(answer.bodyText)")
+            }
+            #expect(try await engine.store.oauthGrant(connection: "c1")?.generation == 2)
+            #expect(try await engine.store.subscription(connection: "c1")?.action == .recreate)
+
             // Removing the connection revokes the grant at the provider (RFC 7009): its tokens stop working there.
             let held = try #require(try await engine.store.oauthGrant(connection: "c1"))
             let (_, notes) = try await engine.removeConnection(id: "c1", purge: true)
-            #expect(notes == ["revoked its grant at the provider"], "\(notes)")
+            #expect(notes.last == "revoked its grant at the provider", "\(notes)")
             #expect(simulator.oauthCounters.revocations == 1)
             let refresh = "grant_type=refresh_token&refresh_token=\(held.refreshToken ?? "")&client_id=\(Self.client.0)&client_secret=\(Self.client.1)"
             let after = try await transport.send(UpstreamRequest(
