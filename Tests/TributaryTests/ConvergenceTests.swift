@@ -157,7 +157,12 @@ struct ConvergenceTests {
             // Deliveries taken before the loss, and by the time the subscription was made again.
             var takenBeforeLoss = 0
             var takenAtRecreate: Int?
-            func subscriptionDone() -> Bool { subscriptionSeconds == nil || (lost && simulator.subscriptionsCreated >= 2) }
+            // Done once the new subscription has taken a delivery too (mutations go on until then).
+            func subscriptionDone() -> Bool {
+                guard subscriptionSeconds != nil else { return true }
+                guard let taken = takenAtRecreate else { return false }
+                return simulator.counters().webhooksDelivered > taken
+            }
             while rounds < 500, simulator.counters().changes < initial + 400 || simulator.counters().rateLimited == 0 || !subscriptionDone() {
                 let reports = try await engine.pollRunner.runDue(force: true, logger: logger)
                 #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
