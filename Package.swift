@@ -131,6 +131,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TributaryDelivery",
+            dependencies: [
+                "TributaryCore",
+                "TributaryStore",
+                "TributaryScheduling",
+                // Its outbound guard and transport: deliveries go only where upstream calls may.
+                "TributaryUpstream",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TributaryRuntime",
             dependencies: [
                 "TributaryCore",
@@ -142,6 +155,7 @@ let package = Package(
                 "TributaryReconcile",
                 "TributaryScheduling",
                 "TributaryUpstream",
+                "TributaryDelivery",
                 // Only for `tributary demo`, which runs a simulated provider against a real engine.
                 "ProviderSimulator",
                 // RS256 (RSA PKCS#1 v1.5) for GitHub App JWTs: swift-crypto's extras, no new package.
@@ -249,6 +263,8 @@ let package = Package(
                 "TributaryScheduling",
                 "TributaryAPI",
                 "TributaryFaultVFS",
+                "TributaryDelivery",
+                "TributaryUpstream",
                 "ProviderSimulator",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

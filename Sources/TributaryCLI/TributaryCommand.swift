@@ -8,7 +8,7 @@ struct TributaryCommand: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Receive, poll and reconcile third-party changes into one event log.",
         version: EngineConfiguration.version,
-        subcommands: [Serve.self, Demo.self, Providers.self, Apps.self, Connections.self, Events.self, Poll.self, Status.self, Reconcile.self, Records.self, AdminTokenCommand.self]
+        subcommands: [Serve.self, Demo.self, Providers.self, Apps.self, Connections.self, Events.self, Poll.self, Status.self, Reconcile.self, Records.self, Destinations.self, Deliveries.self, AdminTokenCommand.self]
     )
 
 }

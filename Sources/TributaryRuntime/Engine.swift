@@ -10,6 +10,7 @@ public import TributaryPolling
 public import TributaryReconcile
 public import TributaryProviders
 public import TributaryStore
+public import TributaryDelivery
 public import TributaryUpstream
 
 /// The composition root: one Hummingbird application holding intake, the `/v1` API and the health routes.
@@ -28,6 +29,8 @@ public struct Engine: Sendable {
     public let subscriptions: SubscriptionManager
     /// OAuth connections' access tokens, renewed once for every poller, fetch and process that needs them.
     public let tokens: OAuthTokens
+    /// Sends the outbox to the destinations; `serve` ticks it.
+    public let deliveries: DeliveryWorker
     /// Runs due polls; `serve` ticks it, `tributary poll` calls it once.
     public let pollRunner: PollRunner
     /// Runs due sweeps; `serve` ticks it, `tributary reconcile --full` calls it once.
@@ -53,6 +56,16 @@ public struct Engine: Sendable {
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
+        // Deliveries go where provider calls may (the same guard and setting), follow no redirect, and
+        // keep only the start of a receiver's answer.
+        deliveries = DeliveryWorker(
+            store: store,
+            transport: HTTPTransport(
+                outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), timeoutSeconds: 15, maxBodyBytes: Delivery.keptResponseBytes,
+                truncateBodies: true
+            ),
+            clock: configuration.clock, schedule: configuration.deliverySchedule, disableAfter: configuration.destinationDisableAfter
+        )
         let pollRunner = self.pollRunner
         let logger = configuration.logger
         subscriptions = SubscriptionManager(
@@ -234,6 +247,7 @@ public struct Engine: Sendable {
         }
         if configuration.reconciling {
             services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger))
+            if configuration.delivering { services.append(deliveries.service(tick: configuration.deliveryTick, logger: configuration.logger)) }
         }
         return Application(
             router: router(),

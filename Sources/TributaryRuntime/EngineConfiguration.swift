@@ -40,6 +40,14 @@ public struct EngineConfiguration: Sendable {
     public var polling: Bool = true
     /// Run the reconciler inside `serve` (`--no-reconcile` turns it off).
     public var reconciling: Bool = true
+    /// Send the outbox to the destinations inside `serve` (off with the reconciler: it fills the outbox).
+    public var delivering: Bool = true
+    /// When failed deliveries are tried again (Standard Webhooks' schedule; tests shorten it).
+    public var deliverySchedule: DeliverySchedule = .standard
+    /// How often the delivery workers look for due deliveries.
+    public var deliveryTick: Duration = .milliseconds(250)
+    /// Microseconds a destination may fail continuously before it is disabled (default 5 days).
+    public var destinationDisableAfter: Int64 = 5 * 86_400 * 1_000_000
     /// Whether provider APIs may be reached at private and loopback addresses (`--allow-private-upstreams`,
     /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`): a self-hosted API, or the simulator. Off by default, so a
     /// manifest, an `--api-base-url` or a provider's redirect cannot aim requests at the internal network.

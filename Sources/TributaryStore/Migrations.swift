@@ -296,6 +296,58 @@ enum Migrations {
                 );
                 """)
         },
+        Migration("v14-delivery") { db in
+            // Where every change is delivered, and the outbox: a delivery row is written in the
+            // transaction that changed the mirror, so nothing uncommitted is sent and nothing committed
+            // is forgotten. Per record, rows leave in id order (the head row of a record blocks the rest).
+            try db.execute(sql: """
+                CREATE TABLE destinations (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    url TEXT NOT NULL,
+                    tenant TEXT,
+                    connection TEXT,
+                    kinds TEXT NOT NULL,
+                    record_types TEXT NOT NULL DEFAULT '',
+                    state TEXT NOT NULL CHECK (state IN ('active', 'paused', 'disabled')),
+                    reason TEXT,
+                    failing_since INTEGER,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE destination_secrets (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    destination TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+                    sealed BLOB NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    added_at INTEGER NOT NULL,
+                    retired_at INTEGER
+                );
+                CREATE TABLE deliveries (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    destination TEXT NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    webhook_id TEXT NOT NULL,
+                    tenant TEXT NOT NULL,
+                    connection TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    record_type TEXT,
+                    record_id TEXT,
+                    version INTEGER,
+                    seq INTEGER,
+                    payload BLOB NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    last_response TEXT,
+                    created_at INTEGER NOT NULL,
+                    delivered_at INTEGER
+                );
+                CREATE INDEX deliveries_due ON deliveries (destination, status, next_attempt_at) WHERE status = 'pending';
+                CREATE INDEX deliveries_record ON deliveries (destination, connection, record_type, record_id, id) WHERE status = 'pending';
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

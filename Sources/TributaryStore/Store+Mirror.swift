@@ -51,6 +51,8 @@ extension Store {
                     generation = max(coalesce(records.generation, 0), coalesce(excluded.generation, 0)),
                     incarnation = coalesce(excluded.incarnation, records.incarnation)
                 """)
+            // Where the batch's changes are delivered: queued in this transaction (the outbox).
+            let destinations = try Self.queuingDestinations(db: db)
             // The policy decides (Core); this loop only executes its actions, in this transaction.
             let observed = events.map { event in ready[event.seq] ?? Self.prepare(event, state: state) }
             let actions = ReconcileBatch.decide(zip(events, observed).map { event, observed in
@@ -95,6 +97,12 @@ extension Store {
                         data, observed.contentHash, trusted, now, event.seq,
                         event.readFence ?? event.receivedAt, event.generation, nextChange, event.incarnation,
                     ])
+                    if !destinations.isEmpty {
+                        try Self.enqueue(ChangedRecord(
+                            tenant: event.tenant, connection: event.connection, provider: event.provider, recordType: recordType, recordId: recordId,
+                            version: event.version, deleted: event.deleted, data: data, seq: event.seq, changeSeq: nextChange
+                        ), to: destinations, now: now, db: db)
+                    }
                     nextChange += 1
                     settled.applied += 1
                     report.applied += 1

@@ -99,7 +99,7 @@ public struct OutboundGuard: Sendable {
     }
 
     /// The bytes of an IP literal, or `nil` when `host` is a name.
-    static func literalAddress(_ host: String) -> [UInt8]? {
+    public static func literalAddress(_ host: String) -> [UInt8]? {
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
         var v6 = in6_addr()

@@ -97,12 +97,16 @@ public struct HTTPTransport: UpstreamTransport {
     /// - Parameters:
     ///   - outboundGuard: where requests may go; every request is checked before it connects.
     ///   - failFast: a connection that cannot be made fails the request at once (one-shot commands).
-    public init(outboundGuard: OutboundGuard, timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20, failFast: Bool = false) {
+    ///   - truncateBodies: keep the first `maxBodyBytes` of a longer answer instead of failing the
+    ///     request (deliveries keep only the start of a receiver's answer).
+    public init(outboundGuard: OutboundGuard, timeoutSeconds: Int64 = 30, maxBodyBytes: Int = 32 << 20, failFast: Bool = false, truncateBodies: Bool = false) {
         timeout = .seconds(timeoutSeconds)
         self.maxBodyBytes = maxBodyBytes
         self.outboundGuard = outboundGuard
+        self.truncateBodies = truncateBodies
         client = failFast ? Self.failFast : Self.patient
     }
+    let truncateBodies: Bool
 
     public func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
         try await outboundGuard.check(request.url)
@@ -111,8 +115,18 @@ public struct HTTPTransport: UpstreamTransport {
         for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await client.execute(outgoing, timeout: timeout)
-        let body = try await response.body.collect(upTo: maxBodyBytes)
-        return UpstreamResponse(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(buffer: body))
+        let headers = response.headers.map { ($0.name, $0.value) }
+        guard truncateBodies else {
+            let body = try await response.body.collect(upTo: maxBodyBytes)
+            return UpstreamResponse(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
+        }
+        var kept: [UInt8] = []
+        for try await chunk in response.body {
+            kept += chunk.readableBytesView.prefix(maxBodyBytes - kept.count)
+            // The rest is not read: the connection is closed instead of drained.
+            if kept.count >= maxBodyBytes { break }
+        }
+        return UpstreamResponse(status: Int(response.status.code), headers: headers, body: kept)
     }
 }
 

@@ -34,12 +34,7 @@ struct OAuthCrashTests {
         let rounds = 24
 
         try await SimulatorRig.withSimulator(simulator) { port in
-            let store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
-            _ = try await store.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: OAuthRig.client.id, clientSecret: OAuthRig.client.secret), now: 0)
-            _ = try await store.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
-            try await store.setAPICredentials(connection: "c1", token: nil, baseURL: "http://127.0.0.1:\(port)", now: 0)
-            let first = try #require(simulator.issueGrant(client: OAuthRig.client.id))
-            _ = try await store.commitOAuthGrant(connection: "c1", TokenGrant(accessToken: first.accessToken, refreshToken: first.refreshToken, expiresAt: 0, scope: nil), over: nil, now: 0)
+            let store = try await OAuthRig.authorizedConnection(database: database, simulator: simulator, port: port, logger: SimulatorRig.logger)
 
             var random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970 * 1000))
             var generations: [Int64] = []
@@ -91,12 +86,7 @@ struct OAuthCrashTests {
         let api = try #require(try ManifestCatalog.loadValid(directory: providers).providers["simulator-oauth"]?.manifest.api)
 
         try await SimulatorRig.withSimulator(simulator) { port in
-            let store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: SimulatorRig.logger)
-            _ = try await store.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: OAuthRig.client.id, clientSecret: OAuthRig.client.secret), now: 0)
-            _ = try await store.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
-            try await store.setAPICredentials(connection: "c1", token: nil, baseURL: "http://127.0.0.1:\(port)", now: 0)
-            let first = try #require(simulator.issueGrant(client: OAuthRig.client.id))
-            _ = try await store.commitOAuthGrant(connection: "c1", TokenGrant(accessToken: first.accessToken, refreshToken: first.refreshToken, expiresAt: 1, scope: nil), over: nil, now: 0)
+            let store = try await OAuthRig.authorizedConnection(database: database, simulator: simulator, port: port, logger: SimulatorRig.logger)
 
             let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
             let tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: SimulatorRig.logger)

@@ -65,11 +65,8 @@ struct OAuthTokenTests {
         let database = directory.appendingPathComponent("oauth.db").path
 
         try await SimulatorRig.withSimulator(simulator) { port in
-            let setup = try Store(path: database, masterKey: TestSecrets.masterKey, logger: logger)
-            _ = try await setup.addApp(id: "sim-app", provider: "simulator-oauth", credentials: AppCredentials(clientID: Self.client.0, clientSecret: Self.client.1), now: 0)
-            _ = try await setup.addConnection(id: "c1", provider: "simulator-oauth", tenant: "acme", account: "a1", app: "sim-app", toleranceSeconds: nil, webhookSecrets: [], now: 0)
-            let first = try #require(simulator.issueGrant(client: Self.client.0))
-            _ = try await setup.commitOAuthGrant(connection: "c1", TokenGrant(accessToken: first.accessToken, refreshToken: first.refreshToken, expiresAt: 0, scope: nil), over: nil, now: 0)
+            let setup = try await OAuthRig.authorizedConnection(database: database, simulator: simulator, port: port, logger: logger)
+            let first = try #require(try await setup.oauthGrant(connection: "c1"))
 
             // One process, 50 requests at once on an expired token: one refresh, every request served.
             let a = try await Process(database: database, api: api, port: port, logger: logger)

@@ -1,0 +1,186 @@
+import Foundation
+public import Logging
+import Synchronization
+public import TributaryCore
+public import TributaryScheduling
+public import TributaryStore
+public import TributaryUpstream
+
+/// Sends the outbox to each destination: signed per Standard Webhooks, tagged with the tenant, retried
+/// on Standard Webhooks' schedule, one delivery per record at a time and in order.
+///
+/// A pass takes, for each active destination, the oldest pending delivery of each record that is due
+/// (at most `concurrency` records), sends them in parallel, records each answer, and takes the next
+/// ones until nothing is due. A record's next delivery is only taken once the one before it was
+/// recorded, so a later version never overtakes an earlier one still pending. A 410 disables the
+/// destination at once; a destination whose every attempt has failed for `disableAfter` is disabled
+/// too, with an anomaly in the log. What the schedule gives up on is `dead`, listed by
+/// `deliveries list --status dead` and sent again by `deliveries retry`.
+public struct DeliveryWorker: Sendable {
+    let store: Store
+    let transport: any UpstreamTransport
+    let clock: EngineClock
+    public let schedule: DeliverySchedule
+    let concurrency: Int
+    let disableAfter: Int64
+
+    /// - Parameters:
+    ///   - transport: an ``HTTPTransport`` behind the outbound guard of the upstream calls (the same
+    ///     `--allow-private-upstreams` setting), following no redirect.
+    ///   - disableAfter: microseconds of failing continuously after which a destination is disabled.
+    public init(
+        store: Store, transport: any UpstreamTransport, clock: EngineClock, schedule: DeliverySchedule = .standard, concurrency: Int = 8,
+        disableAfter: Int64 = 5 * 86_400 * 1_000_000
+    ) {
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.schedule = schedule
+        self.concurrency = max(1, concurrency)
+        self.disableAfter = disableAfter
+    }
+
+    /// What one pass did.
+    public struct Report: Sendable, Equatable {
+        public var delivered = 0
+        public var failed = 0
+        public var dead = 0
+        public init() {}
+    }
+
+    /// Sends everything due now, destinations in parallel.
+    @discardableResult
+    public func runOnce(logger: Logger) async throws -> Report {
+        let destinations = try await store.destinations().filter { $0.state == .active }
+        return try await withThrowingTaskGroup(of: Report.self) { group in
+            for destination in destinations {
+                group.addTask { try await self.drain(destination, logger: logger) }
+            }
+            var total = Report()
+            for try await report in group {
+                total.delivered += report.delivered
+                total.failed += report.failed
+                total.dead += report.dead
+            }
+            return total
+        }
+    }
+
+    public func service(tick: Duration = .milliseconds(250), logger: Logger) -> PeriodicService {
+        PeriodicService(name: "delivery", tick: tick, jitter: 0.1, clock: clock, logger: logger) {
+            try await self.runOnce(logger: logger)
+        }
+    }
+
+    /// Rounds of at most `concurrency` records' head deliveries until none is due (or the destination
+    /// stopped being active).
+    func drain(_ destination: Destination, logger: Logger) async throws -> Report {
+        var report = Report()
+        var secrets = try await store.destinationSecrets(id: destination.id)
+        var rounds = 0
+        while rounds < 1000 {
+            rounds += 1
+            let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: concurrency, busy: [])
+            if due.isEmpty { break }
+            if rounds % 20 == 0 { secrets = try await store.destinationSecrets(id: destination.id) }
+            let signing = secrets
+            let outcomes = await withTaskGroup(of: Outcome.self) { group in
+                for delivery in due {
+                    group.addTask { await self.send(delivery, to: destination, secrets: signing, logger: logger) }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            var stop = false
+            for outcome in outcomes {
+                switch outcome {
+                case .delivered: report.delivered += 1
+                case .failed: report.failed += 1
+                case .dead: report.dead += 1
+                case .gone:
+                    report.failed += 1
+                    stop = true
+                }
+            }
+            if outcomes.contains(where: { if case .delivered = $0 { false } else { true } }) {
+                if try await disableIfFailingTooLong(destination.id, logger: logger) { stop = true }
+            }
+            if stop { break }
+        }
+        return report
+    }
+
+    enum Outcome {
+        case delivered, failed, dead
+        /// 410: the destination is disabled.
+        case gone
+    }
+
+    func send(_ delivery: Delivery, to destination: Destination, secrets: [String], logger: Logger) async -> Outcome {
+        let now = clock.now()
+        let timestamp = now / 1_000_000
+        let request = UpstreamRequest(method: "POST", url: destination.url, headers: [
+            ("Content-Type", "application/json"), ("User-Agent", "tributary"),
+            ("webhook-id", delivery.webhookID), ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", StandardWebhooks.signature(id: delivery.webhookID, timestamp: timestamp, body: delivery.payload, secrets: secrets)),
+            ("Tributary-Tenant", delivery.tenant), ("Tributary-Connection", delivery.connection), ("Tributary-Provider", delivery.provider),
+        ], body: delivery.payload)
+        var status: Int?
+        var failure: String?
+        var response: String?
+        var retryAfter: Int64?
+        do {
+            let answer = try await transport.send(request)
+            status = answer.status
+            response = String(decoding: answer.body.prefix(Delivery.keptResponseBytes), as: UTF8.self)
+            if [429, 503].contains(answer.status), let text = answer.header("Retry-After"), let until = RateLimitSignals.retryAfter(text, now: now) {
+                retryAfter = until - now
+            }
+        } catch {
+            failure = "\(UpstreamClient.cause(of: error))"
+        }
+        let finished = clock.now()
+        do {
+            if let status, (200..<300).contains(status) {
+                try await store.deliveryAttempted(delivery, status: status, error: nil, response: response, nextAttemptAt: nil, now: finished)
+                return .delivered
+            }
+            if status == 410 {
+                // Gone: the receiver says never again. The delivery stays pending (sent once the destination is resumed).
+                try await store.deliveryAttempted(delivery, status: status, error: "410 Gone", response: response, nextAttemptAt: finished, now: finished)
+                try await store.setDestinationState(id: delivery.destination, .disabled, reason: "the receiver answered 410 Gone", now: finished)
+                logger.error("destination disabled: the receiver answered 410 Gone", metadata: ["destination": "\(delivery.destination)"])
+                return .gone
+            }
+            var random = SplitMix64(seed: UInt64(bitPattern: delivery.id) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(bitPattern: finished))
+            let next = schedule.next(after: delivery.attempts + 1, now: finished, retryAfter: retryAfter, random: random.nextUnit())
+            let reason = failure ?? "HTTP \(status ?? 0)"
+            try await store.deliveryAttempted(delivery, status: status, error: reason, response: response, nextAttemptAt: next, now: finished)
+            if next == nil {
+                logger.warning("delivery dead after its last attempt", metadata: [
+                    "destination": "\(delivery.destination)", "delivery": "\(delivery.id)", "reason": "\(reason)",
+                ])
+                return .dead
+            }
+            logger.info("delivery failed; retrying", metadata: [
+                "destination": "\(delivery.destination)", "delivery": "\(delivery.id)", "reason": "\(reason)",
+                "next_attempt_at": "\(Timestamp.rfc3339(microseconds: next ?? 0))",
+            ])
+            return .failed
+        } catch {
+            logger.error("cannot record a delivery attempt", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
+            return .failed
+        }
+    }
+
+    /// Disables a destination that has failed continuously for `disableAfter`.
+    /// - Returns: whether it was disabled.
+    func disableIfFailingTooLong(_ id: String, logger: Logger) async throws -> Bool {
+        guard let destination = try await store.destination(id: id), let since = destination.failingSince else { return false }
+        let now = clock.now()
+        guard now - since >= disableAfter else { return false }
+        let reason = "every delivery failed since \(Timestamp.rfc3339(microseconds: since))"
+        try await store.setDestinationState(id: id, .disabled, reason: reason, now: now)
+        logger.error("anomaly: destination disabled", metadata: ["destination": "\(id)", "reason": "\(reason)"])
+        return true
+    }
+}

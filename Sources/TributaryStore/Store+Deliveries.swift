@@ -1,0 +1,161 @@
+import Foundation
+import GRDB
+public import TributaryCore
+
+/// The outbox: deliveries written with the change they carry, sent by the delivery workers.
+extension Store {
+    /// A mirror write as the outbox needs it, inside the apply transaction.
+    struct ChangedRecord {
+        var tenant: String
+        var connection: String
+        var provider: String
+        var recordType: String
+        var recordId: String
+        var version: Int64?
+        var deleted: Bool
+        var data: Data?
+        var seq: Int64
+        var changeSeq: Int64
+    }
+
+    /// Queues one `record.changed` per destination that takes it. Called in the apply transaction,
+    /// so the row commits (or rolls back) with the change.
+    static func enqueue(_ change: ChangedRecord, to destinations: [Destination], now: Int64, db: Database) throws {
+        var payload: [UInt8]?
+        for destination in destinations where destination.takes(.recordChanged, tenant: change.tenant, connection: change.connection, recordType: change.recordType) {
+            if payload == nil { payload = Self.recordChangedPayload(change, now: now) }
+            try db.cachedStatement(sql: """
+                INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
+                                        payload, status, attempts, next_attempt_at, created_at)
+                VALUES (?, 'record.changed', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                """).execute(arguments: [
+                    destination.id, Self.webhookID(), change.tenant, change.connection, change.provider, change.recordType, change.recordId,
+                    change.version, change.seq, Data(payload ?? []), now, now,
+                ])
+        }
+    }
+
+    /// `{"type":"record.changed","timestamp":…,"data":{…}}`: the record as the mirror now holds it.
+    static func recordChangedPayload(_ change: ChangedRecord, now: Int64) -> [UInt8] {
+        let state: JSONValue = change.deleted ? .null : change.data.flatMap { JSONValue(parsing: Array($0)) } ?? .null
+        let data: JSONValue = .object([
+            ("tenant", .string(change.tenant)), ("connection", .string(change.connection)), ("provider", .string(change.provider)),
+            ("record_type", .string(change.recordType)), ("record_id", .string(change.recordId)),
+            ("version", change.version.map { .number(String($0)) } ?? .null), ("deleted", .bool(change.deleted)),
+            ("data", state), ("seq", .number(String(change.seq))), ("change_seq", .number(String(change.changeSeq))),
+        ])
+        let message: JSONValue = .object([
+            ("type", .string(Destination.Kind.recordChanged.rawValue)), ("timestamp", .string(Timestamp.rfc3339(microseconds: now))), ("data", data),
+        ])
+        return Array(message.jsonText.utf8)
+    }
+
+    /// `msg_` and 16 random bytes in hex: the same on every attempt of the delivery.
+    static func webhookID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "msg_" + (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
+    }
+
+    /// The destinations a batch may queue for (read in its transaction).
+    static func queuingDestinations(db: Database) throws -> [Destination] {
+        try destinations(db: db).filter { $0.state != .disabled }
+    }
+
+    /// Deliveries due now: per record, only its oldest pending one, and not one of a record in `busy`
+    /// (being sent), so a record's deliveries leave one at a time, in order.
+    public func dueDeliveries(destination: String, now: Int64, limit: Int, busy: Set<String>) async throws(StoreError) -> [Delivery] {
+        let rows = try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.* FROM deliveries d
+                WHERE d.destination = ?1 AND d.status = 'pending' AND d.next_attempt_at <= ?2
+                  AND d.id = (SELECT min(e.id) FROM deliveries e WHERE e.destination = d.destination AND e.status = 'pending'
+                              AND e.connection = d.connection AND e.record_type IS d.record_type AND e.record_id IS d.record_id)
+                ORDER BY d.id LIMIT ?3
+                """, arguments: [destination, now, limit + busy.count]).map(Self.delivery)
+        }
+        return rows.filter { !busy.contains($0.recordKey) }.prefix(limit).map { $0 }
+    }
+
+    /// Records an attempt: taken (2xx), or failed with the time of the next try (`nil`: dead).
+    public func deliveryAttempted(
+        _ delivery: Delivery, status: Int?, error: String?, response: String?, nextAttemptAt: Int64?, now: Int64
+    ) async throws(StoreError) {
+        let delivered = status.map { (200..<300).contains($0) } ?? false
+        try await write { db in
+            if delivered {
+                try db.execute(sql: """
+                    UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, last_response = ?,
+                        delivered_at = ?, next_attempt_at = NULL WHERE id = ?
+                    """, arguments: [status, response, now, delivery.id])
+                try db.execute(sql: "UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", arguments: [delivery.destination])
+            } else {
+                try db.execute(sql: """
+                    UPDATE deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, last_response = ?, next_attempt_at = ?
+                    WHERE id = ?
+                    """, arguments: [nextAttemptAt == nil ? "dead" : "pending", status, error, response, nextAttemptAt, delivery.id])
+                try db.execute(sql: "UPDATE destinations SET failing_since = coalesce(failing_since, ?) WHERE id = ?", arguments: [now, delivery.destination])
+            }
+        }
+    }
+
+    public func deliveries(destination: String? = nil, status: Delivery.Status? = nil, limit: Int = 100) async throws(StoreError) -> [Delivery] {
+        try await readValue { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM deliveries WHERE (?1 IS NULL OR destination = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3
+                """, arguments: [destination, status?.rawValue, limit]).map(Self.delivery)
+        }
+    }
+
+    public func delivery(id: Int64) async throws(StoreError) -> Delivery? {
+        try await readValue { db in try Row.fetchOne(db, sql: "SELECT * FROM deliveries WHERE id = ?", arguments: [id]).map(Self.delivery) }
+    }
+
+    /// Sends deliveries again from the start of the schedule: `ids`, or every dead one of `destination`.
+    /// - Returns: how many were put back.
+    public func retryDeliveries(ids: [Int64], destination: String?, now: Int64) async throws(StoreError) -> Int {
+        try await writeValue { db in
+            if let destination {
+                try Self.requireDestination(destination, db: db)
+                try db.execute(sql: "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE destination = ? AND status = 'dead'",
+                               arguments: [now, destination])
+                return db.changesCount
+            }
+            var count = 0
+            for id in ids {
+                try db.execute(sql: "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND status != 'pending'", arguments: [now, id])
+                count += db.changesCount
+            }
+            return count
+        }
+    }
+
+    /// Pending and dead deliveries per destination, for `status` and `destinations list`.
+    public func deliveryCounts() async throws(StoreError) -> [String: (pending: Int, dead: Int)] {
+        try await readValue { db in
+            var counts: [String: (pending: Int, dead: Int)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT destination, status, count(*) AS n FROM deliveries WHERE status != 'delivered' GROUP BY destination, status") {
+                let destination: String = row["destination"]
+                var entry = counts[destination] ?? (0, 0)
+                if (row["status"] as String) == "pending" { entry.pending = row["n"] } else { entry.dead = row["n"] }
+                counts[destination] = entry
+            }
+            return counts
+        }
+    }
+
+    static func delivery(_ row: Row) -> Delivery {
+        let payload: Data = row["payload"]
+        return Delivery(
+            id: row["id"], destination: row["destination"], kind: Destination.Kind(rawValue: row["kind"]) ?? .recordChanged,
+            webhookID: row["webhook_id"], tenant: row["tenant"], connection: row["connection"], provider: row["provider"],
+            recordType: row["record_type"], recordId: row["record_id"], version: row["version"], seq: row["seq"],
+            status: Delivery.Status(rawValue: row["status"]) ?? .pending, attempts: row["attempts"], nextAttemptAt: row["next_attempt_at"],
+            lastStatus: row["last_status"], lastError: row["last_error"], lastResponse: row["last_response"], createdAt: row["created_at"],
+            deliveredAt: row["delivered_at"], payload: Array(payload)
+        )
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}

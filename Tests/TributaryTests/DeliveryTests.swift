@@ -1,0 +1,294 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import TributaryCore
+import TributaryDelivery
+import TributaryIntegrationTesting
+import TributaryProviders
+import TributaryReconcile
+import TributaryRuntime
+import TributaryScheduling
+import TributaryStore
+import TributaryTesting
+import TributaryUpstream
+
+/// Every change delivered to the application's URL: signed per Standard Webhooks, tagged with the
+/// tenant, retried with the same webhook-id, in version order per record, against a receiver that
+/// fails in every way it can; and never to an address the outbound guard refuses.
+@Suite("Delivery to destinations", .serialized)
+struct DeliveryTests {
+    /// One request the receiver got.
+    struct Received: Sendable {
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+        var answered: Int
+        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
+    }
+
+    /// A receiver on 127.0.0.1 that answers each request as `plan` says (by its number), and keeps them.
+    final class Receiver: Sendable {
+        enum Answer: Sendable {
+            case status(Int, retryAfter: String? = nil, body: Int = 2)
+            /// Answers after `seconds` (past the sender's timeout).
+            case slow(Double)
+        }
+
+        let plan: @Sendable (Int) -> Answer
+        private let received = Mutex<[Received]>([])
+        init(plan: @escaping @Sendable (Int) -> Answer) { self.plan = plan }
+        var requests: [Received] { received.withLock { $0 } }
+
+        func router() -> Router<BasicRequestContext> {
+            let router = Router()
+            router.post("/hook") { request, _ in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                let headers = request.headers.map { ($0.name.rawName, $0.value) }
+                // Kept in the order of arrival (a slow answer's request arrived before the retry that followed its timeout).
+                let number = self.received.withLock { received in
+                    received.append(Received(headers: headers, body: Array(buffer: body), answered: 0))
+                    return received.count - 1
+                }
+                let answer = self.plan(number)
+                var status = 200
+                var response = Response(status: .ok)
+                switch answer {
+                case .status(let code, let retryAfter, let size):
+                    status = code
+                    var buffer = ByteBuffer()
+                    buffer.writeString(String(repeating: "x", count: size))
+                    response = Response(status: .init(code: code), body: .init(byteBuffer: buffer))
+                    if let retryAfter { response.headers[.retryAfter] = retryAfter }
+                case .slow(let seconds):
+                    try await Task.sleep(for: .seconds(seconds))
+                }
+                self.received.withLock { $0[number].answered = status }
+                return response
+            }
+            return router
+        }
+    }
+
+    /// Runs `receiver` on an ephemeral loopback port for `body`.
+    static func withReceiver<T: Sendable>(_ receiver: Receiver, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
+        let (ports, port) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: Logger(label: "receiver") { _ in SwiftLogNoOpLogHandler() }
+        )
+        return try await RunningServices.run([app], ports: ports, logger: SimulatorRig.logger, body)
+    }
+
+    /// A Standard Webhooks delivery of `customer` `id` at `version`, as the simulator provider sends it.
+    static func webhook(_ id: String, version: Int, now: Int64) -> (headers: [String: String], body: String) {
+        let body = #"{"type":"customer.updated","timestamp":"2026-12-07T10:00:00Z","data":{"id":"\#(id)","version":\#(version),"name":"n\#(version)"}}"#
+        let webhookID = "evt_\(id)_\(version)"
+        let timestamp = now / 1_000_000
+        return ([
+            "Content-Type": "application/json", "webhook-id": webhookID, "webhook-timestamp": String(timestamp),
+            "webhook-signature": StandardWebhooks.signature(id: webhookID, timestamp: timestamp, body: Array(body.utf8), secrets: [ChaosRig.secret]),
+        ], body)
+    }
+
+    /// A worker with Standard Webhooks' schedule shortened to milliseconds (and longer, so that chaos
+    /// alone cannot exhaust it), a 1-s timeout, answers cut to 1 KB.
+    static func worker(_ store: Store, resolver: OutboundGuard.Resolver? = nil, allowPrivate: Bool = true) -> DeliveryWorker {
+        DeliveryWorker(
+            store: store,
+            transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: allowPrivate, resolver: resolver), timeoutSeconds: 1, maxBodyBytes: 1024, truncateBodies: true),
+            clock: .system, schedule: DeliverySchedule(waits: [0] + Array(repeating: 20_000, count: 30), jitter: 0.2, retryAfterCap: 50_000), concurrency: 4
+        )
+    }
+
+    static func engine(_ directory: URL) async throws -> Engine {
+        var configuration = TestEngine.configuration(directory: directory)
+        configuration.now = EngineClock.system.now
+        configuration.polling = false
+        configuration.reconciling = false
+        let engine = try Engine(configuration: configuration)
+        _ = try await engine.store.addConnection(id: "sim1", provider: "simulator", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: [ChaosRig.secret], now: 0)
+        return engine
+    }
+
+    @Test("under 500s, 429s with Retry-After, timeouts and long answers, every record.changed arrives verified, tenant-tagged, once per version in version order per record, with one webhook-id per delivery")
+    func chaosReceiver() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-chaos")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let receiver = Receiver { n in
+            var random = SplitMix64(seed: UInt64(n) &* 7919 &+ 17)
+            let roll = random.nextUnit()
+            return switch roll {
+            case ..<0.25: .status(500)
+            case ..<0.35: .status(429, retryAfter: "0")
+            case ..<0.40: .status(503, retryAfter: "Wed, 21 Oct 2015 07:28:00 GMT")
+            case ..<0.44: .slow(1.5)
+            case ..<0.50: .status(200, body: 100_000)
+            default: .status(204, body: 0)
+            }
+        }
+        let records = (0..<12).map { "cus_\($0)" }
+        let versions = 1...4
+        let (secret, deliveredCount) = try await Self.withReceiver(receiver) { port in
+            let (destination, secret) = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
+            ))
+            #expect(destination.state == .active && secret.hasPrefix("whsec_"))
+            let worker = Self.worker(engine.store)
+            // Version by version, records interleaved; a delivery pass between some rounds, so a record's
+            // later versions queue behind an earlier one still failing.
+            try await TestEngine.live(engine) { client in
+                for version in versions {
+                    for id in records.shuffled() {
+                        let (headers, body) = Self.webhook(id, version: version, now: EngineClock.system.now())
+                        let answer = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+                        #expect(answer.status == .ok, "\(answer.status) \(answer.bodyText)")
+                    }
+                    _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+                    if version % 2 == 0 { try await worker.runOnce(logger: SimulatorRig.logger) }
+                }
+            }
+            var passes = 0
+            while try await !engine.store.deliveries(destination: "app", status: .pending, limit: 1).isEmpty, passes < 400 {
+                try await worker.runOnce(logger: SimulatorRig.logger)
+                try await Task.sleep(for: .milliseconds(20))
+                passes += 1
+            }
+            return (secret, try await engine.store.deliveries(destination: "app", status: .delivered, limit: 1000).count)
+        }
+        #expect(deliveredCount == records.count * versions.count, "delivered \(deliveredCount)")
+        #expect(try await engine.store.deliveries(destination: "app", status: .dead, limit: 10).isEmpty)
+
+        let catalog = try ManifestCatalog.loadValid(directory: TestPaths.providers)
+        let verifier = try #require(catalog.providers["standard-webhooks"]?.verifier)
+        var accepted: [String: [Int]] = [:]
+        var idOf: [String: String] = [:]
+        let requests = receiver.requests
+        #expect(requests.contains { $0.answered >= 500 } && requests.contains { $0.answered == 429 }, "the chaos did not happen")
+        for request in requests {
+            // The project's own Standard Webhooks verifier, with the secret shown at `destinations add`.
+            let verified = verifier.verify(WebhookRequest(method: "POST", url: "http://127.0.0.1/hook", headers: request.headers, body: request.body), secrets: [secret], now: EngineClock.system.now() / 1_000_000)
+            guard case .success = verified else {
+                Issue.record("a delivery did not verify: \(verified)")
+                continue
+            }
+            #expect(request.header("Tributary-Tenant") == "acme" && request.header("Tributary-Connection") == "sim1" && request.header("Tributary-Provider") == "simulator")
+            let json = try #require(JSONValue(parsing: request.body))
+            #expect(json["type"]?.stringValue == "record.changed")
+            let data = try #require(json["data"])
+            let id = try #require(data["record_id"]?.stringValue)
+            let version = try #require(data["version"]?.stringValue.flatMap { Int($0) })
+            #expect(data["tenant"]?.stringValue == "acme" && data["data"]?["name"]?.stringValue == "n\(version)")
+            // One webhook-id per (record, version), the same on every retry.
+            let webhookID = try #require(request.header("webhook-id"))
+            let key = "\(id)@\(version)"
+            if let seen = idOf[key] { #expect(seen == webhookID, "\(key) was sent with two webhook-ids") } else { idOf[key] = webhookID }
+            if (200..<300).contains(request.answered) { accepted[id, default: []].append(version) }
+        }
+        for id in records {
+            // Taken once per version (a retry after a timeout the receiver did take may repeat one), never out of order.
+            let taken = accepted[id] ?? []
+            #expect(Array(Set(taken)).sorted() == Array(versions), "\(id) took \(taken)")
+            #expect(taken == taken.sorted(), "\(id): a later version arrived before an earlier one: \(taken)")
+        }
+        #expect(Set(idOf.values).count == idOf.count, "two deliveries shared a webhook-id")
+        // Answers are kept cut to 1 KB.
+        let kept = try await engine.store.deliveries(destination: "app", status: .delivered, limit: 1000).compactMap(\.lastResponse)
+        #expect(kept.allSatisfy { $0.utf8.count <= Delivery.keptResponseBytes })
+    }
+
+    @Test("a 410 disables the destination at once and keeps the delivery; resume sends it")
+    func goneDisables() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-gone")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let gone = Mutex(true)
+        let receiver = Receiver { _ in gone.withLock { $0 } ? .status(410) : .status(200) }
+        try await Self.withReceiver(receiver) { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: "acme", connection: nil, kinds: [.recordChanged], recordTypes: ["customer"], allowPrivate: true
+            ))
+            try await TestEngine.live(engine) { client in
+                let (headers, body) = Self.webhook("cus_1", version: 1, now: EngineClock.system.now())
+                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            let worker = Self.worker(engine.store)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            let disabled = try await admin.destination(id: "app")
+            #expect(disabled.state == .disabled && disabled.reason?.contains("410") == true)
+            #expect(receiver.requests.count == 1)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            #expect(receiver.requests.count == 1, "a disabled destination was sent to")
+            gone.withLock { $0 = false }
+            try await admin.setDestinationState(id: "app", .active)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            #expect(try await engine.store.deliveries(destination: "app", status: .delivered, limit: 10).count == 1)
+        }
+    }
+
+    @Test("a destination at a link-local, private or metadata address is refused at add; one whose name resolves there is refused at each delivery, before any connection")
+    func outboundGuard() async throws {
+        let rows: [(url: String, allowPrivate: Bool, says: String?)] = [
+            ("http://169.254.169.254/latest/meta-data", true, "link-local address"),
+            ("http://10.0.0.1/hook", false, "private address"),
+            ("http://[fe80::1]/hook", true, "link-local address"),
+            ("http://127.0.0.1:9/hook", false, "loopback address"),
+            ("http://0.0.0.0/hook", true, "unspecified address"),
+            ("http://[::ffff:169.254.169.254]/x", true, "link-local address"),
+            ("ftp://example.com/hook", true, "absolute http(s) URL"),
+            ("https://user:pass@example.com/hook", true, "must not hold credentials"),
+            ("https://example.com/hook#frag", true, "#fragment"),
+            ("/relative", true, "absolute http(s) URL"),
+            ("https://" + String(repeating: "a", count: 3000) + ".com", true, "absolute http(s) URL"),
+            ("https://app.example.com/webhooks/tributary", false, nil),
+            ("http://10.0.0.1/hook", true, nil),
+        ]
+        for row in rows {
+            do {
+                try Admin.checkDestinationURL(row.url, allowPrivate: row.allowPrivate)
+                #expect(row.says == nil, "\(row.url.prefix(60)) was accepted")
+            } catch {
+                #expect(row.says.map { "\(error)".contains($0) } == true, "\(row.url.prefix(60)): \(error)")
+            }
+        }
+
+        let directory = try TestPaths.temporaryDirectory("delivery-guard")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let receiver = Receiver { _ in .status(200) }
+        try await Self.withReceiver(receiver) { port in
+            // The name is not checked at add (it could change); each delivery resolves it and refuses.
+            _ = try await engine.store.addDestination(
+                id: "meta", url: "http://metadata.internal.test:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [],
+                secret: StandardWebhooks.newSecret(), now: 0
+            )
+            try await TestEngine.live(engine) { client in
+                let (headers, body) = Self.webhook("cus_1", version: 1, now: EngineClock.system.now())
+                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            let resolved = Mutex(0)
+            let worker = Self.worker(engine.store, resolver: { _ in resolved.withLock { $0 += 1 }; return [[169, 254, 169, 254]] }, allowPrivate: true)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            let delivery = try #require(try await engine.store.deliveries(destination: "meta", limit: 1).first)
+            #expect(delivery.status == .pending && delivery.lastStatus == nil && delivery.lastError?.contains("link-local") == true, "\(delivery.lastError ?? "")")
+            #expect(resolved.withLock { $0 } >= 1 && receiver.requests.isEmpty, "the guard let a request through")
+        }
+    }
+
+    @Test("signatures match the official standardwebhooks SDK's, one per active secret during a rotation")
+    func signatureVectors() throws {
+        let vector = try Vector.load("standard-webhooks")
+        let id = try #require(vector.headers["webhook-id"])
+        let one = StandardWebhooks.signature(id: id, timestamp: vector.timestamp, body: Array(vector.body.utf8), secrets: [vector.secret])
+        #expect(one == vector.headers["webhook-signature"], "\(vector.producedBy)")
+        let both = StandardWebhooks.signature(id: id, timestamp: vector.timestamp, body: Array(vector.body.utf8), secrets: [vector.secret, vector.rotated.secret])
+        #expect(both == "\(vector.headers["webhook-signature"] ?? "") \(vector.rotated.headers["webhook-signature"] ?? "")")
+        #expect(StandardWebhooks.key(StandardWebhooks.newSecret())?.count == 32)
+    }
+}
