@@ -237,6 +237,7 @@ let package = Package(
                 "TributaryIntake",
                 "TributaryUpstream",
                 "TributaryPolling",
+                "TributaryDelivery",
                 "ProviderSimulator",
                 // A GitHub App's RSA key pair for the installation-token tests.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -290,6 +291,7 @@ let package = Package(
                 "TributaryRuntime",
                 "TributaryTesting",
                 "TributaryIntegrationTesting",
+                "TributaryDelivery",
                 "ProviderSimulator",
                 "tributary",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -24,13 +24,18 @@ public final class OAuthTokens: AccessTokens {
     let logger: Logger
     let holder: String
     private let flights = Mutex<[String: Task<String, any Error>]>([:])
-    let backoff = Backoff(base: .seconds(2), cap: .seconds(300))
+    /// How long a failed renewal waits before the next try (tests that check the wait make it long).
+    let backoff: Backoff
     /// How long a renewer may hold the lease (a renewal is one HTTP request, under the transport's timeout).
     static let leaseTTL: Duration = .seconds(45)
     /// How long a caller waits for another process's renewal before giving up on this request.
     static let waitForOther: Duration = .seconds(90)
 
-    public init(store: Store, transport: any UpstreamTransport, clock: EngineClock, logger: Logger, holder: String = LeaseHolder.current()) {
+    public init(
+        store: Store, transport: any UpstreamTransport, clock: EngineClock, logger: Logger, holder: String = LeaseHolder.current(),
+        backoff: Backoff = Backoff(base: .seconds(2), cap: .seconds(300))
+    ) {
+        self.backoff = backoff
         self.store = store
         self.transport = transport
         self.clock = clock

@@ -20,78 +20,6 @@ import TributaryUpstream
 /// fails in every way it can; and never to an address the outbound guard refuses.
 @Suite("Delivery to destinations", .serialized)
 struct DeliveryTests {
-    /// One request the receiver got.
-    struct Received: Sendable {
-        var headers: [(name: String, value: String)]
-        var body: [UInt8]
-        var answered: Int
-        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name.lowercased() }?.value }
-    }
-
-    /// A receiver on 127.0.0.1 that answers each request as `plan` says (by its number), and keeps them.
-    final class Receiver: Sendable {
-        enum Answer: Sendable {
-            case status(Int, retryAfter: String? = nil, body: Int = 2)
-            /// Answers after `seconds` (past the sender's timeout).
-            case slow(Double)
-        }
-
-        let plan: @Sendable (Int) -> Answer
-        private let received = Mutex<[Received]>([])
-        init(plan: @escaping @Sendable (Int) -> Answer) { self.plan = plan }
-        var requests: [Received] { received.withLock { $0 } }
-
-        func router() -> Router<BasicRequestContext> {
-            let router = Router()
-            router.post("/hook") { request, _ in
-                let body = try await request.body.collect(upTo: 1 << 20)
-                let headers = request.headers.map { ($0.name.rawName, $0.value) }
-                // Kept in the order of arrival (a slow answer's request arrived before the retry that followed its timeout).
-                let number = self.received.withLock { received in
-                    received.append(Received(headers: headers, body: Array(buffer: body), answered: 0))
-                    return received.count - 1
-                }
-                let answer = self.plan(number)
-                var status = 200
-                var response = Response(status: .ok)
-                switch answer {
-                case .status(let code, let retryAfter, let size):
-                    status = code
-                    var buffer = ByteBuffer()
-                    buffer.writeString(String(repeating: "x", count: size))
-                    response = Response(status: .init(code: code), body: .init(byteBuffer: buffer))
-                    if let retryAfter { response.headers[.retryAfter] = retryAfter }
-                case .slow(let seconds):
-                    try await Task.sleep(for: .seconds(seconds))
-                }
-                self.received.withLock { $0[number].answered = status }
-                return response
-            }
-            return router
-        }
-    }
-
-    /// Runs `receiver` on an ephemeral loopback port for `body`.
-    static func withReceiver<T: Sendable>(_ receiver: Receiver, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> T {
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: receiver.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: Logger(label: "receiver") { _ in SwiftLogNoOpLogHandler() }
-        )
-        return try await RunningServices.run([app], ports: ports, logger: SimulatorRig.logger, body)
-    }
-
-    /// A Standard Webhooks delivery of `customer` `id` at `version`, as the simulator provider sends it.
-    static func webhook(_ id: String, version: Int, now: Int64) -> (headers: [String: String], body: String) {
-        let body = #"{"type":"customer.updated","timestamp":"2026-12-07T10:00:00Z","data":{"id":"\#(id)","version":\#(version),"name":"n\#(version)"}}"#
-        let webhookID = "evt_\(id)_\(version)"
-        let timestamp = now / 1_000_000
-        return ([
-            "Content-Type": "application/json", "webhook-id": webhookID, "webhook-timestamp": String(timestamp),
-            "webhook-signature": StandardWebhooks.signature(id: webhookID, timestamp: timestamp, body: Array(body.utf8), secrets: [ChaosRig.secret]),
-        ], body)
-    }
-
     /// A worker with Standard Webhooks' schedule shortened to milliseconds (and longer, so that chaos
     /// alone cannot exhaust it), a 1-s timeout, answers cut to 1 KB.
     static func worker(_ store: Store, resolver: OutboundGuard.Resolver? = nil, allowPrivate: Bool = true) -> DeliveryWorker {
@@ -118,7 +46,7 @@ struct DeliveryTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
         let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
-        let receiver = Receiver { n in
+        let receiver = WebhookReceiver { n in
             var random = SplitMix64(seed: UInt64(n) &* 7919 &+ 17)
             let roll = random.nextUnit()
             return switch roll {
@@ -132,7 +60,7 @@ struct DeliveryTests {
         }
         let records = (0..<12).map { "cus_\($0)" }
         let versions = 1...4
-        let (secret, deliveredCount) = try await Self.withReceiver(receiver) { port in
+        let (secret, deliveredCount) = try await receiver.run { port in
             let (destination, secret) = try await admin.addDestination(Admin.NewDestination(
                 id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
             ))
@@ -143,7 +71,7 @@ struct DeliveryTests {
             try await TestEngine.live(engine) { client in
                 for version in versions {
                     for id in records.shuffled() {
-                        let (headers, body) = Self.webhook(id, version: version, now: EngineClock.system.now())
+                        let (headers, body) = SimulatorWebhook.customerUpdated(id, version: version, now: EngineClock.system.now())
                         let answer = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
                         #expect(answer.status == .ok, "\(answer.status) \(answer.bodyText)")
                     }
@@ -207,13 +135,13 @@ struct DeliveryTests {
         let engine = try await Self.engine(directory)
         let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
         let gone = Mutex(true)
-        let receiver = Receiver { _ in gone.withLock { $0 } ? .status(410) : .status(200) }
-        try await Self.withReceiver(receiver) { port in
+        let receiver = WebhookReceiver { _ in gone.withLock { $0 } ? .status(410) : .status(200) }
+        try await receiver.run { port in
             _ = try await admin.addDestination(Admin.NewDestination(
                 id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: "acme", connection: nil, kinds: [.recordChanged], recordTypes: ["customer"], allowPrivate: true
             ))
             try await TestEngine.live(engine) { client in
-                let (headers, body) = Self.webhook("cus_1", version: 1, now: EngineClock.system.now())
+                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 1, now: EngineClock.system.now())
                 _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
             }
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
@@ -260,15 +188,15 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-guard")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let receiver = Receiver { _ in .status(200) }
-        try await Self.withReceiver(receiver) { port in
+        let receiver = WebhookReceiver { _ in .status(200) }
+        try await receiver.run { port in
             // The name is not checked at add (it could change); each delivery resolves it and refuses.
             _ = try await engine.store.addDestination(
                 id: "meta", url: "http://metadata.internal.test:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [],
                 secret: StandardWebhooks.newSecret(), now: 0
             )
             try await TestEngine.live(engine) { client in
-                let (headers, body) = Self.webhook("cus_1", version: 1, now: EngineClock.system.now())
+                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 1, now: EngineClock.system.now())
                 _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
             }
             _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)

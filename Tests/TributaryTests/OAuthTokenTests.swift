@@ -31,7 +31,9 @@ struct OAuthTokenTests {
         init(database: String, api: ProviderManifest.API, port: Int, logger: Logger) async throws {
             store = try Store(path: database, masterKey: TestSecrets.masterKey, logger: logger)
             let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true))
-            tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: logger)
+            // A failed renewal waits an hour: the test's check that nothing is tried within the wait
+            // cannot be outrun by a slow machine.
+            tokens = OAuthTokens(store: store, transport: transport, clock: .system, logger: logger, backoff: Backoff(base: .seconds(3600), cap: .seconds(3600)))
             let clients = UpstreamClients(transport: transport, clock: .system, accessTokens: tokens)
             let connection = try #require(try await store.connection(id: "c1"))
             client = clients.client(for: connection, api: api, baseURL: "http://127.0.0.1:\(port)", token: nil)
