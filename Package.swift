@@ -384,5 +384,23 @@ let package = Package(
             path: "Benchmarks/contention",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "tributary-bench-delivery",
+            dependencies: [
+                "TributaryCore",
+                "TributaryDelivery",
+                "TributaryIntegrationTesting",
+                "TributaryPolling",
+                "TributaryProviders",
+                "TributaryReconcile",
+                "TributaryScheduling",
+                "TributaryStore",
+                "TributaryTesting",
+                "TributaryUpstream",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/delivery",
+            swiftSettings: strict
+        ),
     ]
 )

@@ -84,27 +84,36 @@ public struct DeliveryWorker: Sendable {
             if due.isEmpty { break }
             if rounds % 20 == 0 { secrets = try await store.destinationSecrets(id: destination.id) }
             let signing = secrets
-            let outcomes = await withTaskGroup(of: Outcome.self) { group in
+            let attempts = await withTaskGroup(of: Attempt.self) { group in
                 for delivery in due {
-                    group.addTask { await self.send(delivery, to: destination, secrets: signing, logger: logger) }
+                    group.addTask { await self.send(delivery, to: destination, secrets: signing) }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
+            // One commit for the round.
+            try await store.recordDeliveryAttempts(attempts.map(\.recorded))
             var stop = false
-            for outcome in outcomes {
-                switch outcome {
+            for attempt in attempts {
+                switch attempt.outcome {
                 case .delivered: report.delivered += 1
-                case .failed: report.failed += 1
-                case .dead: report.dead += 1
+                case .failed, .dead:
+                    if attempt.outcome == .dead { report.dead += 1 } else { report.failed += 1 }
+                    let level: Logger.Level = attempt.outcome == .dead ? .warning : .info
+                    logger.log(level: level, attempt.outcome == .dead ? "delivery dead after its last attempt" : "delivery failed; retrying", metadata: [
+                        "destination": "\(destination.id)", "delivery": "\(attempt.recorded.delivery)", "reason": "\(attempt.recorded.error ?? "")",
+                        "next_attempt_at": "\(attempt.recorded.nextAttemptAt.map { Timestamp.rfc3339(microseconds: $0) } ?? "none")",
+                    ])
                 case .gone:
                     report.failed += 1
                     stop = true
                 }
             }
-            if outcomes.contains(where: { if case .delivered = $0 { false } else { true } }) {
-                if try await disableIfFailingTooLong(destination.id, logger: logger) { stop = true }
+            if stop {
+                try await store.setDestinationState(id: destination.id, .disabled, reason: "the receiver answered 410 Gone", now: clock.now())
+                logger.error("destination disabled: the receiver answered 410 Gone", metadata: ["destination": "\(destination.id)"])
+                break
             }
-            if stop { break }
+            if attempts.contains(where: { $0.outcome != .delivered }), try await disableIfFailingTooLong(destination.id, logger: logger) { break }
         }
         return report
     }
@@ -115,7 +124,13 @@ public struct DeliveryWorker: Sendable {
         case gone
     }
 
-    func send(_ delivery: Delivery, to destination: Destination, secrets: [String], logger: Logger) async -> Outcome {
+    /// One attempt, as it is recorded and what it means for the round.
+    struct Attempt {
+        var recorded: Store.DeliveryAttempt
+        var outcome: Outcome
+    }
+
+    func send(_ delivery: Delivery, to destination: Destination, secrets: [String]) async -> Attempt {
         let now = clock.now()
         let timestamp = now / 1_000_000
         let request = UpstreamRequest(method: "POST", url: destination.url, headers: [
@@ -139,37 +154,17 @@ public struct DeliveryWorker: Sendable {
             failure = "\(UpstreamClient.cause(of: error))"
         }
         let finished = clock.now()
-        do {
-            if let status, (200..<300).contains(status) {
-                try await store.deliveryAttempted(delivery, status: status, error: nil, response: response, nextAttemptAt: nil, now: finished)
-                return .delivered
-            }
-            if status == 410 {
-                // Gone: the receiver says never again. The delivery stays pending (sent once the destination is resumed).
-                try await store.deliveryAttempted(delivery, status: status, error: "410 Gone", response: response, nextAttemptAt: finished, now: finished)
-                try await store.setDestinationState(id: delivery.destination, .disabled, reason: "the receiver answered 410 Gone", now: finished)
-                logger.error("destination disabled: the receiver answered 410 Gone", metadata: ["destination": "\(delivery.destination)"])
-                return .gone
-            }
-            var random = SplitMix64(seed: UInt64(bitPattern: delivery.id) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(bitPattern: finished))
-            let next = schedule.next(after: delivery.attempts + 1, now: finished, retryAfter: retryAfter, random: random.nextUnit())
-            let reason = failure ?? "HTTP \(status ?? 0)"
-            try await store.deliveryAttempted(delivery, status: status, error: reason, response: response, nextAttemptAt: next, now: finished)
-            if next == nil {
-                logger.warning("delivery dead after its last attempt", metadata: [
-                    "destination": "\(delivery.destination)", "delivery": "\(delivery.id)", "reason": "\(reason)",
-                ])
-                return .dead
-            }
-            logger.info("delivery failed; retrying", metadata: [
-                "destination": "\(delivery.destination)", "delivery": "\(delivery.id)", "reason": "\(reason)",
-                "next_attempt_at": "\(Timestamp.rfc3339(microseconds: next ?? 0))",
-            ])
-            return .failed
-        } catch {
-            logger.error("cannot record a delivery attempt", metadata: ["delivery": "\(delivery.id)", "error": "\(error)"])
-            return .failed
+        func attempt(_ next: Int64?, _ outcome: Outcome, error: String?) -> Attempt {
+            Attempt(recorded: Store.DeliveryAttempt(
+                delivery: delivery.id, destination: delivery.destination, status: status, error: error, response: response, nextAttemptAt: next, at: finished
+            ), outcome: outcome)
         }
+        if let status, (200..<300).contains(status) { return attempt(nil, .delivered, error: nil) }
+        // Gone: the receiver says never again. The delivery stays pending, sent once the destination is resumed.
+        if status == 410 { return attempt(finished, .gone, error: "410 Gone") }
+        var random = SplitMix64(seed: UInt64(bitPattern: delivery.id) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(bitPattern: finished))
+        let next = schedule.next(after: delivery.attempts + 1, now: finished, retryAfter: retryAfter, random: random.nextUnit())
+        return attempt(next, next == nil ? .dead : .failed, error: failure ?? "HTTP \(status ?? 0)")
     }
 
     /// Disables a destination that has failed continuously for `disableAfter`.

@@ -76,24 +76,58 @@ extension Store {
         return rows.filter { !busy.contains($0.recordKey) }.prefix(limit).map { $0 }
     }
 
-    /// Records an attempt: taken (2xx), or failed with the time of the next try (`nil`: dead).
-    public func deliveryAttempted(
-        _ delivery: Delivery, status: Int?, error: String?, response: String?, nextAttemptAt: Int64?, now: Int64
-    ) async throws(StoreError) {
-        let delivered = status.map { (200..<300).contains($0) } ?? false
+    /// One attempt's result: taken (2xx), or failed with the time of the next try (`nil`: dead).
+    public struct DeliveryAttempt: Sendable {
+        public var delivery: Int64
+        public var destination: String
+        public var status: Int?
+        public var error: String?
+        public var response: String?
+        public var nextAttemptAt: Int64?
+        public var at: Int64
+
+        public var delivered: Bool { status.map { (200..<300).contains($0) } ?? false }
+
+        public init(delivery: Int64, destination: String, status: Int?, error: String?, response: String?, nextAttemptAt: Int64?, at: Int64) {
+            self.delivery = delivery
+            self.destination = destination
+            self.status = status
+            self.error = error
+            self.response = response
+            self.nextAttemptAt = nextAttemptAt
+            self.at = at
+        }
+    }
+
+    /// Records a round of attempts in one transaction (one commit, not one per delivery).
+    public func recordDeliveryAttempts(_ attempts: [DeliveryAttempt]) async throws(StoreError) {
+        guard !attempts.isEmpty else { return }
         try await write { db in
-            if delivered {
-                try db.execute(sql: """
-                    UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, last_response = ?,
-                        delivered_at = ?, next_attempt_at = NULL WHERE id = ?
-                    """, arguments: [status, response, now, delivery.id])
-                try db.execute(sql: "UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", arguments: [delivery.destination])
-            } else {
-                try db.execute(sql: """
-                    UPDATE deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, last_response = ?, next_attempt_at = ?
-                    WHERE id = ?
-                    """, arguments: [nextAttemptAt == nil ? "dead" : "pending", status, error, response, nextAttemptAt, delivery.id])
-                try db.execute(sql: "UPDATE destinations SET failing_since = coalesce(failing_since, ?) WHERE id = ?", arguments: [now, delivery.destination])
+            let delivered = try db.cachedStatement(sql: """
+                UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, last_response = ?,
+                    delivered_at = ?, next_attempt_at = NULL WHERE id = ?
+                """)
+            let failed = try db.cachedStatement(sql: """
+                UPDATE deliveries SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, last_response = ?, next_attempt_at = ?
+                WHERE id = ?
+                """)
+            for attempt in attempts {
+                if attempt.delivered {
+                    try delivered.execute(arguments: [attempt.status, attempt.response, attempt.at, attempt.delivery])
+                } else {
+                    try failed.execute(arguments: [
+                        attempt.nextAttemptAt == nil ? "dead" : "pending", attempt.status, attempt.error, attempt.response, attempt.nextAttemptAt, attempt.delivery,
+                    ])
+                }
+            }
+            // A destination fails "continuously" from its first failure after its last success.
+            for (destination, results) in Dictionary(grouping: attempts, by: \.destination) {
+                if results.contains(where: \.delivered) {
+                    try db.execute(sql: "UPDATE destinations SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", arguments: [destination])
+                } else {
+                    try db.execute(sql: "UPDATE destinations SET failing_since = coalesce(failing_since, ?) WHERE id = ?",
+                                   arguments: [results.map(\.at).min(), destination])
+                }
             }
         }
     }
