@@ -13,7 +13,8 @@ struct Status: AsyncParsableCommand {
     @Option(help: "Only this connection.") var connection: String?
 
     func run() async throws {
-        let statuses = try await global.openAdmin(readOnly: true).status(connection: connection)
+        let admin = try global.openAdmin(readOnly: true)
+        let statuses = try await admin.status(connection: connection)
         if global.json {
             Output.json(.array(statuses.map(\.json)))
             return
@@ -23,6 +24,24 @@ struct Status: AsyncParsableCommand {
             if index > 0 { Output.line("") }
             for line in Self.describe(status) { Output.line(line) }
         }
+        guard connection == nil else { return }
+        let destinations = try await admin.destinations()
+        if !destinations.isEmpty { Output.line("") }
+        for (destination, pending, dead) in destinations {
+            for line in Self.describe(destination, pending: pending, dead: dead) { Output.line(line) }
+        }
+    }
+
+    /// A destination for a person: where, its state, what waits, what died.
+    static func describe(_ d: Destination, pending: Int, dead: Int) -> [String] {
+        var state = d.state.rawValue
+        if d.state != .active { state = d.state.rawValue.uppercased() + (d.reason.map { " (\($0))" } ?? "") }
+        var lines = ["destination \(d.id)  \(d.url)  \(state)"]
+        var waiting = "  deliveries: pending \(pending), dead \(dead)"
+        if dead > 0 { waiting += " (tributary deliveries list --destination \(d.id) --status dead; deliveries retry --destination \(d.id))" }
+        lines.append(waiting)
+        if let since = d.failingSince { lines.append("  failing since \(time(since)); disabled after 5 days of failures") }
+        return lines
     }
 
     /// One connection as aligned lines for a person: who, events by status, then a table of its
