@@ -11,11 +11,13 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
     case events
     case status
     case changes
+    case destinations
+    case deliveries
 
     /// The HTTP method (all of `/v1` is read-only today).
     public var method: HTTPRequest.Method {
         switch self {
-        case .records, .record, .events, .status, .changes: .get
+        case .records, .record, .events, .status, .changes, .destinations, .deliveries: .get
         }
     }
 
@@ -27,6 +29,8 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
         case .events: "/v1/events"
         case .status: "/v1/status"
         case .changes: "/v1/changes"
+        case .destinations: "/v1/destinations"
+        case .deliveries: "/v1/deliveries"
         }
     }
 }

@@ -41,6 +41,8 @@ public struct APIRoutes: Sendable {
             case .events: return try await events(query, logger: context.logger)
             case .status: return try await status(query, logger: context.logger)
             case .changes: return try await changes(query, logger: context.logger)
+            case .destinations: return try await destinations(logger: context.logger)
+            case .deliveries: return try await deliveries(query, logger: context.logger)
             }
         } catch {
             return APIResponse.error(error, headers: error.status == .serviceUnavailable ? [.retryAfter: "5"] : [:])
@@ -111,6 +113,32 @@ public struct APIRoutes: Sendable {
             return .object(members)
         }
         return APIResponse.page(items, nextCursor: String(found.last?.change ?? after))
+    }
+
+    /// `GET /v1/destinations`: every destination with its pending and dead deliveries (secrets only as fingerprints).
+    func destinations(logger: Logger) async throws(APIError) -> Response {
+        let (destinations, counts) = try await stored(logger) { () async throws(StoreError) in (try await store.destinations(), try await store.deliveryCounts()) }
+        return APIResponse.page(destinations.map { destination in
+            guard case .object(var members) = destination.json else { return destination.json }
+            members += [("pending", .number(String(counts[destination.id]?.pending ?? 0))), ("dead", .number(String(counts[destination.id]?.dead ?? 0)))]
+            return .object(members)
+        }, nextCursor: nil)
+    }
+
+    /// `GET /v1/deliveries`: deliveries newest first; the cursor is the id of the last one seen.
+    func deliveries(_ query: APIQuery, logger: Logger) async throws(APIError) -> Response {
+        let limit = try query.limit()
+        var status: Delivery.Status?
+        if let text = query.string("status") {
+            guard let parsed = Delivery.Status(rawValue: text) else { throw APIError.badRequest("status must be one of pending, delivered, dead, not \"\(text)\".") }
+            status = parsed
+        }
+        let before = try query.sequence("cursor")
+        let found = try await stored(logger) { () async throws(StoreError) in
+            try await store.deliveries(destination: query.string("destination"), status: status, before: before, limit: limit + 1)
+        }
+        let page = found.prefix(limit)
+        return APIResponse.page(page.map(\.json), nextCursor: found.count > limit ? page.last.map { String($0.id) } : nil)
     }
 
     // MARK: store errors

@@ -132,11 +132,13 @@ extension Store {
         }
     }
 
-    public func deliveries(destination: String? = nil, status: Delivery.Status? = nil, limit: Int = 100) async throws(StoreError) -> [Delivery] {
+    /// Deliveries newest first; `before` pages on (the id of the last one seen).
+    public func deliveries(destination: String? = nil, status: Delivery.Status? = nil, before: Int64? = nil, limit: Int = 100) async throws(StoreError) -> [Delivery] {
         try await readValue { db in
             try Row.fetchAll(db, sql: """
-                SELECT * FROM deliveries WHERE (?1 IS NULL OR destination = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3
-                """, arguments: [destination, status?.rawValue, limit]).map(Self.delivery)
+                SELECT * FROM deliveries WHERE (?1 IS NULL OR destination = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR id < ?3)
+                ORDER BY id DESC LIMIT ?4
+                """, arguments: [destination, status?.rawValue, before, limit]).map(Self.delivery)
         }
     }
 

@@ -69,6 +69,9 @@ extension APITests {
         ("/v1/events?limit=-5", "limit"),
         ("/v1/changes?after=xyz", "after"),
         ("/v1/changes?limit=100000", "limit"),
+        ("/v1/deliveries?status=lost", "status"),
+        ("/v1/deliveries?cursor=-3", "cursor"),
+        ("/v1/deliveries?limit=0", "limit"),
     ])
     func badInput(_ path: String, _ parameter: String) async throws {
         try await Self.withAPI { _, client in

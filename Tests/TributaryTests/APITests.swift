@@ -35,6 +35,11 @@ struct APITests {
                 id: connection, provider: "github", tenant: "acme", account: nil, toleranceSeconds: nil, webhookSecrets: ["s"], now: 0
             )
         }
+        // A destination, so that the seed's changes queue deliveries for /v1/deliveries to list (the
+        // outbound guard keeps them from loopback: no request leaves).
+        _ = try await engine.store.addDestination(
+            id: "app", url: "http://127.0.0.1:9/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], secret: "whsec_c2VjcmV0", now: 0
+        )
         try await write(seed, version: 1, to: engine.store)
         return try await TestEngine.live(engine) { client in try await body(engine, client) }
     }
@@ -158,6 +163,8 @@ struct APITests {
         case .events: "/v1/events"
         case .status: "/v1/status"
         case .changes: "/v1/changes"
+        case .destinations: "/v1/destinations"
+        case .deliveries: "/v1/deliveries?destination=app"
         }
     }
 
