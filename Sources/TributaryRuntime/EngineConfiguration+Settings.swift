@@ -77,6 +77,11 @@ extension EngineConfiguration {
         configuration.allowPrivateUpstreams = flags.allowPrivateUpstreams || privateFromEnvironment
         configuration.polling = flags.polling
         configuration.reconciling = flags.reconciling
+        if let hours = try settings.positive("TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS", unit: "hours") {
+            // Bounded so the microseconds cannot overflow: ten years is "never" for this purpose.
+            guard hours <= 87_600 else { throw ConfigurationError("TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS must be at most 87600 (ten years), not \(hours)") }
+            configuration.destinationDisableAfter = Int64(hours) * 3_600_000_000
+        }
         return configuration
     }
 

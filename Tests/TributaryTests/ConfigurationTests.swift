@@ -37,6 +37,9 @@ struct ConfigurationTests {
         Case(environment: ["TRIBUTARY_INTAKE_MAX_WAITING_BYTES": "1e9"], names: "TRIBUTARY_INTAKE_MAX_WAITING_BYTES"),
         Case(environment: ["TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS": "maybe"], names: "TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS"),
         Case(environment: ["LOG_LEVEL": "verbose"], names: "LOG_LEVEL"),
+        Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "0"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
+        Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "5d"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
+        Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "9223372036854775807"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
     ]
 
     @Test("a wrong flag or variable is refused with one sentence naming it", arguments: hostile)
@@ -70,5 +73,7 @@ struct ConfigurationTests {
         #expect(configuration.port == 0)
         let defaults = try EngineConfiguration.resolve(ServeFlags(), environment: [:])
         #expect(defaults.intake.maxBodyBytes == 1 << 20 && defaults.port == 8080 && !defaults.allowPrivateUpstreams)
+        #expect(defaults.destinationDisableAfter == 5 * 86_400 * 1_000_000)
+        #expect(try EngineConfiguration.resolve(ServeFlags(), environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "2"]).destinationDisableAfter == 7_200_000_000)
     }
 }
