@@ -145,8 +145,35 @@ struct Deliveries: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliveries",
         abstract: "The deliveries to destinations: pending, delivered, dead; send dead ones again.",
-        subcommands: [List.self, Show.self, Retry.self]
+        subcommands: [List.self, Show.self, Retry.self, Replay.self]
     )
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a destination the mirror's records changed since a time (or after a log sequence) again, as they are now.",
+            discussion: """
+                Each record is queued once, in its current state, as a new delivery (a new webhook-id) on a \
+                lane that takes at most a quarter of each round's slots, so live changes keep flowing.
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The destination.") var destination: String
+        @Option(help: "Records changed at or after this RFC 3339 time.") var since: String?
+        @Option(help: "Records whose change came from a log sequence after this one.") var after: Int64?
+
+        func run() async throws {
+            var sinceMicros: Int64?
+            if let since {
+                guard let parsed = Timestamp.microseconds(rfc3339: since) else {
+                    throw CLIError.usage("--since must be an RFC 3339 time such as 2026-12-07T10:00:00Z, not \"\(since)\"")
+                }
+                sinceMicros = parsed
+            }
+            if let after, after < 0 { throw CLIError.usage("--after must be a log sequence (0 or more), not \(after)") }
+            let count = try await global.openAdmin().replayDeliveries(destination: destination, since: sinceMicros, afterSeq: after)
+            Output.line("\(count) record(s) queued again for \(destination)")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List deliveries, newest first.")

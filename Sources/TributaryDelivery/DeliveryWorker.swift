@@ -80,7 +80,8 @@ public struct DeliveryWorker: Sendable {
         var rounds = 0
         while rounds < 1000 {
             rounds += 1
-            let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: concurrency, busy: [])
+            // Replays take at most a quarter of a round's slots: live changes are never starved by them.
+            let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: concurrency, replays: max(1, concurrency / 4), busy: [])
             if due.isEmpty { break }
             if rounds % 20 == 0 { secrets = try await store.destinationSecrets(id: destination.id) }
             let signing = secrets

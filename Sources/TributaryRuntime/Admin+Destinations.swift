@@ -123,6 +123,14 @@ extension Admin {
         return found
     }
 
+    /// Queues the mirror's records changed since `since` (or from a log sequence after `afterSeq`) again for `destination`.
+    public func replayDeliveries(destination: String, since: Int64?, afterSeq: Int64?) async throws(OperationError) -> Int {
+        guard (since == nil) != (afterSeq == nil) else { throw .usage("give --since TIME or --after SEQ, one of them") }
+        return try await run(usage: [.notFound]) { () async throws(StoreError) in
+            try await store.replayDeliveries(destination: destination, since: since, afterSeq: afterSeq, now: now())
+        }
+    }
+
     public func retryDeliveries(ids: [Int64], destination: String?) async throws(OperationError) -> Int {
         try await run(usage: [.notFound]) { () async throws(StoreError) in try await store.retryDeliveries(ids: ids, destination: destination, now: now()) }
     }

@@ -342,7 +342,10 @@ enum Migrations {
                     last_error TEXT,
                     last_response TEXT,
                     created_at INTEGER NOT NULL,
-                    delivered_at INTEGER
+                    delivered_at INTEGER,
+                    -- 'replay': sent again on the operator's request, at most a few per round so live changes
+                    -- are not starved.
+                    lane TEXT NOT NULL DEFAULT 'live' CHECK (lane IN ('live', 'replay'))
                 );
                 CREATE INDEX deliveries_due ON deliveries (destination, status, next_attempt_at) WHERE status = 'pending';
                 CREATE INDEX deliveries_record ON deliveries (destination, connection, record_type, record_id, id) WHERE status = 'pending';

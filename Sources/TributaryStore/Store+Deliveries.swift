@@ -62,18 +62,62 @@ extension Store {
     }
 
     /// Deliveries due now: per record, only its oldest pending one, and not one of a record in `busy`
-    /// (being sent), so a record's deliveries leave one at a time, in order.
-    public func dueDeliveries(destination: String, now: Int64, limit: Int, busy: Set<String>) async throws(StoreError) -> [Delivery] {
+    /// (being sent), so a record's deliveries leave one at a time, in order. Live ones first; at most
+    /// `replays` of the replay lane.
+    public func dueDeliveries(destination: String, now: Int64, limit: Int, replays: Int = .max, busy: Set<String>) async throws(StoreError) -> [Delivery] {
         let rows = try await readValue { db in
             try Row.fetchAll(db, sql: """
                 SELECT d.* FROM deliveries d
                 WHERE d.destination = ?1 AND d.status = 'pending' AND d.next_attempt_at <= ?2
                   AND d.id = (SELECT min(e.id) FROM deliveries e WHERE e.destination = d.destination AND e.status = 'pending'
                               AND e.connection = d.connection AND e.record_type IS d.record_type AND e.record_id IS d.record_id)
-                ORDER BY d.id LIMIT ?3
-                """, arguments: [destination, now, limit + busy.count]).map(Self.delivery)
+                ORDER BY d.lane = 'replay', d.id LIMIT ?3
+                """, arguments: [destination, now, limit + busy.count]).map { (Self.delivery($0), ($0["lane"] as String) == "replay") }
         }
-        return rows.filter { !busy.contains($0.recordKey) }.prefix(limit).map { $0 }
+        var taken: [Delivery] = []
+        var replayed = 0
+        for (delivery, replay) in rows where !busy.contains(delivery.recordKey) && taken.count < limit {
+            if replay {
+                guard replayed < replays else { continue }
+                replayed += 1
+            }
+            taken.append(delivery)
+        }
+        return taken
+    }
+
+    /// Queues the mirror's current state again for `destination`, on the replay lane: every record it
+    /// takes that changed at or after `since` (µs), or whose change came from a log sequence after
+    /// `afterSeq`. Each is a new delivery (a new `webhook-id`) of the record as the mirror holds it now.
+    /// - Returns: how many were queued.
+    public func replayDeliveries(destination id: String, since: Int64?, afterSeq: Int64?, now: Int64) async throws(StoreError) -> Int {
+        try await writeValue { db in
+            guard let destination = try Self.destinations(db: db, id: id).first else { throw StoreError(.notFound, "no destination \(id)") }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT connection, record_type, record_id, tenant, provider, version, deleted, data, source_seq, change_seq FROM records
+                WHERE (?1 IS NULL OR updated_at >= ?1) AND (?2 IS NULL OR source_seq > ?2) AND (?3 IS NULL OR tenant = ?3) AND (?4 IS NULL OR connection = ?4)
+                ORDER BY change_seq
+                """, arguments: [since, afterSeq, destination.tenant, destination.connection])
+            var queued = 0
+            for row in rows {
+                let change = ChangedRecord(
+                    tenant: row["tenant"], connection: row["connection"], provider: row["provider"], recordType: row["record_type"],
+                    recordId: row["record_id"], version: row["version"], deleted: row["deleted"], data: row["data"], seq: row["source_seq"],
+                    changeSeq: row["change_seq"] ?? 0
+                )
+                guard destination.takes(.recordChanged, tenant: change.tenant, connection: change.connection, recordType: change.recordType) else { continue }
+                try db.execute(sql: """
+                    INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
+                                            payload, status, attempts, next_attempt_at, created_at, lane)
+                    VALUES (?, 'record.changed', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 'replay')
+                    """, arguments: [
+                        destination.id, Self.webhookID(), change.tenant, change.connection, change.provider, change.recordType, change.recordId,
+                        change.version, change.seq, Data(Self.recordChangedPayload(change, now: now)), now, now,
+                    ])
+                queued += 1
+            }
+            return queued
+        }
     }
 
     /// One attempt's result: taken (2xx), or failed with the time of the next try (`nil`: dead).

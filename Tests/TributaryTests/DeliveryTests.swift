@@ -209,6 +209,53 @@ struct DeliveryTests {
         }
     }
 
+    @Test("replay sends the mirror's records changed since a time again, as they are now, with new webhook-ids, a few per round beside live changes")
+    func replay() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-replay")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
+            ))
+            let started = EngineClock.system.now()
+            try await TestEngine.live(engine) { client in
+                for id in ["cus_1", "cus_2", "cus_3"] {
+                    let (headers, body) = SimulatorWebhook.customerUpdated(id, version: 2, now: EngineClock.system.now())
+                    _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+                }
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            let worker = Self.worker(engine.store)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            #expect(receiver.requests.count == 3)
+            // Refusals first: neither or both bounds, an unknown destination.
+            await #expect(throws: OperationError.self) { _ = try await admin.replayDeliveries(destination: "app", since: nil, afterSeq: nil) }
+            await #expect(throws: OperationError.self) { _ = try await admin.replayDeliveries(destination: "app", since: 0, afterSeq: 0) }
+            await #expect(throws: OperationError.self) { _ = try await admin.replayDeliveries(destination: "ghost", since: 0, afterSeq: nil) }
+            #expect(try await admin.replayDeliveries(destination: "app", since: started, afterSeq: nil) == 3)
+            #expect(try await admin.replayDeliveries(destination: "app", since: EngineClock.system.now() + 60_000_000, afterSeq: nil) == 0)
+            // A live change meanwhile: it goes first, and the replays take only their share of a round.
+            try await TestEngine.live(engine) { client in
+                let (headers, body) = SimulatorWebhook.customerUpdated("cus_4", version: 1, now: EngineClock.system.now())
+                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            let round = try await engine.store.dueDeliveries(destination: "app", now: EngineClock.system.now(), limit: 8, replays: 1, busy: [])
+            #expect(round.map(\.recordId) == ["cus_4", "cus_1"], "\(round.map(\.recordId))")
+            try await worker.runOnce(logger: SimulatorRig.logger)
+        }
+        let requests = receiver.requests
+        #expect(requests.count == 7 && requests.allSatisfy { $0.answered == 200 })
+        let ids = requests.compactMap { $0.header("webhook-id") }
+        #expect(Set(ids).count == 7, "a replay reused a webhook-id")
+        let replayed = requests.suffix(4).compactMap { JSONValue(parsing: $0.body)?["data"] }.filter { $0["record_id"]?.stringValue != "cus_4" }
+        #expect(Set(replayed.compactMap { $0["record_id"]?.stringValue }) == ["cus_1", "cus_2", "cus_3"])
+        #expect(replayed.allSatisfy { $0["version"]?.stringValue == "2" && $0["data"]?["name"]?.stringValue == "n2" })
+    }
+
     @Test("signatures match the official standardwebhooks SDK's, one per active secret during a rotation")
     func signatureVectors() throws {
         let vector = try Vector.load("standard-webhooks")
