@@ -26,7 +26,7 @@ struct Destinations: AsyncParsableCommand {
         @Option(help: "Destination id (default: generated).") var id: String?
         @Option(help: "Only this tenant's changes.") var tenant: String?
         @Option(help: "Only this connection's changes.") var connection: String?
-        @Option(help: "Message types, comma-separated (record.changed).") var types: String = "record.changed"
+        @Option(help: "Message types, comma-separated: record.changed (the mirror after a change), event.received (each verified event as logged).") var types: String = "record.changed"
         @Option(name: .customLong("record-type"), help: "Only these record types, comma-separated.") var recordTypes: String?
 
         func run() async throws {

@@ -65,9 +65,6 @@ extension Admin {
             throw .usage("destination id \"\(id)\" may use only letters, digits, '_', '.', '-' (1–128 characters)")
         }
         guard !new.kinds.isEmpty else { throw .usage("--types names no message type; the types are \(Destination.Kind.allCases.map(\.rawValue).joined(separator: ", "))") }
-        if new.kinds.contains(.eventReceived) {
-            throw .usage("--types event.received is not built yet: destinations receive record.changed")
-        }
         if let connection = new.connection {
             let found = try await run { () async throws(StoreError) in try await store.connection(id: connection) }
             guard found != nil else { throw .usage("no connection \(connection)") }

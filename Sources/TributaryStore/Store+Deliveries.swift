@@ -35,6 +35,35 @@ extension Store {
         }
     }
 
+    /// Queues one `event.received` per destination that takes it: the verified event as it was logged.
+    static func enqueueEvent(_ event: PendingEvent, status: EventStatus, to destinations: [Destination], now: Int64, db: Database) throws {
+        var payload: [UInt8]?
+        for destination in destinations where destination.takes(.eventReceived, tenant: event.tenant, connection: event.connection, recordType: event.recordType) {
+            if payload == nil {
+                let body: JSONValue = JSONValue(parsing: Array(event.body)) ?? .string(String(decoding: event.body, as: UTF8.self))
+                let data: JSONValue = .object([
+                    ("tenant", .string(event.tenant)), ("connection", .string(event.connection)), ("provider", .string(event.provider)),
+                    ("seq", .number(String(event.seq))), ("event_id", .string(event.eventId)), ("event_type", event.type.map(JSONValue.string) ?? .null),
+                    ("source", .string(event.source.rawValue)), ("status", .string(status.rawValue)),
+                    ("received_at", .string(Timestamp.rfc3339(microseconds: event.receivedAt))),
+                    ("record_type", event.recordType.map(JSONValue.string) ?? .null), ("record_id", event.recordId.map(JSONValue.string) ?? .null),
+                    ("version", event.version.map { .number(String($0)) } ?? .null), ("deleted", .bool(event.deleted)), ("body", body),
+                ])
+                payload = Array(JSONValue.object([
+                    ("type", .string(Destination.Kind.eventReceived.rawValue)), ("timestamp", .string(Timestamp.rfc3339(microseconds: now))), ("data", data),
+                ]).jsonText.utf8)
+            }
+            try db.cachedStatement(sql: """
+                INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
+                                        payload, status, attempts, next_attempt_at, created_at)
+                VALUES (?, 'event.received', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                """).execute(arguments: [
+                    destination.id, Self.webhookID(), event.tenant, event.connection, event.provider, event.recordType, event.recordId,
+                    event.version, event.seq, Data(payload ?? []), now, now,
+                ])
+        }
+    }
+
     /// `{"type":"record.changed","timestamp":…,"data":{…}}`: the record as the mirror now holds it.
     static func recordChangedPayload(_ change: ChangedRecord, now: Int64) -> [UInt8] {
         let state: JSONValue = change.deleted ? .null : change.data.flatMap { JSONValue(parsing: Array($0)) } ?? .null

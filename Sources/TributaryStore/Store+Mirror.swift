@@ -73,7 +73,17 @@ extension Store {
             // Settled events are marked together at the end of the batch (same transaction): one
             // statement per outcome instead of one per event.
             var settled = SettledEvents()
+            let takesEvents = destinations.contains { $0.kinds.contains(.eventReceived) }
             for ((event, observed), action) in zip(zip(events, observed), actions) {
+                // The verified event as logged, queued in the transaction that settles it (before the
+                // change it makes, so a receiver taking both sees cause before effect).
+                if takesEvents {
+                    switch action {
+                    case .write: try Self.enqueueEvent(event, status: .applied, to: destinations, now: now, db: db)
+                    case .settle(let outcome): try Self.enqueueEvent(event, status: outcome.status, to: destinations, now: now, db: db)
+                    case .awaitFetch: break
+                    }
+                }
                 switch action {
                 case .write(let trusted, let replacing):
                     guard let recordType = event.recordType, let recordId = event.recordId else { continue }
@@ -183,6 +193,7 @@ extension Store {
         var readFence: Int64?
         var generation: Int64?
         var incarnation: Int64?
+        var eventId: String = ""
         var held: MirrorVersion?
     }
 
@@ -196,7 +207,7 @@ extension Store {
             SELECT e.seq, e.connection, e.tenant, e.provider, e.source, e.type, e.record_type, e.record_id, e.version, e.deleted,
                    e.full_state, e.received_at, e.body, e.read_fence, e.generation,
                    r.deleted, r.version, r.content_hash, r.version_trusted, r.pending_regression, r.read_fence,
-                   e.incarnation, r.incarnation
+                   e.incarnation, r.incarnation, e.event_id
             FROM events e LEFT JOIN records r ON r.connection = e.connection AND r.record_type = e.record_type AND r.record_id = e.record_id
             WHERE e.status = 'pending' AND e.\(EventLog.unapplied) AND (?1 IS NULL OR e.connection = ?1)
               AND e.awaiting_fetch IS NULL AND (?3 IS NULL OR instr(?3, ',' || e.provider || ',') = 0) ORDER BY e.seq LIMIT ?2
@@ -206,7 +217,7 @@ extension Store {
             events.append(PendingEvent(
                 seq: row[0], connection: row[1], tenant: row[2], provider: row[3], source: EventSource(rawValue: row[4]) ?? .webhook,
                 type: row[5], recordType: row[6], recordId: row[7], version: row[8], deleted: row[9], fullState: row[10],
-                receivedAt: row[11], body: row[12], readFence: row[13], generation: row[14], incarnation: row[21],
+                receivedAt: row[11], body: row[12], readFence: row[13], generation: row[14], incarnation: row[21], eventId: row[23],
                 held: heldDeleted.map { deleted in
                     MirrorVersion(
                         version: row[16], deleted: deleted, contentHash: row[17], versionTrusted: row[18], pendingRegression: row[19],

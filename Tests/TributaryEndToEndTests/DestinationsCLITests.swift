@@ -5,7 +5,7 @@ import TributaryTesting
 /// `tributary destinations` and `deliveries` as an operator meets them, hostile values first.
 @Suite("destinations through the CLI", .serialized)
 struct DestinationsCLITests {
-    @Test("destinations add refuses URLs deliveries may not reach and types not built, shows the secret once, and the lifecycle commands answer for unknown ids")
+    @Test("destinations add refuses URLs deliveries may not reach and unknown types, shows the secret once, and the lifecycle commands answer for unknown ids")
     func hostileDestinations() throws {
         let directory = try TestPaths.temporaryDirectory("destinations-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -16,7 +16,8 @@ struct DestinationsCLITests {
             ("not a URL", ["destinations", "add", "--url", "app.example.com/hook"], 2, "absolute http(s) URL"),
             ("credentials", ["destinations", "add", "--url", "https://u:p@app.example.com/hook"], 2, "must not hold credentials"),
             ("unknown type", ["destinations", "add", "--url", "https://app.example.com/hook", "--types", "record.deleted"], 2, "not a message type"),
-            ("not built", ["destinations", "add", "--url", "https://app.example.com/hook", "--types", "event.received"], 2, "not built yet"),
+            ("empty types", ["destinations", "add", "--url", "https://app.example.com/hook", "--types", ","], 2, "names no message type"),
+            ("both types", ["destinations", "add", "--url", "https://app.example.com/hook", "--types", "record.changed,event.received", "--id", "both"], 0, ""),
             ("bad id", ["destinations", "add", "--url", "https://app.example.com/hook", "--id", "a b"], 2, "destination id \"a b\""),
             ("unknown connection", ["destinations", "add", "--url", "https://app.example.com/hook", "--connection", "ghost"], 2, "no connection ghost"),
             ("added", ["destinations", "add", "--url", "https://app.example.com/hook", "--id", "app"], 0, ""),
@@ -40,7 +41,7 @@ struct DestinationsCLITests {
             #expect(row.stderr.isEmpty || result.stderr.contains(row.stderr), "\(row.name): \(result.stderr)")
             secrets += result.stdout.split(separator: " ").map(String.init).filter { $0.hasPrefix("whsec_") }.map { $0.trimmingCharacters(in: .newlines) }
         }
-        #expect(secrets.count == 3, "add app, add lan and one rotation print a secret each: \(secrets.count)")
+        #expect(secrets.count == 4, "add both, add app, add lan and one rotation print a secret each: \(secrets.count)")
         let show = try CLITests.run(["destinations", "show", "app"], in: directory)
         #expect(show.status == 0 && show.stdout.contains(#""state":"paused""#), "\(show.stdout)")
         #expect(show.stdout.contains(#""secret_fingerprints":[""#) && !secrets.contains { show.stdout.contains($0) }, "show printed a secret")

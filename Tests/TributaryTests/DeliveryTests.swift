@@ -256,6 +256,33 @@ struct DeliveryTests {
         #expect(replayed.allSatisfy { $0["version"]?.stringValue == "2" && $0["data"]?["name"]?.stringValue == "n2" })
     }
 
+    @Test("event.received: each verified event as logged (applied or superseded), before the change it made, in order with the record's changes")
+    func eventReceived() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-events")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let receiver = WebhookReceiver()
+        try await receiver.run { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "both", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged, .eventReceived], recordTypes: [], allowPrivate: true
+            ))
+            try await TestEngine.live(engine) { client in
+                for version in [2, 1] {   // the second is older: superseded, still an event
+                    let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: version, now: EngineClock.system.now())
+                    _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+                }
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            try await Self.worker(engine.store).runOnce(logger: SimulatorRig.logger)
+        }
+        let messages = receiver.requests.compactMap { JSONValue(parsing: $0.body) }
+        #expect(messages.map { $0["type"]?.stringValue ?? "" } == ["event.received", "record.changed", "event.received"], "\(messages.map { $0["type"]?.stringValue ?? "" })")
+        let first = try #require(messages.first?["data"])
+        #expect(first["event_id"]?.stringValue == "evt_cus_1_2" && first["status"]?.stringValue == "applied" && first["body"]?["data"]?["name"]?.stringValue == "n2")
+        #expect(messages.last?["data"]?["status"]?.stringValue == "superseded")
+    }
+
     @Test("signatures match the official standardwebhooks SDK's, one per active secret during a rotation")
     func signatureVectors() throws {
         let vector = try Vector.load("standard-webhooks")
