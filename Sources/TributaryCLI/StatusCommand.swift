@@ -28,16 +28,23 @@ struct Status: AsyncParsableCommand {
         let destinations = try await admin.destinations()
         if !destinations.isEmpty { Output.line("") }
         for (destination, pending, dead) in destinations {
-            for line in Self.describe(destination, pending: pending, dead: dead) { Output.line(line) }
+            let lag = try await admin.deliveryLag(destination: destination.id)
+            for line in Self.describe(destination, pending: pending, dead: dead, lag: lag) { Output.line(line) }
         }
     }
 
-    /// A destination for a person: where, its state, what waits, what died.
-    static func describe(_ d: Destination, pending: Int, dead: Int) -> [String] {
+    /// A destination for a person: where, its state, what waits (and since when), what died, how late.
+    static func describe(
+        _ d: Destination, pending: Int, dead: Int, lag: (p50: Int64?, p99: Int64?, delivered: Int, oldestPending: Int64?)
+    ) -> [String] {
         var state = d.state.rawValue
         if d.state != .active { state = d.state.rawValue.uppercased() + (d.reason.map { " (\($0))" } ?? "") }
         var lines = ["destination \(d.id)  \(d.url)  \(state)"]
-        var waiting = "  deliveries: pending \(pending), dead \(dead)"
+        func span(_ micros: Int64) -> String {
+            micros < 1_000_000 ? "\(micros / 1000) ms" : micros < 120_000_000 ? "\(micros / 1_000_000) s" : "\(micros / 60_000_000) min"
+        }
+        var waiting = "  deliveries: pending \(pending)\(lag.oldestPending.map { " (oldest \(span($0)))" } ?? ""), dead \(dead)"
+        if let p50 = lag.p50, let p99 = lag.p99 { waiting += "; lag p50 \(span(p50)), p99 \(span(p99)) over \(lag.delivered) in the last hour" }
         if dead > 0 { waiting += " (tributary deliveries list --destination \(d.id) --status dead; deliveries retry --destination \(d.id))" }
         lines.append(waiting)
         if let since = d.failingSince { lines.append("  failing since \(time(since)); disabled after 5 days of failures") }

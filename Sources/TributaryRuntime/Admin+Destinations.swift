@@ -85,6 +85,12 @@ extension Admin {
         }
     }
 
+    /// The delivery lag of the last hour and the age of the oldest pending delivery (see ``Store/deliveryLag(destination:since:now:)``).
+    public func deliveryLag(destination: String) async throws(OperationError) -> (p50: Int64?, p99: Int64?, delivered: Int, oldestPending: Int64?) {
+        let at = now()
+        return try await run { () async throws(StoreError) in try await store.deliveryLag(destination: destination, since: at - 3_600_000_000, now: at) }
+    }
+
     public func destination(id: String) async throws(OperationError) -> Destination {
         let found = try await run { () async throws(StoreError) in try await store.destination(id: id) }
         guard let found else { throw .failure("no destination \(id)") }

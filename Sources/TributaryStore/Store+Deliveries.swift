@@ -238,6 +238,21 @@ extension Store {
         }
     }
 
+    /// How late a destination's deliveries are: the lag (outbox row written → receiver's 2xx recorded)
+    /// of the last 10,000 delivered since `since`, as p50 and p99 in microseconds, and the age of the
+    /// oldest pending one.
+    public func deliveryLag(destination: String, since: Int64, now: Int64) async throws(StoreError) -> (p50: Int64?, p99: Int64?, delivered: Int, oldestPending: Int64?) {
+        try await readValue { db in
+            let lags = try Int64.fetchAll(db, sql: """
+                SELECT delivered_at - created_at FROM deliveries WHERE destination = ? AND status = 'delivered' AND delivered_at >= ?
+                ORDER BY id DESC LIMIT 10000
+                """, arguments: [destination, since]).sorted()
+            let oldest = try Int64.fetchOne(db, sql: "SELECT min(created_at) FROM deliveries WHERE destination = ? AND status = 'pending'", arguments: [destination])
+            func percentile(_ p: Double) -> Int64? { lags.isEmpty ? nil : lags[min(lags.count - 1, Int(Double(lags.count - 1) * p))] }
+            return (percentile(0.5), percentile(0.99), lags.count, oldest.map { now - $0 })
+        }
+    }
+
     /// Pending and dead deliveries per destination, for `status` and `destinations list`.
     public func deliveryCounts() async throws(StoreError) -> [String: (pending: Int, dead: Int)] {
         try await readValue { db in

@@ -89,6 +89,9 @@ struct DeliveryTests {
         }
         #expect(deliveredCount == records.count * versions.count, "delivered \(deliveredCount)")
         #expect(try await engine.store.deliveries(destination: "app", status: .dead, limit: 10).isEmpty)
+        let lag = try await admin.deliveryLag(destination: "app")
+        #expect(lag.delivered == records.count * versions.count && lag.oldestPending == nil)
+        #expect((lag.p50 ?? -1) >= 0 && (lag.p50 ?? 0) <= (lag.p99 ?? -1), "\(lag)")
 
         let catalog = try ManifestCatalog.loadValid(directory: TestPaths.providers)
         let verifier = try #require(catalog.providers["standard-webhooks"]?.verifier)
