@@ -13,7 +13,7 @@ struct Destinations: AsyncParsableCommand {
             destination's secret (webhook-id, webhook-timestamp, webhook-signature headers, as Standard \
             Webhooks' libraries verify) and tagged with Tributary-Tenant, Tributary-Connection and \
             Tributary-Provider. A record's deliveries leave in version order, one at a time; failures are \
-            retried (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20%), then dead (see \
+            retried (after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20%), then dead (see \
             `deliveries`). A 410 answer disables the destination; so do 5 days of failures.
             """,
         subcommands: [Add.self, List.self, Show.self, Pause.self, Resume.self, RotateSecret.self, Remove.self]

@@ -4,7 +4,8 @@ public struct Destination: Sendable, Equatable {
         case active
         /// Deliveries are queued, none sent, until `destinations resume`.
         case paused
-        /// Nothing queued or sent: answered 410, or failing for longer than the service allows.
+        /// Nothing sent (changes still queue, sent on `resume`): answered 410, or failing for longer
+        /// than the service allows.
         case disabled
     }
 
@@ -51,9 +52,10 @@ public struct Destination: Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    /// Whether a change of `tenant`'s `connection`, of `recordType`, goes to this destination as `kind`.
+    /// Whether a change of `tenant`'s `connection`, of `recordType`, goes to this destination as `kind`
+    /// (whatever its state: a paused or disabled destination keeps queueing, so `resume` loses nothing).
     public func takes(_ kind: Kind, tenant: String, connection: String, recordType: String?) -> Bool {
-        guard state != .disabled, kinds.contains(kind) else { return false }
+        guard kinds.contains(kind) else { return false }
         if let only = self.tenant, only != tenant { return false }
         if let only = self.connection, only != connection { return false }
         if !recordTypes.isEmpty, !recordTypes.contains(recordType ?? "") { return false }
@@ -152,8 +154,8 @@ public struct Delivery: Sendable, Equatable {
     }
 }
 
-/// When a failed delivery is tried again: Standard Webhooks' schedule (immediately, 5 s, 5 min, 30 min,
-/// 2 h, 5 h, 10 h, 10 h), each wait ±20%, then dead. A receiver's `Retry-After` (429, 503) is honoured
+/// When a failed delivery is tried again: Standard Webhooks' schedule (the first attempt immediately,
+/// then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h), each wait ±20%, then dead. A receiver's `Retry-After` (429, 503) is honoured
 /// up to `retryAfterCap`, never shortening the schedule's wait below it.
 public struct DeliverySchedule: Sendable, Equatable {
     /// The wait before each retry, in microseconds: `waits[n]` before attempt `n + 2`.
@@ -162,7 +164,7 @@ public struct DeliverySchedule: Sendable, Equatable {
     public var retryAfterCap: Int64
 
     public static let standard = DeliverySchedule(
-        waits: [0, 5, 300, 1800, 7200, 18_000, 36_000, 36_000].map { Int64($0) * 1_000_000 }, jitter: 0.2, retryAfterCap: 3_600_000_000
+        waits: [5, 300, 1800, 7200, 18_000, 36_000, 36_000].map { Int64($0) * 1_000_000 }, jitter: 0.2, retryAfterCap: 3_600_000_000
     )
 
     public init(waits: [Int64], jitter: Double = 0.2, retryAfterCap: Int64 = 3_600_000_000) {

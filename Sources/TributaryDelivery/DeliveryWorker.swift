@@ -48,16 +48,26 @@ public struct DeliveryWorker: Sendable {
         public init() {}
     }
 
-    /// Sends everything due now, destinations in parallel.
+    /// Sends everything due now, destinations in parallel; one destination's failure (its store call,
+    /// its secret) is logged and does not stop the others.
     @discardableResult
     public func runOnce(logger: Logger) async throws -> Report {
         let destinations = try await store.destinations().filter { $0.state == .active }
-        return try await withThrowingTaskGroup(of: Report.self) { group in
+        return await withTaskGroup(of: Report.self) { group in
             for destination in destinations {
-                group.addTask { try await self.drain(destination, logger: logger) }
+                group.addTask {
+                    do {
+                        return try await self.drain(destination, logger: logger)
+                    } catch {
+                        if !(error is CancellationError) {
+                            logger.error("cannot deliver to a destination this pass", metadata: ["destination": "\(destination.id)", "error": "\(error)"])
+                        }
+                        return Report()
+                    }
+                }
             }
             var total = Report()
-            for try await report in group {
+            for await report in group {
                 total.delivered += report.delivered
                 total.failed += report.failed
                 total.dead += report.dead
@@ -65,6 +75,11 @@ public struct DeliveryWorker: Sendable {
             return total
         }
     }
+
+    /// Who holds `delivery:<destination>` while it sends: two processes never send one destination's
+    /// deliveries at once (which could send a record's next version while the other still sends this one).
+    let holder = LeaseHolder.current()
+    static let leaseTTL: Duration = .seconds(60)
 
     public func service(tick: Duration = .milliseconds(250), logger: Logger) -> PeriodicService {
         PeriodicService(name: "delivery", tick: tick, jitter: 0.1, clock: clock, logger: logger) {
@@ -75,11 +90,32 @@ public struct DeliveryWorker: Sendable {
     /// Rounds of at most `concurrency` records' head deliveries until none is due (or the destination
     /// stopped being active).
     func drain(_ destination: Destination, logger: Logger) async throws -> Report {
+        let lease = "delivery:" + destination.id
+        guard try await store.claimLease(lease, holder: holder, ttl: Self.leaseTTL, now: clock.now(), logger: logger) else { return Report() }
+        do {
+            let report = try await drainHoldingLease(destination, lease: lease, logger: logger)
+            try? await store.releaseLease(lease, holder: holder)
+            return report
+        } catch {
+            try? await store.releaseLease(lease, holder: holder)
+            throw error
+        }
+    }
+
+    func drainHoldingLease(_ destination: Destination, lease: String, logger: Logger) async throws -> Report {
         var report = Report()
+        var leaseClaimedAt = clock.now()
         var secrets = try await store.destinationSecrets(id: destination.id)
         var rounds = 0
-        while rounds < 1000 {
+        while rounds < 1000, !Task.isCancelled {
             rounds += 1
+            // Paused or disabled meanwhile (`destinations pause`): stop at the round's boundary.
+            guard try await store.destination(id: destination.id)?.state == .active else { break }
+            // Renewed a third of the way through its life, so it never lapses while this process sends.
+            if clock.now() - leaseClaimedAt > Self.leaseTTL.microseconds / 3 {
+                guard try await store.claimLease(lease, holder: holder, ttl: Self.leaseTTL, now: clock.now(), logger: logger) else { break }
+                leaseClaimedAt = clock.now()
+            }
             // Replays take at most a quarter of a round's slots: live changes are never starved by them.
             let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: concurrency, replays: max(1, concurrency / 4), busy: [])
             if due.isEmpty { break }
@@ -91,8 +127,9 @@ public struct DeliveryWorker: Sendable {
                 }
                 return await group.reduce(into: []) { $0.append($1) }
             }
-            // One commit for the round.
-            try await store.recordDeliveryAttempts(attempts.map(\.recorded))
+            // One commit for the round. A send cut short by shutdown is not an attempt: it goes again.
+            try await store.recordDeliveryAttempts(attempts.filter { $0.outcome != .cancelled }.map(\.recorded))
+            if attempts.contains(where: { $0.outcome == .cancelled }) { break }
             var stop = false
             for attempt in attempts {
                 switch attempt.outcome {
@@ -107,6 +144,7 @@ public struct DeliveryWorker: Sendable {
                 case .gone:
                     report.failed += 1
                     stop = true
+                case .cancelled: break
                 }
             }
             if stop {
@@ -123,6 +161,8 @@ public struct DeliveryWorker: Sendable {
         case delivered, failed, dead
         /// 410: the destination is disabled.
         case gone
+        /// The process is shutting down: not recorded, sent again later.
+        case cancelled
     }
 
     /// One attempt, as it is recorded and what it means for the round.
@@ -147,12 +187,17 @@ public struct DeliveryWorker: Sendable {
         do {
             let answer = try await transport.send(request)
             status = answer.status
-            response = String(decoding: answer.body.prefix(Delivery.keptResponseBytes), as: UTF8.self)
+            response = Self.kept(answer.body)
             if [429, 503].contains(answer.status), let text = answer.header("Retry-After"), let until = RateLimitSignals.retryAfter(text, now: now) {
                 retryAfter = until - now
             }
         } catch {
             failure = "\(UpstreamClient.cause(of: error))"
+            if error is CancellationError || Task.isCancelled {
+                return Attempt(recorded: Store.DeliveryAttempt(
+                    delivery: delivery.id, destination: delivery.destination, status: nil, error: nil, response: nil, nextAttemptAt: nil, at: clock.now()
+                ), outcome: .cancelled)
+            }
         }
         let finished = clock.now()
         func attempt(_ next: Int64?, _ outcome: Outcome, error: String?) -> Attempt {
@@ -166,6 +211,14 @@ public struct DeliveryWorker: Sendable {
         var random = SplitMix64(seed: UInt64(bitPattern: delivery.id) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(bitPattern: finished))
         let next = schedule.next(after: delivery.attempts + 1, now: finished, retryAfter: retryAfter, random: random.nextUnit())
         return attempt(next, next == nil ? .dead : .failed, error: failure ?? "HTTP \(status ?? 0)")
+    }
+
+    /// The start of an answer as kept: at most ``Delivery/keptResponseBytes`` of UTF-8 (bytes that are
+    /// not UTF-8 become U+FFFD, three bytes each, so the text is cut again after decoding).
+    static func kept(_ body: [UInt8]) -> String {
+        var text = String(decoding: body.prefix(Delivery.keptResponseBytes), as: UTF8.self)
+        while text.utf8.count > Delivery.keptResponseBytes { text.removeLast() }
+        return text
     }
 
     /// Disables a destination that has failed continuously for `disableAfter`.

@@ -85,9 +85,10 @@ extension Store {
         return "msg_" + (0..<2).map { _ in String(generator.next() as UInt64, radix: 16).leftPadded(to: 16) }.joined()
     }
 
-    /// The destinations a batch may queue for (read in its transaction).
+    /// The destinations a batch queues for (read in its transaction): all of them, paused and disabled
+    /// ones too, so that `resume` sends every change made meanwhile.
     static func queuingDestinations(db: Database) throws -> [Destination] {
-        try destinations(db: db).filter { $0.state != .disabled }
+        try destinations(db: db)
     }
 
     /// Deliveries due now: per record, only its oldest pending one, and not one of a record in `busy`
@@ -225,13 +226,16 @@ extension Store {
         try await writeValue { db in
             if let destination {
                 try Self.requireDestination(destination, db: db)
-                try db.execute(sql: "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE destination = ? AND status = 'dead'",
-                               arguments: [now, destination])
+                try db.execute(sql: """
+                    UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE destination = ? AND status = 'dead' AND \(Self.notSuperseded)
+                    """, arguments: [now, destination])
                 return db.changesCount
             }
             var count = 0
             for id in ids {
-                try db.execute(sql: "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND status != 'pending'", arguments: [now, id])
+                try db.execute(sql: """
+                    UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND status = 'dead' AND \(Self.notSuperseded)
+                    """, arguments: [now, id])
                 count += db.changesCount
             }
             return count
@@ -252,6 +256,14 @@ extension Store {
             return (percentile(0.5), percentile(0.99), lags.count, oldest.map { now - $0 })
         }
     }
+
+    /// A dead delivery is sent again only if no later one of its record was delivered since: its state
+    /// would roll the receiver's copy back (`deliveries replay` sends the current state instead).
+    static let notSuperseded = """
+        NOT EXISTS (SELECT 1 FROM deliveries n WHERE n.destination = deliveries.destination AND n.connection = deliveries.connection
+                    AND n.record_type IS deliveries.record_type AND n.record_id IS deliveries.record_id AND n.id > deliveries.id
+                    AND n.status = 'delivered')
+        """
 
     /// Pending and dead deliveries per destination, for `status` and `destinations list`.
     public func deliveryCounts() async throws(StoreError) -> [String: (pending: Int, dead: Int)] {

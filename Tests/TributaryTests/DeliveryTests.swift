@@ -155,10 +155,60 @@ struct DeliveryTests {
             #expect(receiver.requests.count == 1)
             try await worker.runOnce(logger: SimulatorRig.logger)
             #expect(receiver.requests.count == 1, "a disabled destination was sent to")
+            // A change while it is disabled still queues: resume loses nothing.
+            try await TestEngine.live(engine) { client in
+                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 2, now: EngineClock.system.now())
+                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+            }
+            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            #expect(try await engine.store.deliveries(destination: "app", status: .pending, limit: 10).count == 2)
             gone.withLock { $0 = false }
             try await admin.setDestinationState(id: "app", .active)
             try await worker.runOnce(logger: SimulatorRig.logger)
-            #expect(try await engine.store.deliveries(destination: "app", status: .delivered, limit: 10).count == 1)
+            #expect(try await engine.store.deliveries(destination: "app", status: .delivered, limit: 10).count == 2)
+            let versions = receiver.requests.dropFirst().compactMap { JSONValue(parsing: $0.body)?["data"]?["version"]?.stringValue }
+            #expect(versions == ["1", "2"], "\(versions)")
+        }
+    }
+
+    @Test("a dead delivery is retried from the start of the schedule, unless a later one of its record was taken since")
+    func retryDead() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-retry")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let failing = Mutex(true)
+        let receiver = WebhookReceiver { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
+        try await receiver.run { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
+            ))
+            // Two attempts, then dead.
+            let worker = DeliveryWorker(
+                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
+                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
+            )
+            func change(_ id: String, _ version: Int) async throws {
+                try await TestEngine.live(engine) { client in
+                    let (headers, body) = SimulatorWebhook.customerUpdated(id, version: version, now: EngineClock.system.now())
+                    _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+                }
+                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            }
+            try await change("cus_1", 1)
+            try await change("cus_2", 1)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            let dead = try await engine.store.deliveries(destination: "app", status: .dead, limit: 10)
+            #expect(dead.count == 2 && dead.allSatisfy { $0.attempts == 2 && $0.lastStatus == 500 })
+            failing.withLock { $0 = false }
+            try await change("cus_1", 2)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            // cus_1's v1 is superseded by v2, taken; cus_2's v1 is the newest it has: sent again.
+            #expect(try await admin.retryDeliveries(ids: [], destination: "app") == 1)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            let taken = receiver.requests.filter { $0.answered == 200 }.compactMap { JSONValue(parsing: $0.body)?["data"] }
+            #expect(taken.map { "\($0["record_id"]?.stringValue ?? "")@\($0["version"]?.stringValue ?? "")" } == ["cus_1@2", "cus_2@1"])
+            #expect(try await engine.store.deliveries(destination: "app", status: .dead, limit: 10).map(\.recordId) == ["cus_1"])
         }
     }
 
@@ -171,6 +221,11 @@ struct DeliveryTests {
             ("http://127.0.0.1:9/hook", false, "loopback address"),
             ("http://0.0.0.0/hook", true, "unspecified address"),
             ("http://[::ffff:169.254.169.254]/x", true, "link-local address"),
+            ("http://2852039166/latest", true, "link-local address"),      // 169.254.169.254 as one number
+            ("http://0xA9FEA9FE/latest", true, "link-local address"),
+            ("http://169.254.43518/latest", true, "link-local address"),
+            ("http://012.0.0.1/hook", false, "private address"),           // octal 10.0.0.1
+            ("http://[fe80::1%25eth0]/hook", true, "link-local address"),
             ("ftp://example.com/hook", true, "absolute http(s) URL"),
             ("https://user:pass@example.com/hook", true, "must not hold credentials"),
             ("https://example.com/hook#frag", true, "#fragment"),
