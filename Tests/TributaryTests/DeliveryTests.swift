@@ -30,6 +30,21 @@ struct DeliveryTests {
         )
     }
 
+    /// The operator's door to the engine's database.
+    static func admin(_ engine: Engine) throws -> Admin {
+        try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+    }
+
+    /// Customer `id` at `version` through intake, then applied: the outbox gets its change.
+    static func change(_ engine: Engine, _ id: String, _ version: Int) async throws {
+        try await TestEngine.live(engine) { client in
+            let (headers, body) = SimulatorWebhook.customerUpdated(id, version: version, now: EngineClock.system.now())
+            let answer = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
+            #expect(answer.status == .ok, "\(answer.status) \(answer.bodyText)")
+        }
+        _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+    }
+
     static func engine(_ directory: URL) async throws -> Engine {
         var configuration = TestEngine.configuration(directory: directory)
         configuration.now = EngineClock.system.now
@@ -45,7 +60,7 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-chaos")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let admin = try Self.admin(engine)
         let receiver = WebhookReceiver { n in
             var random = SplitMix64(seed: UInt64(n) &* 7919 &+ 17)
             let roll = random.nextUnit()
@@ -136,18 +151,14 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-gone")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let admin = try Self.admin(engine)
         let gone = Mutex(true)
         let receiver = WebhookReceiver { _ in gone.withLock { $0 } ? .status(410) : .status(200) }
         try await receiver.run { port in
             _ = try await admin.addDestination(Admin.NewDestination(
                 id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: "acme", connection: nil, kinds: [.recordChanged], recordTypes: ["customer"], allowPrivate: true
             ))
-            try await TestEngine.live(engine) { client in
-                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 1, now: EngineClock.system.now())
-                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
-            }
-            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            try await Self.change(engine, "cus_1", 1)
             let worker = Self.worker(engine.store)
             try await worker.runOnce(logger: SimulatorRig.logger)
             let disabled = try await admin.destination(id: "app")
@@ -156,11 +167,7 @@ struct DeliveryTests {
             try await worker.runOnce(logger: SimulatorRig.logger)
             #expect(receiver.requests.count == 1, "a disabled destination was sent to")
             // A change while it is disabled still queues: resume loses nothing.
-            try await TestEngine.live(engine) { client in
-                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 2, now: EngineClock.system.now())
-                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
-            }
-            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            try await Self.change(engine, "cus_1", 2)
             #expect(try await engine.store.deliveries(destination: "app", status: .pending, limit: 10).count == 2)
             gone.withLock { $0 = false }
             try await admin.setDestinationState(id: "app", .active)
@@ -176,7 +183,7 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-retry")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let admin = try Self.admin(engine)
         let failing = Mutex(true)
         let receiver = WebhookReceiver { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
         try await receiver.run { port in
@@ -188,20 +195,13 @@ struct DeliveryTests {
                 store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
                 clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
             )
-            func change(_ id: String, _ version: Int) async throws {
-                try await TestEngine.live(engine) { client in
-                    let (headers, body) = SimulatorWebhook.customerUpdated(id, version: version, now: EngineClock.system.now())
-                    _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
-                }
-                _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
-            }
-            try await change("cus_1", 1)
-            try await change("cus_2", 1)
+            try await Self.change(engine, "cus_1", 1)
+            try await Self.change(engine, "cus_2", 1)
             try await worker.runOnce(logger: SimulatorRig.logger)
             let dead = try await engine.store.deliveries(destination: "app", status: .dead, limit: 10)
             #expect(dead.count == 2 && dead.allSatisfy { $0.attempts == 2 && $0.lastStatus == 500 })
             failing.withLock { $0 = false }
-            try await change("cus_1", 2)
+            try await Self.change(engine, "cus_1", 2)
             try await worker.runOnce(logger: SimulatorRig.logger)
             // cus_1's v1 is superseded by v2, taken; cus_2's v1 is the newest it has: sent again.
             #expect(try await admin.retryDeliveries(ids: [], destination: "app") == 1)
@@ -253,11 +253,7 @@ struct DeliveryTests {
                 id: "meta", url: "http://metadata.internal.test:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [],
                 secret: StandardWebhooks.newSecret(), now: 0
             )
-            try await TestEngine.live(engine) { client in
-                let (headers, body) = SimulatorWebhook.customerUpdated("cus_1", version: 1, now: EngineClock.system.now())
-                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
-            }
-            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            try await Self.change(engine, "cus_1", 1)
             let resolved = Mutex(0)
             let worker = Self.worker(engine.store, resolver: { _ in resolved.withLock { $0 += 1 }; return [[169, 254, 169, 254]] }, allowPrivate: true)
             try await worker.runOnce(logger: SimulatorRig.logger)
@@ -272,7 +268,7 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-replay")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let admin = try Self.admin(engine)
         let receiver = WebhookReceiver()
         try await receiver.run { port in
             _ = try await admin.addDestination(Admin.NewDestination(
@@ -296,11 +292,7 @@ struct DeliveryTests {
             #expect(try await admin.replayDeliveries(destination: "app", since: started, afterSeq: nil) == 3)
             #expect(try await admin.replayDeliveries(destination: "app", since: EngineClock.system.now() + 60_000_000, afterSeq: nil) == 0)
             // A live change meanwhile: it goes first, and the replays take only their share of a round.
-            try await TestEngine.live(engine) { client in
-                let (headers, body) = SimulatorWebhook.customerUpdated("cus_4", version: 1, now: EngineClock.system.now())
-                _ = try await client.send("/webhooks/simulator/sim1", headers: headers, body: body)
-            }
-            _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
+            try await Self.change(engine, "cus_4", 1)
             let round = try await engine.store.dueDeliveries(destination: "app", now: EngineClock.system.now(), limit: 8, replays: 1, busy: [])
             #expect(round.map(\.recordId) == ["cus_4", "cus_1"], "\(round.map(\.recordId))")
             try await worker.runOnce(logger: SimulatorRig.logger)
@@ -319,7 +311,7 @@ struct DeliveryTests {
         let directory = try TestPaths.temporaryDirectory("delivery-events")
         defer { try? FileManager.default.removeItem(at: directory) }
         let engine = try await Self.engine(directory)
-        let admin = try Admin(databasePath: engine.configuration.databasePath, providersDirectory: TestPaths.providers, masterKey: TestSecrets.masterKey, environment: [:])
+        let admin = try Self.admin(engine)
         let receiver = WebhookReceiver()
         try await receiver.run { port in
             _ = try await admin.addDestination(Admin.NewDestination(
