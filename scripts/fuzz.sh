@@ -42,8 +42,11 @@ run() {
   echo "==> fuzz-$target for ${seconds}s (corpus $corpus, log $log)"
   # -timeout: one input taking over 10 s is a finding. -detect_leaks=0: LeakSanitizer reports a
   # leak inside Foundation's FileManager.contents(atPath:) on an empty file, not ours.
+  # timeout: libFuzzer's own -timeout handler can deadlock (seen when the first input, which runs the
+  # target's static set-up, took over 10 s on a loaded machine), so the run is bounded from outside too:
+  # a hang fails the smoke instead of stalling CI.
   local status=0
-  (cd "$crashes" && ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" nice -n 19 "$scratch/release/fuzz-$target" "$corpus" \
+  (cd "$crashes" && ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}" timeout -k 10 $((seconds + 120)) nice -n 19 "$scratch/release/fuzz-$target" "$corpus" \
     -max_total_time="$seconds" -print_final_stats=1 -max_len=16384 -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
     -artifact_prefix="$crashes/" >"$log" 2>&1) || status=$?
   local execs rate found
@@ -51,6 +54,7 @@ run() {
   rate=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{s=$2} END {print s+0}')
   found=$(( $(find "$crashes" -type f | wc -l) - before ))
   echo "fuzz-$target: ${seconds}s, $execs execs, $rate exec/s, $found crash(es) (exit $status)"
+  [ "$status" -eq 124 ] && echo "fuzz-$target did not end within $((seconds + 120)) s: killed (a hang; see $log)" >&2
   if [ "$found" -gt 0 ] || [ "$status" -ne 0 ]; then
     grep -E -m5 'ERROR|Fatal error|Precondition failed|SUMMARY|Test unit written' "$log" >&2 || tail -20 "$log" >&2
     return 1

@@ -10,8 +10,8 @@ public import TributaryUpstream
 /// on Standard Webhooks' schedule, one delivery per record at a time and in order.
 ///
 /// A pass takes, for each active destination, the oldest pending delivery of each record that is due
-/// (at most `concurrency` records), sends them in parallel, records each answer, and takes the next
-/// ones until nothing is due. A record's next delivery is only taken once the one before it was
+/// (a round of up to 8 × `concurrency` records), sends them `concurrency` at a time, records the
+/// round's answers in one commit, and takes the next round until nothing is due. A record's next delivery is only taken once the one before it was
 /// recorded, so a later version never overtakes an earlier one still pending. A 410 disables the
 /// destination at once; a destination whose every attempt has failed for `disableAfter` is disabled
 /// too, with an anomaly in the log. What the schedule gives up on is `dead`, listed by
@@ -116,16 +116,31 @@ public struct DeliveryWorker: Sendable {
                 guard try await store.claimLease(lease, holder: holder, ttl: Self.leaseTTL, now: clock.now(), logger: logger) else { break }
                 leaseClaimedAt = clock.now()
             }
-            // Replays take at most a quarter of a round's slots: live changes are never starved by them.
-            let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: concurrency, replays: max(1, concurrency / 4), busy: [])
+            // A round is up to `roundSize` records' head deliveries, `concurrency` of them in flight at
+            // once; its attempts are recorded in one commit. Replays take at most a quarter of it:
+            // live changes are never starved by them.
+            let roundSize = concurrency * 8
+            let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: roundSize, replays: max(1, roundSize / 4), busy: [])
             if due.isEmpty { break }
             if rounds % 20 == 0 { secrets = try await store.destinationSecrets(id: destination.id) }
             let signing = secrets
             let attempts = await withTaskGroup(of: Attempt.self) { group in
-                for delivery in due {
+                var waiting = due[...]
+                var done: [Attempt] = []
+                done.reserveCapacity(due.count)
+                // At most `concurrency` in flight: each finished send lets the next one go.
+                for _ in 0..<min(concurrency, waiting.count) {
+                    let delivery = waiting.removeFirst()
                     group.addTask { await self.send(delivery, to: destination, secrets: signing) }
                 }
-                return await group.reduce(into: []) { $0.append($1) }
+                while let attempt = await group.next() {
+                    done.append(attempt)
+                    if let delivery = waiting.first {
+                        waiting.removeFirst()
+                        group.addTask { await self.send(delivery, to: destination, secrets: signing) }
+                    }
+                }
+                return done
             }
             // One commit for the round. A send cut short by shutdown is not an attempt: it goes again.
             try await store.recordDeliveryAttempts(attempts.filter { $0.outcome != .cancelled }.map(\.recorded))
