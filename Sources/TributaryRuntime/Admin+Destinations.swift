@@ -42,10 +42,8 @@ extension Admin {
             throw .usage("--url must not hold credentials (user:password@); the receiver verifies the signature instead")
         }
         guard components.fragment == nil else { throw .usage("--url must not hold a #fragment, which is never sent") }
-        var bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        // An IPv6 zone (`fe80::1%eth0`) names an interface, not another address.
-        if let zone = bare.firstIndex(of: "%") { bare = String(bare[..<zone]) }
-        if let address = OutboundGuard.literalAddress(bare) ?? Self.legacyIPv4(bare) {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if let address = OutboundGuard.literalAddress(bare) {
             let kind = OutboundGuard.classify(address)
             switch kind {
             case .global: break
@@ -56,15 +54,6 @@ extension Admin {
                 throw .usage("--url \(host) is a \(kind.rawValue) address, which deliveries never reach (a cloud metadata service answers at 169.254.169.254)")
             }
         }
-    }
-
-    /// An IPv4 address in the forms `inet_aton` (and so the resolver) also reads: `2852039166`,
-    /// `0xA9FEA9FE`, `169.254.43518`, octal parts. `nil` for a name.
-    static func legacyIPv4(_ host: String) -> [UInt8]? {
-        guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == "x" || $0 == "X" }) else { return nil }
-        var address = in_addr()
-        guard inet_aton(host, &address) != 0 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
     }
 
     /// Adds a destination with a new signing secret.

@@ -24,14 +24,11 @@ extension Store {
         var payload: [UInt8]?
         for destination in destinations where destination.takes(.recordChanged, tenant: change.tenant, connection: change.connection, recordType: change.recordType) {
             if payload == nil { payload = Self.recordChangedPayload(change, now: now) }
-            try db.cachedStatement(sql: """
-                INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
-                                        payload, status, attempts, next_attempt_at, created_at)
-                VALUES (?, 'record.changed', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                """).execute(arguments: [
-                    destination.id, Self.webhookID(), change.tenant, change.connection, change.provider, change.recordType, change.recordId,
-                    change.version, change.seq, Data(payload ?? []), now, now,
-                ])
+            try Self.insertDelivery(
+                destination: destination.id, kind: .recordChanged, tenant: change.tenant, connection: change.connection, provider: change.provider,
+                recordType: change.recordType, recordId: change.recordId, version: change.version, seq: change.seq, payload: payload ?? [],
+                lane: "live", now: now, db: db
+            )
         }
     }
 
@@ -53,15 +50,26 @@ extension Store {
                     ("type", .string(Destination.Kind.eventReceived.rawValue)), ("timestamp", .string(Timestamp.rfc3339(microseconds: now))), ("data", data),
                 ]).jsonText.utf8)
             }
-            try db.cachedStatement(sql: """
-                INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
-                                        payload, status, attempts, next_attempt_at, created_at)
-                VALUES (?, 'event.received', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                """).execute(arguments: [
-                    destination.id, Self.webhookID(), event.tenant, event.connection, event.provider, event.recordType, event.recordId,
-                    event.version, event.seq, Data(payload ?? []), now, now,
-                ])
+            try Self.insertDelivery(
+                destination: destination.id, kind: .eventReceived, tenant: event.tenant, connection: event.connection, provider: event.provider,
+                recordType: event.recordType, recordId: event.recordId, version: event.version, seq: event.seq, payload: payload ?? [],
+                lane: "live", now: now, db: db
+            )
         }
+    }
+
+    /// One pending delivery, due now, with a new `webhook-id`: the outbox's only insert.
+    static func insertDelivery(
+        destination: String, kind: Destination.Kind, tenant: String, connection: String, provider: String, recordType: String?, recordId: String?,
+        version: Int64?, seq: Int64, payload: [UInt8], lane: String, now: Int64, db: Database
+    ) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
+                                    payload, status, attempts, next_attempt_at, created_at, lane)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+            """).execute(arguments: [
+                destination, kind.rawValue, webhookID(), tenant, connection, provider, recordType, recordId, version, seq, Data(payload), now, now, lane,
+            ])
     }
 
     /// `{"type":"record.changed","timestamp":…,"data":{…}}`: the record as the mirror now holds it.
@@ -136,14 +144,11 @@ extension Store {
                     changeSeq: row["change_seq"] ?? 0
                 )
                 guard destination.takes(.recordChanged, tenant: change.tenant, connection: change.connection, recordType: change.recordType) else { continue }
-                try db.execute(sql: """
-                    INSERT INTO deliveries (destination, kind, webhook_id, tenant, connection, provider, record_type, record_id, version, seq,
-                                            payload, status, attempts, next_attempt_at, created_at, lane)
-                    VALUES (?, 'record.changed', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, 'replay')
-                    """, arguments: [
-                        destination.id, Self.webhookID(), change.tenant, change.connection, change.provider, change.recordType, change.recordId,
-                        change.version, change.seq, Data(Self.recordChangedPayload(change, now: now)), now, now,
-                    ])
+                try Self.insertDelivery(
+                    destination: destination.id, kind: .recordChanged, tenant: change.tenant, connection: change.connection, provider: change.provider,
+                    recordType: change.recordType, recordId: change.recordId, version: change.version, seq: change.seq,
+                    payload: Self.recordChangedPayload(change, now: now), lane: "replay", now: now, db: db
+                )
                 queued += 1
             }
             return queued

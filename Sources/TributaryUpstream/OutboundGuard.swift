@@ -98,12 +98,19 @@ public struct OutboundGuard: Sendable {
         return .global
     }
 
-    /// The bytes of an IP literal, or `nil` when `host` is a name.
+    /// The bytes of an IP literal, or `nil` when `host` is a name. Besides the dotted and IPv6 forms,
+    /// the IPv4 forms `inet_aton` (and so the resolver) also reads count as literals (`2852039166`,
+    /// `0xA9FEA9FE`, `169.254.43518`, octal parts), and an IPv6 zone (`fe80::1%eth0`) is dropped: it
+    /// names an interface, not another address.
     public static func literalAddress(_ host: String) -> [UInt8]? {
+        let host = host.firstIndex(of: "%").map { String(host[..<$0]) } ?? host
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        if !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == "x" || $0 == "X" }), inet_aton(host, &v4) != 0 {
+            return withUnsafeBytes(of: &v4) { Array($0) }
+        }
         return nil
     }
 
