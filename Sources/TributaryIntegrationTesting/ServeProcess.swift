@@ -32,17 +32,22 @@ public final class ServeProcess: Sendable {
         process.standardError = FileHandle.nullDevice
 
         let announced = PortAnnouncement()
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                announced.finish(nil)
-            } else {
+        // A blocking read loop on its own thread, not `readabilityHandler`: tearing a handler's dispatch read
+        // source down at EOF races libdispatch's epoll bookkeeping on Linux (swift-corelibs-libdispatch#949) and
+        // crashed the test process with SIGSEGV in `_dispatch_event_loop_drain` after a `kill -9` of the child.
+        let reader = stdout.fileHandleForReading
+        let thread = Thread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
                 announced.append(data)
             }
+            announced.finish(nil)
         }
+        thread.name = "serve-stdout"
         process.terminationHandler = { _ in announced.finish(nil) }
         try process.run()
+        thread.start()
         let port = try await withThrowingTaskGroup(of: Int?.self) { group in
             group.addTask { await announced.port() }
             group.addTask {
