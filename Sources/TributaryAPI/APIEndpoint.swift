@@ -12,14 +12,27 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
     case status
     case changes
     case destinations
+    case destination
+    case addDestination
+    case removeDestination
+    case pauseDestination
+    case resumeDestination
+    case rotateDestinationSecret
+    case replayDeliveries
     case deliveries
+    case retryDeliveries
 
-    /// The HTTP method (all of `/v1` is read-only today).
+    /// The HTTP method.
     public var method: HTTPRequest.Method {
         switch self {
-        case .records, .record, .events, .status, .changes, .destinations, .deliveries: .get
+        case .records, .record, .events, .status, .changes, .destinations, .destination, .deliveries: .get
+        case .addDestination, .pauseDestination, .resumeDestination, .rotateDestinationSecret, .replayDeliveries, .retryDeliveries: .post
+        case .removeDestination: .delete
         }
     }
+
+    /// Whether the route changes something (and so takes a JSON body, and needs the service's administration).
+    public var writes: Bool { method != .get }
 
     /// The path template, in the `{name}` syntax that both Hummingbird and OpenAPI use.
     public var path: String {
@@ -29,8 +42,14 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
         case .events: "/v1/events"
         case .status: "/v1/status"
         case .changes: "/v1/changes"
-        case .destinations: "/v1/destinations"
+        case .destinations, .addDestination: "/v1/destinations"
+        case .destination, .removeDestination: "/v1/destinations/{id}"
+        case .pauseDestination: "/v1/destinations/{id}/pause"
+        case .resumeDestination: "/v1/destinations/{id}/resume"
+        case .rotateDestinationSecret: "/v1/destinations/{id}/rotate-secret"
+        case .replayDeliveries: "/v1/destinations/{id}/replay"
         case .deliveries: "/v1/deliveries"
+        case .retryDeliveries: "/v1/deliveries/retry"
         }
     }
 }

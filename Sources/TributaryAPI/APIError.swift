@@ -14,6 +14,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
-    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, message) }
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
+    public static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
+    /// A 503: the store cannot answer now (the route adds `Retry-After`).
+    public static func unavailable(_ message: String) -> APIError { APIError(.serviceUnavailable, message) }
 }

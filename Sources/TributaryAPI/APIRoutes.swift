@@ -14,11 +14,16 @@ public import TributaryStore
 public struct APIRoutes: Sendable {
     let store: Store
     let authenticator: AdminAuthenticator
+    /// Makes the changes the write routes ask for; without it they answer 501.
+    let administration: (any APIAdministration)?
 
-    /// - Parameter adminToken: `TRIBUTARY_ADMIN_TOKEN`; `nil` to check against the digest stored by ``AdminToken/prepare(store:configured:)``.
-    public init(store: Store, adminToken: String?) {
+    /// - Parameters:
+    ///   - adminToken: `TRIBUTARY_ADMIN_TOKEN`; `nil` to check against the digest stored by ``AdminToken/prepare(store:configured:)``.
+    ///   - administration: what the write routes (destinations, deliveries) call.
+    public init(store: Store, adminToken: String?, administration: (any APIAdministration)? = nil) {
         self.store = store
         authenticator = AdminAuthenticator(store: store, configuredToken: adminToken)
+        self.administration = administration
     }
 
     /// Registers every ``APIEndpoint`` on `router`.
@@ -42,7 +47,12 @@ public struct APIRoutes: Sendable {
             case .status: return try await status(query, logger: context.logger)
             case .changes: return try await changes(query, logger: context.logger)
             case .destinations: return try await destinations(logger: context.logger)
+            case .destination: return try await destination(try existingDestination(context.parameters, logger: context.logger), logger: context.logger)
             case .deliveries: return try await deliveries(query, logger: context.logger)
+            case .addDestination, .removeDestination, .pauseDestination, .resumeDestination, .rotateDestinationSecret, .replayDeliveries,
+                 .retryDeliveries:
+                guard let administration else { throw APIError(.notImplemented, "this service takes no changes through /v1; use the tributary CLI.") }
+                return try await write(endpoint, request: request, parameters: context.parameters, administration: administration, logger: context.logger)
             }
         } catch {
             return APIResponse.error(error, headers: error.status == .serviceUnavailable ? [.retryAfter: "5"] : [:])
@@ -118,11 +128,107 @@ public struct APIRoutes: Sendable {
     /// `GET /v1/destinations`: every destination with its pending and dead deliveries (secrets only as fingerprints).
     func destinations(logger: Logger) async throws(APIError) -> Response {
         let (destinations, counts) = try await stored(logger) { () async throws(StoreError) in (try await store.destinations(), try await store.deliveryCounts()) }
-        return APIResponse.page(destinations.map { destination in
-            guard case .object(var members) = destination.json else { return destination.json }
-            members += [("pending", .number(String(counts[destination.id]?.pending ?? 0))), ("dead", .number(String(counts[destination.id]?.dead ?? 0)))]
-            return .object(members)
-        }, nextCursor: nil)
+        return APIResponse.page(destinations.map { Self.withCounts($0, counts) }, nextCursor: nil)
+    }
+
+    /// `GET /v1/destinations/{id}`: one destination, with its deliveries waiting and dead.
+    func destination(_ destination: Destination, logger: Logger) async throws(APIError) -> Response {
+        let counts = try await stored(logger) { () async throws(StoreError) in try await store.deliveryCounts() }
+        return APIResponse.json(Self.withCounts(destination, counts))
+    }
+
+    static func withCounts(_ destination: Destination, _ counts: [String: (pending: Int, dead: Int)]) -> JSONValue {
+        guard case .object(var members) = destination.json else { return destination.json }
+        members += [("pending", .number(String(counts[destination.id]?.pending ?? 0))), ("dead", .number(String(counts[destination.id]?.dead ?? 0)))]
+        return .object(members)
+    }
+
+    /// The destination named by the path's `{id}`, or a 404.
+    func existingDestination(_ parameters: Parameters, logger: Logger) async throws(APIError) -> Destination {
+        let raw = parameters.get("id") ?? ""
+        let id = raw.removingPercentEncoding ?? raw
+        let found = try await stored(logger) { () async throws(StoreError) in try await store.destination(id: id) }
+        guard let found else { throw APIError.notFound("no destination \(id.prefix(128)).") }
+        return found
+    }
+
+    // MARK: writes
+
+    /// The write routes: each reads its JSON body (unknown members refused), asks `administration`, and
+    /// answers with what changed. Creating answers 201.
+    func write(
+        _ endpoint: APIEndpoint, request: Request, parameters: Parameters, administration: any APIAdministration, logger: Logger
+    ) async throws(APIError) -> Response {
+        switch endpoint {
+        case .addDestination:
+            let body = try await APIBody.read(request, allowed: ["id", "url", "tenant", "connection", "types", "record_types"])
+            guard let url = try body.string("url") else {
+                throw APIError.badRequest("url is required: where deliveries are POSTed, such as https://app.example.com/webhooks/tributary.")
+            }
+            var kinds: [Destination.Kind] = []
+            for name in try body.strings("types") ?? [Destination.Kind.recordChanged.rawValue] {
+                guard let kind = Destination.Kind(rawValue: name) else {
+                    throw APIError.badRequest("types holds \"\(name.prefix(64))\", which is not a message type; the types are \(Destination.Kind.allCases.map(\.rawValue).joined(separator: ", ")).")
+                }
+                if !kinds.contains(kind) { kinds.append(kind) }
+            }
+            guard !kinds.isEmpty else { throw APIError.badRequest("types is empty; name at least one of \(Destination.Kind.allCases.map(\.rawValue).joined(separator: ", ")).") }
+            let recordTypes = try body.strings("record_types") ?? []
+            guard !recordTypes.contains(where: \.isEmpty) else { throw APIError.badRequest("record_types holds an empty name.") }
+            let new = DestinationRequest(
+                id: try body.string("id"), url: url, tenant: try body.string("tenant"), connection: try body.string("connection"), kinds: kinds,
+                recordTypes: recordTypes
+            )
+            let (destination, secret) = try await administration.addDestination(new)
+            guard case .object(var members) = Self.withCounts(destination, [:]) else { return APIResponse.json(destination.json, status: .created) }
+            members.append(("secret", .string(secret)))
+            return APIResponse.json(.object(members), status: .created)
+        case .pauseDestination, .resumeDestination:
+            _ = try await APIBody.read(request, allowed: [])
+            let destination = try await existingDestination(parameters, logger: logger)
+            try await administration.setDestinationActive(id: destination.id, endpoint == .resumeDestination)
+            return try await self.destination(try await existingDestination(parameters, logger: logger), logger: logger)
+        case .rotateDestinationSecret:
+            let body = try await APIBody.read(request, allowed: ["retire_old"])
+            let destination = try await existingDestination(parameters, logger: logger)
+            let secret = try await administration.rotateDestinationSecret(id: destination.id, retireOld: try body.flag("retire_old"))
+            let now = try await existingDestination(parameters, logger: logger)
+            return APIResponse.json(.object([
+                ("id", .string(now.id)), ("secret", secret.map(JSONValue.string) ?? .null),
+                ("secret_fingerprints", .array(now.secretFingerprints.map(JSONValue.string))),
+            ]))
+        case .removeDestination:
+            let destination = try await existingDestination(parameters, logger: logger)
+            let dropped = try await administration.removeDestination(id: destination.id)
+            return APIResponse.json(.object([("id", .string(destination.id)), ("removed", .bool(true)), ("pending_dropped", .number(String(dropped)))]))
+        case .replayDeliveries:
+            let body = try await APIBody.read(request, allowed: ["since", "after_seq"])
+            let destination = try await existingDestination(parameters, logger: logger)
+            var since: Int64?
+            if let text = try body.string("since") {
+                guard let micros = Timestamp.microseconds(rfc3339: text) else {
+                    throw APIError.badRequest("since must be an RFC 3339 time such as 2026-12-07T10:00:00Z, not \"\(text.prefix(64))\".")
+                }
+                since = micros
+            }
+            let after = try body.integer("after_seq")
+            guard (since == nil) != (after == nil) else { throw APIError.badRequest("give since (an RFC 3339 time) or after_seq (a log sequence), one of them.") }
+            if let after, after < 0 { throw APIError.badRequest("after_seq must be a log sequence (0 or more), not \(after).") }
+            let queued = try await administration.replayDeliveries(destination: destination.id, since: since, afterSeq: after)
+            return APIResponse.json(.object([("destination", .string(destination.id)), ("queued", .number(String(queued)))]))
+        case .retryDeliveries:
+            let body = try await APIBody.read(request, allowed: ["ids", "destination"])
+            let ids = try body.integers("ids") ?? []
+            let destination = try body.string("destination")
+            guard !ids.isEmpty || destination != nil else {
+                throw APIError.badRequest("give ids (dead deliveries to send again) or destination (all of its dead deliveries).")
+            }
+            guard ids.count <= 10_000 else { throw APIError.badRequest("ids may name at most 10000 deliveries at once.") }
+            let queued = try await administration.retryDeliveries(ids: ids, destination: destination)
+            return APIResponse.json(.object([("queued", .number(String(queued)))]))
+        default:
+            throw APIError.notFound("no such route.")
+        }
     }
 
     /// `GET /v1/deliveries`: deliveries newest first; the cursor is the id of the last one seen.

@@ -15,6 +15,8 @@ extension Admin {
         public var recordTypes: [String]
         /// Whether private and loopback addresses may be reached (the upstreams' setting).
         public var allowPrivate: Bool
+        /// What the URL is called in an error: the CLI's `--url`, the API's `url`.
+        public var urlField = "--url"
 
         public init(
             id: String?, url: String, tenant: String?, connection: String?, kinds: [Destination.Kind], recordTypes: [String], allowPrivate: Bool
@@ -33,15 +35,15 @@ extension Admin {
     /// absolute http(s) URL, credentials in it, or a host that is a literal address the outbound guard
     /// refuses (link-local such as the cloud metadata service `169.254.169.254` always; private and
     /// loopback unless `allowPrivate`). A name is resolved and checked at each delivery instead.
-    public static func checkDestinationURL(_ url: String, allowPrivate: Bool) throws(OperationError) {
+    public static func checkDestinationURL(_ url: String, allowPrivate: Bool, field: String = "--url") throws(OperationError) {
         guard url.utf8.count <= 2048, let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               scheme == "https" || scheme == "http", let host = components.host, !host.isEmpty else {
-            throw .usage("--url must be an absolute http(s) URL such as https://app.example.com/webhooks/tributary, not \"\(url.prefix(200))\"")
+            throw .usage("\(field) must be an absolute http(s) URL such as https://app.example.com/webhooks/tributary, not \"\(url.prefix(200))\"")
         }
         guard components.user == nil, components.password == nil else {
-            throw .usage("--url must not hold credentials (user:password@); the receiver verifies the signature instead")
+            throw .usage("\(field) must not hold credentials (user:password@); the receiver verifies the signature instead")
         }
-        guard components.fragment == nil else { throw .usage("--url must not hold a #fragment, which is never sent") }
+        guard components.fragment == nil else { throw .usage("\(field) must not hold a #fragment, which is never sent") }
         let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if let address = OutboundGuard.literalAddress(bare) {
             let kind = OutboundGuard.classify(address)
@@ -49,9 +51,9 @@ extension Admin {
             case .global: break
             case .private, .loopback:
                 if allowPrivate { break }
-                throw .usage("--url \(host) is a \(kind.rawValue) address, which deliveries may not reach unless --allow-private-upstreams (or TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1) allows private addresses")
+                throw .usage("\(field) \(host) is a \(kind.rawValue) address, which deliveries may not reach unless --allow-private-upstreams (or TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1) allows private addresses")
             default:
-                throw .usage("--url \(host) is a \(kind.rawValue) address, which deliveries never reach (a cloud metadata service answers at 169.254.169.254)")
+                throw .usage("\(field) \(host) is a \(kind.rawValue) address, which deliveries never reach (a cloud metadata service answers at 169.254.169.254)")
             }
         }
     }
@@ -59,7 +61,7 @@ extension Admin {
     /// Adds a destination with a new signing secret.
     /// - Returns: the destination and its secret, which is shown this once.
     public func addDestination(_ new: NewDestination) async throws(OperationError) -> (Destination, secret: String) {
-        try Self.checkDestinationURL(new.url, allowPrivate: new.allowPrivate)
+        try Self.checkDestinationURL(new.url, allowPrivate: new.allowPrivate, field: new.urlField)
         let id = new.id ?? "dest_" + String(Self.generatedID().dropFirst("conn_".count))
         guard id.range(of: "^[A-Za-z0-9_.-]{1,128}$", options: .regularExpression) != nil else {
             throw .usage("destination id \"\(id)\" may use only letters, digits, '_', '.', '-' (1–128 characters)")
@@ -89,6 +91,11 @@ extension Admin {
     public func deliveryLag(destination: String) async throws(OperationError) -> (p50: Int64?, p99: Int64?, delivered: Int, oldestPending: Int64?) {
         let at = now()
         return try await run { () async throws(StoreError) in try await store.deliveryLag(destination: destination, since: at - 3_600_000_000, now: at) }
+    }
+
+    /// The destination `id`, or `nil`.
+    func destinationIfAny(id: String) async throws(OperationError) -> Destination? {
+        try await run { () async throws(StoreError) in try await store.destination(id: id) }
     }
 
     public func destination(id: String) async throws(OperationError) -> Destination {

@@ -41,6 +41,13 @@ public struct Admin: Sendable {
         self.now = now
     }
 
+    /// Over a store already open (the running service's, for `/v1`'s write routes).
+    init(store: Store, providersDirectory: String, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.providersDirectory = providersDirectory
+        self.now = now
+    }
+
     /// A store call whose errors are the system's (exit 1), except the codes listed, which are the command's.
     func run<T>(usage codes: Set<StoreError.Code> = [], _ body: () async throws(StoreError) -> T) async throws(OperationError) -> T {
         do {

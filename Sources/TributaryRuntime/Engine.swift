@@ -223,7 +223,11 @@ public struct Engine: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         IntakeRoutes(store: store, catalog: catalog, configuration: configuration.intake, now: configuration.now).add(to: router)
-        APIRoutes(store: store, adminToken: configuration.adminToken).add(to: router)
+        let administration = EngineAdministration(
+            admin: Admin(store: store, providersDirectory: configuration.providersDirectory, now: configuration.now),
+            allowPrivate: configuration.allowPrivateUpstreams, logger: configuration.logger
+        )
+        APIRoutes(store: store, adminToken: configuration.adminToken, administration: administration).add(to: router)
         OAuthFlow.addCallback(to: router, store: store, catalog: catalog, transport: transport, now: configuration.now)
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in

@@ -23,12 +23,14 @@ struct APITests {
     static func withAPI<T: Sendable>(
         adminToken: String? = TestEngine.adminToken,
         seed: [(connection: String, type: String, id: String)] = defaultSeed,
+        allowPrivate: Bool = true,
         _ body: @escaping @Sendable (Engine, any TestClientProtocol) async throws -> T
     ) async throws -> T {
         let directory = try TestPaths.temporaryDirectory("api")
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = TestEngine.configuration(directory: directory)
         configuration.adminToken = adminToken
+        configuration.allowPrivateUpstreams = allowPrivate
         let engine = try Engine(configuration: configuration)
         for connection in Set(seed.map(\.connection)).sorted() {
             _ = try await engine.store.addConnection(
@@ -155,18 +157,29 @@ struct APITests {
         }
     }
 
-    /// A concrete request for each route, against the default seed.
-    static func sample(_ endpoint: APIEndpoint) -> String {
+    /// A concrete request for each route (path and JSON body), against the default seed.
+    static func sample(_ endpoint: APIEndpoint) -> (path: String, body: String) {
         switch endpoint {
-        case .records: "/v1/records"
-        case .record: "/v1/records/gh1/issue/2"
-        case .events: "/v1/events"
-        case .status: "/v1/status"
-        case .changes: "/v1/changes"
-        case .destinations: "/v1/destinations"
-        case .deliveries: "/v1/deliveries?destination=app"
+        case .records: ("/v1/records", "")
+        case .record: ("/v1/records/gh1/issue/2", "")
+        case .events: ("/v1/events", "")
+        case .status: ("/v1/status", "")
+        case .changes: ("/v1/changes", "")
+        case .destinations: ("/v1/destinations", "")
+        case .destination: ("/v1/destinations/app", "")
+        case .addDestination: ("/v1/destinations", #"{"url": "https://app.example.com/hooks", "id": "second"}"#)
+        case .removeDestination: ("/v1/destinations/app", "")
+        case .pauseDestination: ("/v1/destinations/app/pause", "")
+        case .resumeDestination: ("/v1/destinations/app/resume", "")
+        case .rotateDestinationSecret: ("/v1/destinations/app/rotate-secret", "{}")
+        case .replayDeliveries: ("/v1/destinations/app/replay", #"{"after_seq": 0}"#)
+        case .deliveries: ("/v1/deliveries?destination=app", "")
+        case .retryDeliveries: ("/v1/deliveries/retry", #"{"destination": "app"}"#)
         }
     }
+
+    /// The status a route answers when it succeeds: 201 for what it creates, else 200.
+    static func success(_ endpoint: APIEndpoint) -> HTTPResponse.Status { endpoint == .addDestination ? .created : .ok }
 
     @Test("the route table and Schemas/openapi.yaml describe exactly the same (method, path) pairs")
     func specMatchesRouteTable() throws {
@@ -181,37 +194,47 @@ struct APITests {
         #expect(spec.root["security"] != nil, "openapi.yaml does not require the bearer scheme globally")
         for endpoint in APIEndpoint.allCases {
             let responses = Set((spec.operation(endpoint)?["responses"] as? [String: Any] ?? [:]).keys)
-            #expect(responses.isSuperset(of: ["200", "401"]), "\(endpoint.path) documents responses \(responses.sorted()), not 200 and 401")
+            let success = String(Self.success(endpoint).code)
+            #expect(responses.isSuperset(of: [success, "401"]), "\(endpoint.method) \(endpoint.path) documents responses \(responses.sorted()), not \(success) and 401")
+            if endpoint.writes {
+                #expect(responses.contains("400"), "\(endpoint.method) \(endpoint.path) takes a body but documents no 400")
+            }
         }
     }
 
-    @Test("each route: 401 without a token and with a wrong one; 200 with it, holding exactly the documented keys", arguments: APIEndpoint.allCases)
+    @Test("each route: 401 without a token and with a wrong one (nothing changed); 2xx with it, holding exactly the documented keys", arguments: APIEndpoint.allCases)
     func route(_ endpoint: APIEndpoint) async throws {
         let spec = try Spec()
-        let response = spec.responseSchema(endpoint, status: "200")
-        let schema = try #require(response, "openapi.yaml has no 200 JSON schema for \(endpoint.path)")
+        let success = Self.success(endpoint)
+        let response = spec.responseSchema(endpoint, status: String(success.code))
+        let schema = try #require(response, "openapi.yaml has no \(success.code) JSON schema for \(endpoint.method) \(endpoint.path)")
         // Read from the spec before the server starts: the parsed YAML is not Sendable, these sets are.
         let documented = spec.keys(schema)
         let itemKeys = spec.itemSchema(schema).map { spec.keys($0) }
-        try await Self.withAPI { _, client in
-            let path = Self.sample(endpoint)
+        try await Self.withAPI { engine, client in
+            let (path, body) = Self.sample(endpoint)
+            let label = "\(endpoint.method) \(path)"
+            let before = try await engine.store.destinations()
             let refusals: [(label: String, headers: [String: String])] = [
                 ("no token", [:]), ("a wrong token", ["Authorization": "Bearer \(Self.token)x"]),
                 ("another scheme", ["Authorization": "Basic \(Self.token)"]),
             ]
-            for (label, headers) in refusals {
-                let refused = try await Self.get(client, path, headers: headers)
-                #expect(refused.status == .unauthorized, "GET \(path) with \(label) answered \(refused.status)")
-                #expect(refused.headers[.wwwAuthenticate] == "Bearer", "GET \(path) with \(label): WWW-Authenticate is \(refused.headers[.wwwAuthenticate] ?? "absent")")
-                #expect(refused.json?["error"]?.stringValue?.isEmpty == false, "GET \(path) with \(label): no JSON error in \(refused.bodyText)")
-                #expect(!Self.keys(refused.json ?? .null).contains("items"), "GET \(path) with \(label) leaked data")
+            for (refusal, headers) in refusals {
+                let refused = try await client.send(path, method: endpoint.method, headers: headers, body: body)
+                #expect(refused.status == .unauthorized, "\(label) with \(refusal) answered \(refused.status)")
+                #expect(refused.headers[.wwwAuthenticate] == "Bearer", "\(label) with \(refusal): WWW-Authenticate is \(refused.headers[.wwwAuthenticate] ?? "absent")")
+                #expect(refused.json?["error"]?.stringValue?.isEmpty == false, "\(label) with \(refusal): no JSON error in \(refused.bodyText)")
+                #expect(!Self.keys(refused.json ?? .null).contains("items"), "\(label) with \(refusal) leaked data")
             }
-            let body = try Self.object(try await Self.get(client, path), path)
-            #expect(documented.required.isSubset(of: Self.keys(body)), "GET \(path) lacks documented keys \(documented.required.subtracting(Self.keys(body)).sorted())")
-            #expect(Self.keys(body).isSubset(of: documented.declared), "GET \(path) has undocumented keys \(Self.keys(body).subtracting(documented.declared).sorted())")
+            #expect(try await engine.store.destinations() == before, "\(label) without the token changed the destinations")
+            let answer = try await client.send(path, method: endpoint.method, headers: Self.auth, body: body)
+            #expect(answer.status == success, "\(label) answered \(answer.status): \(answer.bodyText)")
+            let object = try #require(answer.json, "\(label) answered no JSON: \(answer.bodyText)")
+            #expect(documented.required.isSubset(of: Self.keys(object)), "\(label) lacks documented keys \(documented.required.subtracting(Self.keys(object)).sorted())")
+            #expect(Self.keys(object).isSubset(of: documented.declared), "\(label) has undocumented keys \(Self.keys(object).subtracting(documented.declared).sorted())")
             if let itemKeys {
-                let items = Self.items(body)
-                #expect(!items.isEmpty, "GET \(path) listed nothing, so its items were not checked")
+                let items = Self.items(object)
+                #expect(!items.isEmpty, "\(label) listed nothing, so its items were not checked")
                 for item in items {
                     #expect(itemKeys.required.isSubset(of: Self.keys(item)), "an item of \(path) lacks \(itemKeys.required.subtracting(Self.keys(item)).sorted())")
                     #expect(Self.keys(item).isSubset(of: itemKeys.declared), "an item of \(path) has undocumented \(Self.keys(item).subtracting(itemKeys.declared).sorted())")
