@@ -186,3 +186,17 @@ public struct DeliverySchedule: Sendable, Equatable {
         return now + max(jittered, honoured)
     }
 }
+
+/// How long the outbox keeps what it no longer needs to send: delivered deliveries (for `deliveries
+/// list`, lag figures and retry's "superseded" check) and dead ones (the dead-letter list).
+public struct DeliveryRetention: Sendable, Equatable {
+    /// Microseconds after `delivered_at` (default 7 days; `TRIBUTARY_DELIVERY_RETENTION_HOURS`).
+    public var delivered: Int64
+    /// Microseconds after `created_at` (default 30 days; `TRIBUTARY_DEAD_DELIVERY_RETENTION_HOURS`).
+    public var dead: Int64
+
+    public init(delivered: Int64 = 7 * 86_400 * 1_000_000, dead: Int64 = 30 * 86_400 * 1_000_000) {
+        self.delivered = delivered
+        self.dead = dead
+    }
+}

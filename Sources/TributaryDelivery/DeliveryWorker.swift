@@ -23,15 +23,20 @@ public struct DeliveryWorker: Sendable {
     public let schedule: DeliverySchedule
     let concurrency: Int
     let disableAfter: Int64
+    let retention: DeliveryRetention
+    /// When the outbox was last pruned (µs); at most once a minute.
+    private let lastPrune = LastPrune()
 
     /// - Parameters:
     ///   - transport: an ``HTTPTransport`` behind the outbound guard of the upstream calls (the same
     ///     `--allow-private-upstreams` setting), following no redirect.
     ///   - disableAfter: microseconds of failing continuously after which a destination is disabled.
+    ///   - retention: how long delivered and dead deliveries are kept.
     public init(
         store: Store, transport: any UpstreamTransport, clock: EngineClock, schedule: DeliverySchedule = .standard, concurrency: Int = 8,
-        disableAfter: Int64 = 5 * 86_400 * 1_000_000
+        disableAfter: Int64 = 5 * 86_400 * 1_000_000, retention: DeliveryRetention = DeliveryRetention()
     ) {
+        self.retention = retention
         self.store = store
         self.transport = transport
         self.clock = clock
@@ -52,6 +57,7 @@ public struct DeliveryWorker: Sendable {
     /// its secret) is logged and does not stop the others.
     @discardableResult
     public func runOnce(logger: Logger) async throws -> Report {
+        try await pruneIfDue(logger: logger)
         let destinations = try await store.destinations().filter { $0.state == .active }
         return await withTaskGroup(of: Report.self) { group in
             for destination in destinations {
@@ -74,6 +80,26 @@ public struct DeliveryWorker: Sendable {
             }
             return total
         }
+    }
+
+    /// Deletes what retention no longer keeps, once a minute, in transactions of at most 2,000 rows
+    /// (a backlog of a million rows is gone within minutes without ever holding the write lock long).
+    func pruneIfDue(logger: Logger) async throws {
+        let now = clock.now()
+        let due = lastPrune.time.withLock { last in
+            guard last == .min || now - last >= 60_000_000 else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        var pruned = 0
+        for _ in 0..<50 {
+            let deleted = try await store.pruneDeliveries(deliveredBefore: now - retention.delivered, deadBefore: now - retention.dead)
+            pruned += deleted
+            if deleted < 2000 { break }
+            await Task.yield()
+        }
+        if pruned > 0 { logger.info("pruned deliveries past their retention", metadata: ["deleted": "\(pruned)"]) }
     }
 
     /// Who holds `delivery:<destination>` while it sends: two processes never send one destination's
@@ -247,4 +273,9 @@ public struct DeliveryWorker: Sendable {
         logger.error("anomaly: destination disabled", metadata: ["destination": "\(id)", "reason": "\(reason)"])
         return true
     }
+}
+
+/// When the outbox was last pruned, shared by the copies of one worker.
+private final class LastPrune: Sendable {
+    let time = Mutex<Int64>(.min)
 }

@@ -64,7 +64,8 @@ public struct Engine: Sendable {
                 outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), timeoutSeconds: 15, maxBodyBytes: Delivery.keptResponseBytes,
                 truncateBodies: true
             ),
-            clock: configuration.clock, schedule: configuration.deliverySchedule, disableAfter: configuration.destinationDisableAfter
+            clock: configuration.clock, schedule: configuration.deliverySchedule, disableAfter: configuration.destinationDisableAfter,
+            retention: configuration.deliveryRetention
         )
         let pollRunner = self.pollRunner
         let logger = configuration.logger

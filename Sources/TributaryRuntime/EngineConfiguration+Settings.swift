@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TributaryCore
 import TributaryIntake
 public import TributaryStore
 
@@ -81,6 +82,12 @@ extension EngineConfiguration {
             // Bounded so the microseconds cannot overflow: ten years is "never" for this purpose.
             guard hours <= 87_600 else { throw ConfigurationError("TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS must be at most 87600 (ten years), not \(hours)") }
             configuration.destinationDisableAfter = Int64(hours) * 3_600_000_000
+        }
+        for (name, keep) in [("TRIBUTARY_DELIVERY_RETENTION_HOURS", \DeliveryRetention.delivered), ("TRIBUTARY_DEAD_DELIVERY_RETENTION_HOURS", \.dead)] {
+            if let hours = try settings.positive(name, unit: "hours") {
+                guard hours <= 87_600 else { throw ConfigurationError("\(name) must be at most 87600 (ten years), not \(hours)") }
+                configuration.deliveryRetention[keyPath: keep] = Int64(hours) * 3_600_000_000
+            }
         }
         return configuration
     }

@@ -48,6 +48,8 @@ public struct EngineConfiguration: Sendable {
     public var deliveryTick: Duration = .milliseconds(250)
     /// Microseconds a destination may fail continuously before it is disabled (default 5 days).
     public var destinationDisableAfter: Int64 = 5 * 86_400 * 1_000_000
+    /// How long delivered and dead deliveries are kept (7 and 30 days).
+    public var deliveryRetention = DeliveryRetention()
     /// Whether provider APIs may be reached at private and loopback addresses (`--allow-private-upstreams`,
     /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS=1`): a self-hosted API, or the simulator. Off by default, so a
     /// manifest, an `--api-base-url` or a provider's redirect cannot aim requests at the internal network.

@@ -351,6 +351,14 @@ enum Migrations {
                 CREATE INDEX deliveries_record ON deliveries (destination, connection, record_type, record_id, id) WHERE status = 'pending';
                 """)
         },
+        Migration("v15-dead-deliveries") { db in
+            // Dead letters by record: counted per destination for `status` without reading delivered
+            // rows, and looked up when pruning, so a delivered row that keeps an older dead one from
+            // being retried (it would roll the receiver back) is kept as long as that dead one.
+            try db.execute(sql: """
+                CREATE INDEX deliveries_dead ON deliveries (destination, connection, record_type, record_id, id) WHERE status = 'dead';
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

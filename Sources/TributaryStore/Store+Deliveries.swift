@@ -270,17 +270,42 @@ extension Store {
                     AND n.status = 'delivered')
         """
 
-    /// Pending and dead deliveries per destination, for `status` and `destinations list`.
+    /// Pending and dead deliveries per destination, for `status` and `destinations list`: each count
+    /// reads only its own partial index, never the delivered rows.
     public func deliveryCounts() async throws(StoreError) -> [String: (pending: Int, dead: Int)] {
         try await readValue { db in
             var counts: [String: (pending: Int, dead: Int)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT destination, status, count(*) AS n FROM deliveries WHERE status != 'delivered' GROUP BY destination, status") {
-                let destination: String = row["destination"]
-                var entry = counts[destination] ?? (0, 0)
-                if (row["status"] as String) == "pending" { entry.pending = row["n"] } else { entry.dead = row["n"] }
-                counts[destination] = entry
+            for row in try Row.fetchAll(db, sql: "SELECT destination, count(*) AS n FROM deliveries WHERE status = 'pending' GROUP BY destination") {
+                counts[row["destination"], default: (0, 0)].pending = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT destination, count(*) AS n FROM deliveries WHERE status = 'dead' GROUP BY destination") {
+                counts[row["destination"], default: (0, 0)].dead = row["n"]
             }
             return counts
+        }
+    }
+
+    /// Deletes delivered deliveries older than `deliveredBefore` (their `delivered_at`) and dead ones
+    /// older than `deadBefore` (their `created_at`), at most `limit` rows in one short transaction, so
+    /// intake never waits long behind it. A delivered row that still keeps an older dead one of its
+    /// record from being retried (``notSuperseded``) stays until that dead one goes.
+    /// - Returns: how many rows were deleted (less than `limit`: nothing more is due).
+    public func pruneDeliveries(deliveredBefore: Int64, deadBefore: Int64, limit: Int = 2000) async throws(StoreError) -> Int {
+        try await writeValue { db in
+            try db.execute(sql: """
+                DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status = 'dead' AND created_at < ? LIMIT ?)
+                """, arguments: [deadBefore, limit])
+            var deleted = db.changesCount
+            try db.execute(sql: """
+                DELETE FROM deliveries WHERE id IN (
+                    SELECT d.id FROM deliveries d WHERE d.status = 'delivered' AND d.delivered_at < ?
+                      AND NOT EXISTS (SELECT 1 FROM deliveries x WHERE x.status = 'dead' AND x.destination = d.destination
+                                      AND x.connection = d.connection AND x.record_type IS d.record_type AND x.record_id IS d.record_id
+                                      AND x.id < d.id)
+                    LIMIT ?)
+                """, arguments: [deliveredBefore, max(0, limit - deleted)])
+            deleted += db.changesCount
+            return deleted
         }
     }
 

@@ -40,6 +40,9 @@ struct ConfigurationTests {
         Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "0"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
         Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "5d"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
         Case(environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "9223372036854775807"], names: "TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS"),
+        Case(environment: ["TRIBUTARY_DELIVERY_RETENTION_HOURS": "-1"], names: "TRIBUTARY_DELIVERY_RETENTION_HOURS"),
+        Case(environment: ["TRIBUTARY_DELIVERY_RETENTION_HOURS": "87601"], names: "TRIBUTARY_DELIVERY_RETENTION_HOURS"),
+        Case(environment: ["TRIBUTARY_DEAD_DELIVERY_RETENTION_HOURS": "a week"], names: "TRIBUTARY_DEAD_DELIVERY_RETENTION_HOURS"),
     ]
 
     @Test("a wrong flag or variable is refused with one sentence naming it", arguments: hostile)
@@ -75,5 +78,10 @@ struct ConfigurationTests {
         #expect(defaults.intake.maxBodyBytes == 1 << 20 && defaults.port == 8080 && !defaults.allowPrivateUpstreams)
         #expect(defaults.destinationDisableAfter == 5 * 86_400 * 1_000_000)
         #expect(try EngineConfiguration.resolve(ServeFlags(), environment: ["TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS": "2"]).destinationDisableAfter == 7_200_000_000)
+        let retention = try EngineConfiguration.resolve(
+            ServeFlags(), environment: ["TRIBUTARY_DELIVERY_RETENTION_HOURS": "24", "TRIBUTARY_DEAD_DELIVERY_RETENTION_HOURS": "2160"]
+        ).deliveryRetention
+        #expect(retention == DeliveryRetention(delivered: 86_400_000_000, dead: 2160 * 3_600_000_000))
+        #expect(try EngineConfiguration.resolve(ServeFlags(), environment: [:]).deliveryRetention == DeliveryRetention())
     }
 }

@@ -212,6 +212,59 @@ struct DeliveryTests {
         }
     }
 
+    @Test("retention deletes old delivered and dead deliveries, but keeps a delivered one while an older dead one of its record could be retried")
+    func retention() async throws {
+        let directory = try TestPaths.temporaryDirectory("delivery-retention")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Self.admin(engine)
+        let failing = Mutex(true)
+        let receiver = WebhookReceiver { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
+        try await receiver.run { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
+            ))
+            let worker = DeliveryWorker(
+                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
+                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
+            )
+            try await Self.change(engine, "cus_1", 1)
+            try await Self.change(engine, "cus_2", 1)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            failing.withLock { $0 = false }
+            try await Self.change(engine, "cus_1", 2)
+            try await Self.change(engine, "cus_3", 1)
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            func rows(_ status: Delivery.Status) async throws -> [String] {
+                try await engine.store.deliveries(destination: "app", status: status, limit: 100).map { "\($0.recordId ?? "")@\($0.version ?? 0)" }.sorted()
+            }
+            #expect(try await rows(.dead) == ["cus_1@1", "cus_2@1"])
+            #expect(try await rows(.delivered) == ["cus_1@2", "cus_3@1"])
+
+            // Every delivered row is past retention, no dead one is: cus_1@2 stays, because without it a
+            // retry would send cus_1@1 over the newer state the receiver holds.
+            let far = EngineClock.system.now() + 3_600_000_000
+            #expect(try await engine.store.pruneDeliveries(deliveredBefore: far, deadBefore: 0) == 1)
+            #expect(try await rows(.delivered) == ["cus_1@2"])
+            #expect(try await admin.retryDeliveries(ids: [], destination: "app") == 1, "only cus_2@1 may be retried; cus_1@1 is still superseded")
+            try await worker.runOnce(logger: SimulatorRig.logger)
+            #expect(try await rows(.dead) == ["cus_1@1"])
+
+            // A worker whose retention is a microsecond prunes on its first pass: the dead row, then the
+            // delivered rows it no longer protects.
+            let pruning = DeliveryWorker(
+                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
+                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), retention: DeliveryRetention(delivered: 1, dead: 1)
+            )
+            try await pruning.runOnce(logger: SimulatorRig.logger)
+            #expect(try await rows(.dead) == [])
+            #expect(try await rows(.delivered) == [])
+            #expect(try await rows(.pending) == [])
+            let counts = try await engine.store.deliveryCounts()
+            #expect(counts["app"] == nil, "nothing pending or dead is left to count: \(String(describing: counts["app"]))")
+        }
+    }
+
     @Test("a destination at a link-local, private or metadata address is refused at add; one whose name resolves there is refused at each delivery, before any connection")
     func outboundGuard() async throws {
         let rows: [(url: String, allowPrivate: Bool, says: String?)] = [
