@@ -10,7 +10,7 @@ public import TributaryUpstream
 /// on Standard Webhooks' schedule, one delivery per record at a time and in order.
 ///
 /// A pass takes, for each active destination, the oldest pending delivery of each record that is due
-/// (a round of up to 8 × `concurrency` records), sends them `concurrency` at a time, records the
+/// (a round of up to 16 × `concurrency` records), sends them `concurrency` at a time, records the
 /// round's answers in one commit, and takes the next round until nothing is due. A record's next delivery is only taken once the one before it was
 /// recorded, so a later version never overtakes an earlier one still pending. A 410 disables the
 /// destination at once; a destination whose every attempt has failed for `disableAfter` is disabled
@@ -145,7 +145,7 @@ public struct DeliveryWorker: Sendable {
             // A round is up to `roundSize` records' head deliveries, `concurrency` of them in flight at
             // once; its attempts are recorded in one commit. Replays take at most a quarter of it:
             // live changes are never starved by them.
-            let roundSize = concurrency * 8
+            let roundSize = concurrency * 16
             let due = try await store.dueDeliveries(destination: destination.id, now: clock.now(), limit: roundSize, replays: max(1, roundSize / 4), busy: [])
             if due.isEmpty { break }
             if rounds % 20 == 0 { secrets = try await store.destinationSecrets(id: destination.id) }
