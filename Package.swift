@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -44,6 +47,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "TributaryTelemetry",
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strict
         ),
         .target(
@@ -70,6 +78,7 @@ let package = Package(
         .target(
             name: "TributaryUpstream",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryProviders",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -83,6 +92,7 @@ let package = Package(
         .target(
             name: "TributaryPolling",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
@@ -96,6 +106,7 @@ let package = Package(
         .target(
             name: "TributaryReconcile",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
@@ -108,6 +119,7 @@ let package = Package(
         .target(
             name: "TributaryIntake",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
@@ -133,6 +145,7 @@ let package = Package(
         .target(
             name: "TributaryDelivery",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryStore",
                 "TributaryScheduling",
@@ -146,6 +159,7 @@ let package = Package(
         .target(
             name: "TributaryRuntime",
             dependencies: [
+                "TributaryTelemetry",
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
@@ -160,6 +174,10 @@ let package = Package(
                 "ProviderSimulator",
                 // RS256 (RSA PKCS#1 v1.5) for GitHub App JWTs: swift-crypto's extras, no new package.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -267,6 +285,9 @@ let package = Package(
                 "TributaryDelivery",
                 "TributaryUpstream",
                 "ProviderSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -89,6 +89,10 @@ public final class ProviderSimulator: Sendable {
     /// Ends every OAuth access token now: the next API call with one is 401 although the client thinks it valid.
     public func expireAccessTokens() { oauth?.expireAccessTokens() }
 
+    /// Stops (or with `false`, resumes) sending webhooks while records keep changing: each change's
+    /// delivery is dropped, as a provider's are in a webhook outage. The API still answers.
+    public func silenceWebhooks(_ silenced: Bool = true) { planner.withLock { $0?.silenced = silenced } }
+
     // MARK: Changes
 
     /// Applies `count` generated changes at the current simulator time, in order, and returns them.

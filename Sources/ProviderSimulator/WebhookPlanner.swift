@@ -18,6 +18,9 @@ struct WebhookPlanner: Sendable {
     let reorderWindow: Int
     private var random: SplitMix64
     var counters = Counters()
+    /// Every delivery dropped from now on: the provider stopped sending webhooks (an outage, a
+    /// subscription it disabled) while its API keeps changing.
+    var silenced = false
 
     init(configuration: WebhookConfiguration, random: SplitMix64) {
         dropRate = configuration.dropRate
@@ -33,7 +36,7 @@ struct WebhookPlanner: Sendable {
         for message in messages {
             let drop = random.chance(dropRate)
             let duplicate = random.chance(duplicateRate)
-            if drop {
+            if drop || silenced {
                 counters.dropped += 1
                 continue
             }

@@ -24,6 +24,10 @@ struct Serve: AsyncParsableCommand {
     var maxWaitingEvents: Int?
     @Option(name: .customLong("max-waiting-bytes"), parsing: .unconditional, help: "Body bytes those webhooks may hold; past it intake answers 503 (env TRIBUTARY_INTAKE_MAX_WAITING_BYTES, default 67108864).")
     var maxWaitingBytes: Int?
+    @Option(name: .customLong("tls-cert"), help: "Serve HTTPS with this PEM certificate chain (env TRIBUTARY_TLS_CERT); needs --tls-key. Without it, plain HTTP for a proxy that terminates TLS.")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "The certificate's unencrypted PEM private key (env TRIBUTARY_TLS_KEY).")
+    var tlsKey: String?
     @Flag(name: .customLong("no-poll"), help: "Do not run the poll scheduler in this process.")
     var noPoll = false
     @Flag(name: .customLong("no-reconcile"), help: "Do not run the reconciler in this process.")
@@ -44,6 +48,8 @@ struct Serve: AsyncParsableCommand {
         flags.allowPrivateUpstreams = global.allowPrivateUpstreamsFlag
         flags.polling = !noPoll
         flags.reconciling = !noReconcile
+        flags.tlsCertificate = tlsCertificate
+        flags.tlsKey = tlsKey
         return flags
     }
 
@@ -69,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         EngineConfiguration.bootstrapLogging(environment: environment)
         configuration.logger = EngineConfiguration.defaultLogger()
         let engine = try Engine.open(configuration)
-        let (host, databasePath) = (self.host, global.databasePath)
+        let (host, databasePath, scheme) = (self.host, global.databasePath, configuration.tls == nil ? "http" : "https")
         try await engine.run { port in
             // Only now that it listens: a serve that cannot start leaves no admin token behind.
             do {
@@ -80,7 +86,7 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 Output.error("tributary: cannot create the /v1 admin token (\(error)); /v1 refuses every request until `tributary admin-token rotate` makes one")
             }
-            Output.line("tributary listening on http://\(host):\(port)")
+            Output.line("tributary listening on \(scheme)://\(host):\(port)")
         }
     }
 }

@@ -58,6 +58,13 @@ struct Status: AsyncParsableCommand {
         var lines = ["\(c.id)  \(c.provider)  tenant \(c.tenant)\(c.account.map { "  account \($0)" } ?? "")"]
         let counts = EventStatus.allCases.compactMap { s in status.events[s].map { "\(s.rawValue) \($0)" } }
         lines.append("  events: " + (counts.isEmpty ? "none yet" : counts.joined(separator: ", ")))
+        if let webhooks = status.webhooks {
+            if let silence = webhooks.silence {
+                lines.append("  webhooks: SILENT since \(time(webhooks.lastReceivedAt)): a poll found a change at \(time(silence.changeAt)) no webhook brought (anomaly raised \(time(silence.detectedAt)); polls carry the connection until webhooks come again)")
+            } else {
+                lines.append("  webhooks: last received \(time(webhooks.lastReceivedAt)) (\(webhooks.received) seen)")
+            }
+        }
         if let subscription = status.subscription {
             switch subscription.state {
             case .active:

@@ -14,11 +14,14 @@ public struct ConnectionStatus: Sendable, Equatable {
     public var oauth: OAuthGrant?
     /// The connection's webhook subscription at its provider, if one was made.
     public var subscription: Subscription?
+    /// When its last webhook came, and whether they went silent while polls found changes.
+    public var webhooks: WebhookFreshness?
 
     public init(
         connection: Connection, events: [EventStatus: Int], rateLimit: JSONValue?, resources: [PollState], sweeps: [Sweep],
-        oauth: OAuthGrant? = nil, subscription: Subscription? = nil
+        oauth: OAuthGrant? = nil, subscription: Subscription? = nil, webhooks: WebhookFreshness? = nil
     ) {
+        self.webhooks = webhooks
         self.connection = connection
         self.events = events
         self.rateLimit = rateLimit

@@ -35,12 +35,15 @@ public struct ReconcileReport: Sendable, Equatable {
     /// Fetches made (one per record, however many events waited on it) and how many failed.
     public var fetches = 0
     public var fetchFailures = 0
+    /// For each settled event, microseconds from its arrival to its settling (the reconcile lag).
+    public var lags: [Int64] = []
 
-    /// Adds another pass's settled counts (applied, superseded, unchanged) to this one.
+    /// Adds another pass's settled counts (applied, superseded, unchanged) and lags to this one.
     public mutating func addSettled(_ other: ReconcileReport) {
         applied += other.applied
         superseded += other.superseded
         unchanged += other.unchanged
+        lags += other.lags
     }
 
     public init() {}

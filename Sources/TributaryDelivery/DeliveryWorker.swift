@@ -5,6 +5,7 @@ public import TributaryCore
 public import TributaryScheduling
 public import TributaryStore
 public import TributaryUpstream
+public import TributaryTelemetry
 
 /// Sends the outbox to each destination: signed per Standard Webhooks, tagged with the tenant, retried
 /// on Standard Webhooks' schedule, one delivery per record at a time and in order.
@@ -24,6 +25,8 @@ public struct DeliveryWorker: Sendable {
     let concurrency: Int
     let disableAfter: Int64
     let retention: DeliveryRetention
+    /// Counts attempts by result, and destinations disabled.
+    let telemetry: Telemetry
     /// When the outbox was last pruned (µs); at most once a minute.
     private let lastPrune = LastPrune()
 
@@ -34,8 +37,9 @@ public struct DeliveryWorker: Sendable {
     ///   - retention: how long delivered and dead deliveries are kept.
     public init(
         store: Store, transport: any UpstreamTransport, clock: EngineClock, schedule: DeliverySchedule = .standard, concurrency: Int = 8,
-        disableAfter: Int64 = 5 * 86_400 * 1_000_000, retention: DeliveryRetention = DeliveryRetention()
+        disableAfter: Int64 = 5 * 86_400 * 1_000_000, retention: DeliveryRetention = DeliveryRetention(), telemetry: Telemetry = .off
     ) {
+        self.telemetry = telemetry
         self.retention = retention
         self.store = store
         self.transport = transport
@@ -172,6 +176,9 @@ public struct DeliveryWorker: Sendable {
             try await store.recordDeliveryAttempts(attempts.filter { $0.outcome != .cancelled }.map(\.recorded))
             if attempts.contains(where: { $0.outcome == .cancelled }) { break }
             var stop = false
+            for attempt in attempts where attempt.outcome != .cancelled {
+                telemetry.count(.deliveries, ["\(attempt.outcome)"])
+            }
             for attempt in attempts {
                 switch attempt.outcome {
                 case .delivered: report.delivered += 1
@@ -190,6 +197,7 @@ public struct DeliveryWorker: Sendable {
             }
             if stop {
                 try await store.setDestinationState(id: destination.id, .disabled, reason: "the receiver answered 410 Gone", now: clock.now())
+                telemetry.count(.anomalies, ["destination_disabled"])
                 logger.error("destination disabled: the receiver answered 410 Gone", metadata: ["destination": "\(destination.id)"])
                 break
             }
@@ -270,6 +278,7 @@ public struct DeliveryWorker: Sendable {
         guard now - since >= disableAfter else { return false }
         let reason = "every delivery failed since \(Timestamp.rfc3339(microseconds: since))"
         try await store.setDestinationState(id: id, .disabled, reason: reason, now: now)
+        telemetry.count(.anomalies, ["destination_disabled"])
         logger.error("anomaly: destination disabled", metadata: ["destination": "\(id)", "reason": "\(reason)"])
         return true
     }

@@ -6,6 +6,7 @@ import NIOCore
 import TributaryCore
 public import TributaryProviders
 public import TributaryStore
+public import TributaryTelemetry
 
 /// The webhook intake: verify → handshake → extract → append durably → answer.
 ///
@@ -20,8 +21,13 @@ public struct IntakeRoutes: Sendable {
     let configuration: IntakeConfiguration
     /// Microseconds since the epoch; injected so tests control replay windows.
     let now: @Sendable () -> Int64
+    /// Counts each event by what intake did with it (stored, duplicate, quarantined).
+    let telemetry: Telemetry
 
-    public init(store: Store, catalog: ManifestCatalog, configuration: IntakeConfiguration, now: @escaping @Sendable () -> Int64) {
+    public init(
+        store: Store, catalog: ManifestCatalog, configuration: IntakeConfiguration, now: @escaping @Sendable () -> Int64, telemetry: Telemetry = .off
+    ) {
+        self.telemetry = telemetry
         self.store = store
         self.catalog = catalog
         self.configuration = configuration
@@ -379,6 +385,10 @@ public struct IntakeRoutes: Sendable {
             return Self.unavailable()
         }
         logger.debug("webhook stored", metadata: ["event.seq": "\(results.first?.seq ?? 0)", "events": "\(results.count)"])
+        for (draft, result) in zip(drafts, results) {
+            let outcome = result.duplicate ? "duplicate" : draft.status == .quarantined ? "quarantined" : "stored"
+            telemetry.count(.eventsReceived, [draft.provider, outcome], connection: draft.connection)
+        }
         // One event's answer; a single delivery's is the whole answer.
         let each = zip(drafts, results).map { draft, result in
             #"{"seq":\#(result.seq),"duplicate":\#(result.duplicate)\#(draft.status == .quarantined && !result.duplicate ? #","quarantined":true"# : "")}"#

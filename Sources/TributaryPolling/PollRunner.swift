@@ -6,6 +6,7 @@ public import TributaryCore
 public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
+import TributaryTelemetry
 
 /// Finds what is due and runs it: the part of polling shared by `serve`'s scheduler and `poll` from cron.
 ///
@@ -72,9 +73,20 @@ public final class PollRunner: Sendable {
         return due
     }
 
+    /// What a run did, in the metrics: pages, new events, the run's result, and its cursor anomalies.
+    static func count(_ report: PollReport, provider: String, telemetry: Telemetry) {
+        let connection = report.connection
+        let result = report.skipped ? "skipped" : report.error != nil ? "error" : report.notModified ? "not_modified" : "ok"
+        telemetry.count(.pollRuns, [provider, result], connection: connection)
+        telemetry.count(.pollPages, [provider], connection: connection, by: report.pages)
+        telemetry.count(.pollEvents, [provider], connection: connection, by: report.newEvents)
+        telemetry.count(.anomalies, ["cursor"], by: report.anomalies.count)
+    }
+
     /// One run, then the next one scheduled one interval later, jittered by ±10% so resources spread out.
     public func run(_ poller: Poller, logger: Logger) async -> PollReport {
         let report = await poller.runOnce(logger: logger)
+        Self.count(report, provider: poller.connection.provider, telemetry: clients.telemetry)
         guard !report.skipped else { return report }
         let interval = poller.resource.interval.microseconds
         let jitter = random.withLock { Int64((Double(interval) * 0.2 * ($0.nextUnit() - 0.5)).rounded()) }

@@ -5,6 +5,7 @@ public import TributaryProviders
 public import TributaryStore
 public import TributaryUpstream
 import TributaryScheduling
+import TributaryTelemetry
 
 /// Applies the event log to the mirror: what `tributary reconcile` runs, one pass at a time.
 ///
@@ -51,6 +52,13 @@ public struct Reconciler: Sendable {
                 total.needFetch = next.needFetch
             }
         }
+        let telemetry = clients?.telemetry ?? .off
+        telemetry.count(.reconcileEvents, ["applied"], by: total.applied)
+        telemetry.count(.reconcileEvents, ["superseded"], by: total.superseded)
+        telemetry.count(.reconcileEvents, ["unchanged"], by: total.unchanged)
+        telemetry.count(.fetches, ["ok"], by: total.fetches - total.fetchFailures)
+        telemetry.count(.fetches, ["failed"], by: total.fetchFailures)
+        for lag in total.lags { telemetry.observe(.reconcileLagSeconds, Double(max(0, lag)) / 1e6) }
         // An idle pass (every tick of `serve`) is not news.
         let idle = total.applied + total.superseded + total.unchanged + total.fetches == 0
         logger.log(level: idle ? .debug : .info, "reconcile pass", metadata: [

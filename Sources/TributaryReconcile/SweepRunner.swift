@@ -6,6 +6,7 @@ public import TributaryProviders
 public import TributaryScheduling
 public import TributaryStore
 public import TributaryUpstream
+import TributaryTelemetry
 
 /// Finds the sweeps that are due and runs them: what `serve`'s sweep scheduler ticks and what
 /// `tributary reconcile --full` calls once. Sweeps read through the process's shared
@@ -69,8 +70,20 @@ public final class SweepRunner: Sendable {
         }
         return await forEachConcurrently(due, limit: concurrency) { sweeper in
             let confirmable = self.catalog.providers[sweeper.connection.provider]?.manifest.api?.fetch != nil
-            return SweepRun(connection: sweeper.connection.id, resource: sweeper.resource.name, outcome: await sweeper.sweepOnce(confirmable: confirmable, logger: logger))
+            let run = SweepRun(connection: sweeper.connection.id, resource: sweeper.resource.name, outcome: await sweeper.sweepOnce(confirmable: confirmable, logger: logger))
+            Self.count(run, provider: sweeper.connection.provider, telemetry: self.clients.telemetry)
+            return run
         }
+    }
+
+    /// A sweep's drift in the metrics, once it has ended (a sweep cut short resumes with its counts,
+    /// so they are counted when it finishes); an enumeration that could not be trusted is an anomaly.
+    static func count(_ run: SweepRun, provider: String, telemetry: Telemetry) {
+        guard let sweep = run.outcome.sweep, sweep.status != .running else { return }
+        telemetry.count(.sweepDrift, [provider, "missing"], by: sweep.missing)
+        telemetry.count(.sweepDrift, [provider, "stale"], by: sweep.stale)
+        telemetry.count(.sweepDrift, [provider, "extra"], by: sweep.extra)
+        if sweep.status == .incomplete { telemetry.count(.anomalies, ["sweep"]) }
     }
 
     /// `interval` moved by up to ±10%, the same for a given key every time, so sweeps of many

@@ -1,6 +1,10 @@
 import Foundation
 public import TributaryCore
 public import Hummingbird
+import HummingbirdTLS
+import TributaryTelemetry
+import HummingbirdCore
+import NIOSSL
 import Logging
 import ServiceLifecycle
 import NIOCore
@@ -37,6 +41,10 @@ public struct Engine: Sendable {
     public let sweepRunner: SweepRunner
     /// Applies the log to the mirror; `serve` ticks it, `tributary reconcile` calls it once.
     public let reconciler: Reconciler
+    /// What every part records, exported at `GET /metrics`.
+    public let metrics: ServiceMetrics
+    /// Notices webhooks gone silent while polls find changes; `serve` ticks it with the polls.
+    public let webhookWatch: WebhookWatch
 
     /// Opens the store and loads the manifests; fails with one clear error before anything listens.
     public init(configuration: EngineConfiguration) throws {
@@ -48,14 +56,22 @@ public struct Engine: Sendable {
         store = try Store(
             path: configuration.databasePath, masterKey: configuration.masterKey, options: configuration.store, logger: configuration.logger
         )
+        let metrics = ServiceMetrics(perConnection: configuration.metricsPerConnection)
+        self.metrics = metrics
+        store.observeGroupCommits { rows in metrics.telemetry.observe(.groupCommitBatchSize, Double(rows)) }
         // A one-shot command (it has a --max-wait) hears at once that a connection cannot be made.
         let transport = HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: configuration.allowPrivateUpstreams), failFast: configuration.maxWait != nil)
         self.transport = transport
         tokens = OAuthTokens(store: store, transport: transport, clock: configuration.clock, logger: configuration.logger)
-        clients = UpstreamClients(transport: transport, clock: configuration.clock, maxWait: configuration.maxWait, accessTokens: tokens)
+        clients = UpstreamClients(
+            transport: transport, clock: configuration.clock, maxWait: configuration.maxWait, accessTokens: tokens, telemetry: metrics.telemetry
+        )
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
+        webhookWatch = WebhookWatch(
+            store: store, runner: pollRunner, window: configuration.webhookSilenceWindow, now: configuration.now, telemetry: metrics.telemetry
+        )
         // Deliveries go where provider calls may (the same guard and setting), follow no redirect, and
         // keep only the start of a receiver's answer.
         deliveries = DeliveryWorker(
@@ -65,7 +81,7 @@ public struct Engine: Sendable {
                 truncateBodies: true
             ),
             clock: configuration.clock, schedule: configuration.deliverySchedule, disableAfter: configuration.destinationDisableAfter,
-            retention: configuration.deliveryRetention
+            retention: configuration.deliveryRetention, telemetry: metrics.telemetry
         )
         let pollRunner = self.pollRunner
         let logger = configuration.logger
@@ -223,7 +239,9 @@ public struct Engine: Sendable {
     /// The router with every route the service answers.
     public func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        IntakeRoutes(store: store, catalog: catalog, configuration: configuration.intake, now: configuration.now).add(to: router)
+        router.add(middleware: ServiceMetrics.IntakeMiddleware(telemetry: metrics.telemetry, providers: Set(catalog.providers.keys)))
+        IntakeRoutes(store: store, catalog: catalog, configuration: configuration.intake, now: configuration.now, telemetry: metrics.telemetry).add(to: router)
+        metrics.addRoute(to: router, store: store, token: configuration.metricsToken, now: configuration.now)
         let administration = EngineAdministration(
             admin: Admin(store: store, providersDirectory: configuration.providersDirectory, now: configuration.now),
             allowPrivate: configuration.allowPrivateUpstreams, logger: configuration.logger
@@ -249,14 +267,16 @@ public struct Engine: Sendable {
             services.append(PollScheduler.service(runner: pollRunner, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger, finished: configuration.pollFinished))
             services.append(sweepRunner.service(clock: configuration.clock, logger: configuration.logger))
             services.append(subscriptions.service(logger: configuration.logger))
+            services.append(webhookWatch.service(clock: configuration.clock, logger: configuration.logger))
         }
         if configuration.reconciling {
             services.append(ReconcileService.service(reconciler: reconciler, tick: configuration.pollTick, clock: configuration.clock, logger: configuration.logger))
             if configuration.delivering { services.append(deliveries.service(tick: configuration.deliveryTick, logger: configuration.logger)) }
         }
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(idleTimeoutSeconds))
         return Application(
             router: router(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeoutSeconds))),
+            server: configuration.tls.map { tls in HTTPServerBuilder.https(http1, tls) } ?? .http1(configuration: http1),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tributary"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -280,5 +300,17 @@ public struct Engine: Sendable {
         var buffer = ByteBuffer()
         buffer.writeString(text)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 behind TLS, as HummingbirdTLS's `.tls(.http1(…), tlsConfiguration:)` builds it, without
+    /// its `throws` (it only returns a builder): what can fail, reading the certificate and the key
+    /// and their match, was checked when the configuration was resolved; a TLS handler that cannot
+    /// be made fails that one connection.
+    static func https(_ configuration: HTTP1Channel.Configuration, _ tls: TLSConfiguration) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            try TLSChannel(HTTP1Channel(responder: responder, configuration: configuration), tlsConfiguration: tls)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import TributaryCore
 import TributaryIntake
 public import TributaryStore
@@ -29,6 +30,9 @@ public struct ServeFlags: Sendable {
     public var allowPrivateUpstreams = false
     public var polling = true
     public var reconciling = true
+    /// `--tls-cert` and `--tls-key`: PEM files; both or neither.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
 
     public init() {}
 }
@@ -55,6 +59,12 @@ extension EngineConfiguration {
                 throw ConfigurationError("TRIBUTARY_ADMIN_TOKEN must be at least 16 printable ASCII characters without spaces")
             }
         }
+        let metricsToken = settings.text("TRIBUTARY_METRICS_TOKEN")
+        if let metricsToken {
+            guard metricsToken.utf8.count >= 16, metricsToken.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+                throw ConfigurationError("TRIBUTARY_METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
+            }
+        }
         try checkLogLevel(environment: environment)
         try checkMasterKey(environment: environment)
         var store = try storeOptions(environment: environment)
@@ -76,6 +86,16 @@ extension EngineConfiguration {
         configuration.store = store
         let privateFromEnvironment = try allowPrivateUpstreams(environment: environment)
         configuration.allowPrivateUpstreams = flags.allowPrivateUpstreams || privateFromEnvironment
+        configuration.metricsToken = metricsToken
+        configuration.tls = try tls(
+            certificate: flags.tlsCertificate.map { ($0, "--tls-cert") } ?? settings.text("TRIBUTARY_TLS_CERT").map { ($0, "TRIBUTARY_TLS_CERT") },
+            key: flags.tlsKey.map { ($0, "--tls-key") } ?? settings.text("TRIBUTARY_TLS_KEY").map { ($0, "TRIBUTARY_TLS_KEY") }
+        )
+        if let seconds = try settings.positive("TRIBUTARY_WEBHOOK_SILENCE_SECONDS", unit: "seconds") {
+            guard seconds <= 30 * 86_400 else { throw ConfigurationError("TRIBUTARY_WEBHOOK_SILENCE_SECONDS must be at most 2592000 (30 days), not \(seconds)") }
+            configuration.webhookSilenceWindow = Int64(seconds) * 1_000_000
+        }
+        configuration.metricsPerConnection = try flag("TRIBUTARY_METRICS_PER_CONNECTION", environment: environment)
         configuration.polling = flags.polling
         configuration.reconciling = flags.reconciling
         if let hours = try settings.positive("TRIBUTARY_DESTINATION_DISABLE_AFTER_HOURS", unit: "hours") {
@@ -115,10 +135,54 @@ extension EngineConfiguration {
 
     /// `TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS`: 1/true/yes on, 0/false/no/empty or unset off.
     public static func allowPrivateUpstreams(environment: [String: String]) throws(ConfigurationError) -> Bool {
-        switch environment["TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS"]?.lowercased() {
+        try flag("TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS", environment: environment)
+    }
+
+    /// The TLS configuration of `--tls-cert` and `--tls-key` (or their variables): both files read
+    /// and checked against each other now, so a wrong one stops `serve` before it listens, naming it.
+    /// TLS 1.2 at least. `nil` when neither is given.
+    static func tls(certificate: (path: String, setting: String)?, key: (path: String, setting: String)?) throws(ConfigurationError) -> TLSConfiguration? {
+        switch (certificate, key) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, nil):
+            throw ConfigurationError("\(certificate.setting) needs --tls-key (or TRIBUTARY_TLS_KEY): the certificate's private key, a PEM file")
+        case (nil, let key?):
+            throw ConfigurationError("\(key.setting) needs --tls-cert (or TRIBUTARY_TLS_CERT): the certificate chain, a PEM file")
+        case (let certificate?, let key?):
+            for (path, setting) in [certificate, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw ConfigurationError("\(setting) \(path) \(FileManager.default.fileExists(atPath: path) ? "cannot be read by this user" : "does not exist")")
+            }
+            let chain: [NIOSSLCertificate]
+            do {
+                chain = try NIOSSLCertificate.fromPEMFile(certificate.path)
+            } catch {
+                throw ConfigurationError("\(certificate.setting) \(certificate.path) is not a PEM certificate chain (-----BEGIN CERTIFICATE-----)")
+            }
+            guard !chain.isEmpty else { throw ConfigurationError("\(certificate.setting) \(certificate.path) holds no certificate") }
+            let privateKey: NIOSSLPrivateKey
+            do {
+                privateKey = try NIOSSLPrivateKey(file: key.path, format: .pem)
+            } catch {
+                throw ConfigurationError("\(key.setting) \(key.path) is not an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)")
+            }
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+            tls.minimumTLSVersion = .tlsv12
+            do {
+                _ = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw ConfigurationError("\(key.setting) \(key.path) is not the private key of the certificate in \(certificate.setting) \(certificate.path)")
+            }
+            return tls
+        }
+    }
+
+    /// A switch: 1/true/yes on, 0/false/no/empty or unset off; anything else is refused, naming it.
+    static func flag(_ name: String, environment: [String: String]) throws(ConfigurationError) -> Bool {
+        switch environment[name]?.lowercased() {
         case nil, "", "0", "false", "no": return false
         case "1", "true", "yes": return true
-        case let other?: throw ConfigurationError("TRIBUTARY_ALLOW_PRIVATE_UPSTREAMS must be 1 or 0, not \"\(other)\"")
+        case let other?: throw ConfigurationError("\(name) must be 1 or 0, not \"\(other.prefix(64))\"")
         }
     }
 }

@@ -4,6 +4,7 @@ public import TributaryIntake
 public import TributaryStore
 public import TributaryCore
 public import TributaryScheduling
+public import NIOSSL
 
 /// Everything `tributary serve` (and a test) needs to assemble the engine.
 ///
@@ -48,6 +49,15 @@ public struct EngineConfiguration: Sendable {
     public var deliveryTick: Duration = .milliseconds(250)
     /// Microseconds a destination may fail continuously before it is disabled (default 5 days).
     public var destinationDisableAfter: Int64 = 5 * 86_400 * 1_000_000
+    /// Microseconds without a webhook after a change a poll found, before the connection's webhooks
+    /// count as silent (`TRIBUTARY_WEBHOOK_SILENCE_SECONDS`, default 15 minutes).
+    public var webhookSilenceWindow: Int64 = 900 * 1_000_000
+    /// Serve HTTPS with this (`--tls-cert`/`--tls-key`); `nil`: plain HTTP, for a reverse proxy that terminates TLS.
+    public var tls: TLSConfiguration?
+    /// The bearer token `GET /metrics` asks for (`TRIBUTARY_METRICS_TOKEN`); `nil`: open, like `/healthz`.
+    public var metricsToken: String?
+    /// A `connection` label on the per-connection metrics (`TRIBUTARY_METRICS_PER_CONNECTION=1`).
+    public var metricsPerConnection = false
     /// How long delivered and dead deliveries are kept (7 and 30 days).
     public var deliveryRetention = DeliveryRetention()
     /// Whether provider APIs may be reached at private and loopback addresses (`--allow-private-upstreams`,

@@ -43,6 +43,8 @@ final class GroupCommitWriter: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Told each batch's size once it is committed (the service's metrics).
+    let observer = Mutex<(@Sendable (Int) -> Void)?>(nil)
     private let database: DatabaseConnections
     private let options: StoreOptions
 
@@ -135,6 +137,7 @@ final class GroupCommitWriter: Sendable {
             return state.queue
         }
         let results = await commit(batch.map(\.draft))
+        observer.withLock { $0 }?(batch.count)
         var own: Result<AppendResult, StoreError> = .failure(StoreError(.internal, "leader entry missing from its batch"))
         var unavailable: StoreError?
         for (pending, result) in zip(batch, results) {

@@ -359,6 +359,20 @@ enum Migrations {
                 CREATE INDEX deliveries_dead ON deliveries (destination, connection, record_type, record_id, id) WHERE status = 'dead';
                 """)
         },
+        Migration("v16-webhook-freshness") { db in
+            // What the webhook watch knows of each connection's webhooks, kept across restarts: when the
+            // last one came, which record types they bring, and a silence it raised (cleared by the next one).
+            try db.execute(sql: """
+                CREATE TABLE webhook_freshness (
+                    connection TEXT PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+                    last_received_at INTEGER NOT NULL,
+                    received INTEGER NOT NULL,
+                    record_types TEXT NOT NULL,
+                    silence_change_at INTEGER,
+                    silence_detected_at INTEGER
+                );
+                """)
+        },
     ]
 
     /// Applies, in one `BEGIN IMMEDIATE` transaction, every migration up to `last` (default: all)

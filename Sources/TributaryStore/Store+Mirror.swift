@@ -75,6 +75,7 @@ extension Store {
             var settled = SettledEvents()
             let takesEvents = destinations.contains { $0.kinds.contains(.eventReceived) }
             for ((event, observed), action) in zip(zip(events, observed), actions) {
+                if case .awaitFetch = action {} else { report.lags.append(now - event.receivedAt) }
                 // The verified event as logged, queued in the transaction that settles it (before the
                 // change it makes, so a receiver taking both sees cause before effect).
                 if takesEvents {

@@ -20,7 +20,8 @@ extension Store {
                     resources: try Self.pollStates(connection: connection.id, db: db),
                     sweeps: try Self.latestSweeps(connection: connection.id, db: db),
                     oauth: try Self.oauthGrant(connection: connection.id, db: db, box: box),
-                    subscription: try Self.subscription(connection: connection.id, db: db)
+                    subscription: try Self.subscription(connection: connection.id, db: db),
+                    webhooks: try Self.webhookFreshness(connection: connection.id, db: db)
                 )
             }
         }

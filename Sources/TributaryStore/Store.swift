@@ -274,6 +274,12 @@ public final class Store: Sendable {
     /// Intake's waiting appends and commits: the writer's own gauge.
     public var intakeQueue: IntakeQueueGauge { writer.gauge }
 
+    /// Calls `observe` with the number of events of each group commit, after it commits (on the
+    /// committing task: it must be quick).
+    public func observeGroupCommits(_ observe: @escaping @Sendable (Int) -> Void) {
+        writer.observer.withLock { $0 = observe }
+    }
+
     // MARK: plumbing
 
     func readValue<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 public import TributaryCore
+public import TributaryTelemetry
 public import TributaryProviders
 
 /// One HTTP request to a provider.
@@ -170,13 +171,19 @@ public struct UpstreamClient: Sendable {
     /// Told each failure's cause as it happens (a command that runs out of time says the last one).
     let onFailure: @Sendable (String) -> Void
     let clock: EngineClock
+    /// Counts requests by status, 429s, and the limiter's waits, per provider.
+    let telemetry: Telemetry
+    /// The connection, for the per-connection metrics when they are on.
+    let connection: String?
 
     public init(
         transport: any UpstreamTransport, limiter: RateLimiter, api: ProviderManifest.API, baseURL: String?, token: String?,
         account: String?, renewing: RenewingToken? = nil, maxAttempts: Int = 8, backoff: Backoff = Backoff(base: .milliseconds(200), cap: .seconds(30)),
         provider: String = "provider", maxWait: Duration? = nil, onFailure: @escaping @Sendable (String) -> Void = { _ in },
-        clock: EngineClock
+        clock: EngineClock, telemetry: Telemetry = .off, connection: String? = nil
     ) {
+        self.telemetry = telemetry
+        self.connection = connection
         self.transport = transport
         self.limiter = limiter
         let base = baseURL ?? Self.fill(api.baseURL, account: account)
@@ -285,9 +292,11 @@ public struct UpstreamClient: Sendable {
                     outgoing.headers.append(contentsOf: authHeaders(bearer))
                 }
             }
+            let waitStarted = clock.now()
             try await acquire(priority, by: deadline, attempts: attempt, lastFailure)
             var response: UpstreamResponse
             let sentAt = clock.now()
+            telemetry.count(.limiterWaitSeconds, [provider], connection: connection, adding: Double(sentAt - waitStarted) / 1e6)
             do {
                 response = try await transport.send(outgoing)
                 response.sentAt = sentAt
@@ -298,13 +307,16 @@ public struct UpstreamClient: Sendable {
             } catch {
                 await limiter.complete(status: nil, signals: RateLimitSignals())
                 if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                telemetry.count(.upstreamRequests, [provider, "error"], connection: connection)
                 lastFailure = Self.cause(of: error)
                 try await pause(after: attempt, lastFailure, random: &random, logger: logger, deadline: deadline)
                 continue
             }
             let signals = RateLimitSignals.parse(status: response.status, header: { response.header($0) }, names: signalNames, now: clock.now())
             await limiter.complete(status: response.status, signals: signals)
+            telemetry.count(.upstreamRequests, [provider, String(response.status)], connection: connection)
             if response.status == 429 {
+                telemetry.count(.upstreamThrottled, [provider], connection: connection)
                 lastFailure = "429 Too Many Requests"
                 onFailure(lastFailure)
                 // The limiter holds every request of the connection until the provider's time; a

@@ -1,6 +1,7 @@
 import Synchronization
 public import TributaryCore
 public import TributaryProviders
+public import TributaryTelemetry
 
 /// Where the OAuth styles' access tokens come from: the composition root's token source, which
 /// renews each connection's token exactly once however many requests and processes need it.
@@ -25,12 +26,16 @@ public final class UpstreamClients: Sendable {
     private let failure = Mutex<String?>(nil)
     /// Access tokens for the OAuth styles; `nil` where no one renews them (such a connection's calls fail, saying so).
     let accessTokens: (any AccessTokens)?
+    /// Where every client counts its requests.
+    public let telemetry: Telemetry
 
     /// - Parameter maxWait: how long each request may keep retrying from its first attempt; `nil`
     ///   (`serve`): no limit beyond `maxAttempts`.
     public init(
-        transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil, accessTokens: (any AccessTokens)? = nil
+        transport: any UpstreamTransport, clock: EngineClock, maxAttempts: Int = 8, maxWait: Duration? = nil, accessTokens: (any AccessTokens)? = nil,
+        telemetry: Telemetry = .off
     ) {
+        self.telemetry = telemetry
         self.transport = transport
         self.accessTokens = accessTokens
         self.clock = clock
@@ -72,7 +77,7 @@ public final class UpstreamClients: Sendable {
         return UpstreamClient(
             transport: transport, limiter: limiter(for: connection.id, api: api), api: api, baseURL: baseURL,
             token: api.auth.style.isOAuth ? nil : token, account: connection.account, renewing: renewing, maxAttempts: maxAttempts, provider: connection.provider, maxWait: maxWait,
-            onFailure: { cause in self.failure.withLock { $0 = cause } }, clock: clock
+            onFailure: { cause in self.failure.withLock { $0 = cause } }, clock: clock, telemetry: telemetry, connection: connection.id
         )
     }
 

@@ -9,6 +9,7 @@ extension ConnectionStatus {
             ("sweeps", .array(sweeps.map(\.json))),
             ("oauth", oauth?.json ?? .null),
             ("subscription", subscription?.json ?? .null),
+            ("webhooks", webhooks?.json ?? .null),
         ])
     }
 }
