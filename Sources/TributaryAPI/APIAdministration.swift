@@ -18,6 +18,8 @@ public protocol APIAdministration: Sendable {
     func replayDeliveries(destination: String, since: Int64?, afterSeq: Int64?) async throws(APIError) -> Int
     /// Sends dead deliveries again; returns how many were queued.
     func retryDeliveries(ids: [Int64], destination: String?) async throws(APIError) -> Int
+    /// A one-time link that logs a browser into the dashboard and opens `next` (a path under `/ui`).
+    func dashboardLink(next: String) -> (path: String, expiresAt: Int64)
 }
 
 /// `POST /v1/destinations`'s body, checked for shape (the runtime checks the URL and the ids).

@@ -21,12 +21,13 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
     case replayDeliveries
     case deliveries
     case retryDeliveries
+    case dashboardLink
 
     /// The HTTP method.
     public var method: HTTPRequest.Method {
         switch self {
         case .records, .record, .events, .status, .changes, .destinations, .destination, .deliveries: .get
-        case .addDestination, .pauseDestination, .resumeDestination, .rotateDestinationSecret, .replayDeliveries, .retryDeliveries: .post
+        case .addDestination, .pauseDestination, .resumeDestination, .rotateDestinationSecret, .replayDeliveries, .retryDeliveries, .dashboardLink: .post
         case .removeDestination: .delete
         }
     }
@@ -50,6 +51,7 @@ public enum APIEndpoint: String, CaseIterable, Sendable {
         case .replayDeliveries: "/v1/destinations/{id}/replay"
         case .deliveries: "/v1/deliveries"
         case .retryDeliveries: "/v1/deliveries/retry"
+        case .dashboardLink: "/v1/ui/login-links"
         }
     }
 }

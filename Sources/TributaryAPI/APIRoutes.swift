@@ -50,7 +50,7 @@ public struct APIRoutes: Sendable {
             case .destination: return try await destination(try existingDestination(context.parameters, logger: context.logger), logger: context.logger)
             case .deliveries: return try await deliveries(query, logger: context.logger)
             case .addDestination, .removeDestination, .pauseDestination, .resumeDestination, .rotateDestinationSecret, .replayDeliveries,
-                 .retryDeliveries:
+                 .retryDeliveries, .dashboardLink:
                 guard let administration else { throw APIError(.notImplemented, "this service takes no changes through /v1; use the tributary CLI.") }
                 return try await write(endpoint, request: request, parameters: context.parameters, administration: administration, logger: context.logger)
             }
@@ -226,6 +226,14 @@ public struct APIRoutes: Sendable {
             guard ids.count <= 10_000 else { throw APIError.badRequest("ids may name at most 10000 deliveries at once.") }
             let queued = try await administration.retryDeliveries(ids: ids, destination: destination)
             return APIResponse.json(.object([("queued", .number(String(queued)))]))
+        case .dashboardLink:
+            let body = try await APIBody.read(request, allowed: ["next"])
+            let next = try body.string("next") ?? "/ui"
+            guard next.hasPrefix("/ui"), !next.contains("//"), next.utf8.count <= 512 else {
+                throw APIError.badRequest("next must be a path under /ui, such as /ui/events?status=dead.")
+            }
+            let (path, expiresAt) = administration.dashboardLink(next: next)
+            return APIResponse.json(.object([("path", .string(path)), ("expires_at", .string(Timestamp.rfc3339(microseconds: expiresAt)))]), status: .created)
         default:
             throw APIError.notFound("no such route.")
         }

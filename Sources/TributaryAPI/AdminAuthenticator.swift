@@ -1,16 +1,16 @@
-import TributaryCore
+public import TributaryCore
 import Foundation
 import HTTPTypes
 import Hummingbird
-import TributaryStore
+public import TributaryStore
 
 /// Checks the `Authorization: Bearer …` header of an API request against the admin token's digest.
-final class AdminAuthenticator: Sendable {
+public final class AdminAuthenticator: Sendable {
     let store: Store
     /// The digest of `TRIBUTARY_ADMIN_TOKEN` when set; it then wins over anything stored.
     let configured: TokenDigest?
 
-    init(store: Store, configuredToken: String?) {
+    public init(store: Store, configuredToken: String?) {
         self.store = store
         configured = configuredToken.map(TokenDigest.init(of:))
     }
@@ -27,6 +27,12 @@ final class AdminAuthenticator: Sendable {
             return APIError(.unauthorized, "the bearer token is not this service's admin token.")
         }
         return nil
+    }
+
+    /// Whether `token` is the admin token (compared as digests, in constant time); fails closed.
+    public func accepts(_ token: String) async throws(StoreError) -> Bool {
+        guard !token.isEmpty, let expected = try await expected() else { return false }
+        return TokenDigest(of: token).matches(expected)
     }
 
     private func expected() async throws(StoreError) -> TokenDigest? {

@@ -79,6 +79,11 @@ public struct Admin: Sendable {
         }
     }
 
+    /// A record's events, newest first, among its connection's latest 50,000.
+    public func recordHistory(connection: String, type: String, id: String) async throws(OperationError) -> [StoredEvent] {
+        try await run { () async throws(StoreError) in try await store.recordHistory(connection: connection, type: type, id: id) }
+    }
+
     /// One mirror record, or `nil`.
     public func record(connection: String, type: String, id: String) async throws(OperationError) -> MirrorRecord? {
         try await run { () async throws(StoreError) in try await store.record(connection: connection, type: type, id: id) }

@@ -45,6 +45,8 @@ public struct Engine: Sendable {
     public let metrics: ServiceMetrics
     /// Notices webhooks gone silent while polls find changes; `serve` ticks it with the polls.
     public let webhookWatch: WebhookWatch
+    /// The dashboard's sessions and one-time login links.
+    let dashboardSessions: DashboardSessions
 
     /// Opens the store and loads the manifests; fails with one clear error before anything listens.
     public init(configuration: EngineConfiguration) throws {
@@ -69,6 +71,7 @@ public struct Engine: Sendable {
         pollRunner = PollRunner(store: store, catalog: catalog, transport: transport, clients: clients, clock: configuration.clock)
         sweepRunner = SweepRunner(store: store, catalog: catalog, clients: clients, holder: pollRunner.holder, now: configuration.now)
         reconciler = Reconciler(store: store, catalog: catalog, clients: clients, now: configuration.now)
+        dashboardSessions = DashboardSessions(now: configuration.now)
         webhookWatch = WebhookWatch(
             store: store, runner: pollRunner, window: configuration.webhookSilenceWindow, now: configuration.now, telemetry: metrics.telemetry
         )
@@ -242,11 +245,15 @@ public struct Engine: Sendable {
         router.add(middleware: ServiceMetrics.IntakeMiddleware(telemetry: metrics.telemetry, providers: Set(catalog.providers.keys)))
         IntakeRoutes(store: store, catalog: catalog, configuration: configuration.intake, now: configuration.now, telemetry: metrics.telemetry).add(to: router)
         metrics.addRoute(to: router, store: store, token: configuration.metricsToken, now: configuration.now)
+        let admin = Admin(store: store, providersDirectory: configuration.providersDirectory, now: configuration.now)
         let administration = EngineAdministration(
-            admin: Admin(store: store, providersDirectory: configuration.providersDirectory, now: configuration.now),
-            allowPrivate: configuration.allowPrivateUpstreams, logger: configuration.logger
+            admin: admin, allowPrivate: configuration.allowPrivateUpstreams, logger: configuration.logger, sessions: dashboardSessions
         )
         APIRoutes(store: store, adminToken: configuration.adminToken, administration: administration).add(to: router)
+        Dashboard(
+            admin: admin, store: store, authenticator: AdminAuthenticator(store: store, configuredToken: configuration.adminToken),
+            sessions: dashboardSessions, secure: configuration.tls != nil, logger: configuration.logger
+        ).add(to: router)
         OAuthFlow.addCallback(to: router, store: store, catalog: catalog, transport: transport, now: configuration.now)
         router.get("/healthz") { _, _ in Self.json(#"{"status":"ok"}"#) }
         router.get("/readyz") { _, _ in

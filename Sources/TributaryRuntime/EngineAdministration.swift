@@ -9,6 +9,13 @@ struct EngineAdministration: APIAdministration {
     /// The upstreams' setting: whether a destination may be a private or loopback address.
     let allowPrivate: Bool
     let logger: Logger
+    /// The dashboard's logins, for the one-time links.
+    let sessions: DashboardSessions
+
+    func dashboardLink(next: String) -> (path: String, expiresAt: Int64) {
+        let (nonce, expiresAt) = sessions.issueLink()
+        return ("/ui/login/once?nonce=\(nonce)&next=\(PercentEncoding.encode(next))", expiresAt)
+    }
 
     func addDestination(_ request: DestinationRequest) async throws(APIError) -> (Destination, secret: String) {
         if let id = request.id, try await answer({ () async throws(OperationError) in try await admin.destinationIfAny(id: id) }) != nil {

@@ -41,6 +41,17 @@ extension Store {
         try await read { db in try Row.fetchOne(db, sql: "SELECT * FROM events WHERE seq = ?", arguments: [seq]).map(EventLog.event) }
     }
 
+    /// A record's events, newest first, among the connection's latest `window` events (a record's
+    /// history on the dashboard; no index by record is kept, so intake pays nothing for it).
+    public func recordHistory(connection: String, type: String, id: String, window: Int = 50_000, limit: Int = 100) async throws(StoreError) -> [StoredEvent] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT * FROM events WHERE connection = ? ORDER BY seq DESC LIMIT ?)
+                WHERE record_type = ? AND record_id = ? ORDER BY seq DESC LIMIT ?
+                """, arguments: [connection, window, type, id, limit]).map(EventLog.event)
+        }
+    }
+
     /// Event counts by status, for `status` and tests.
     public func eventCounts(connection: String? = nil) async throws(StoreError) -> [EventStatus: Int] {
         try await read { db in try Self.eventCounts(connection: connection, db: db) }

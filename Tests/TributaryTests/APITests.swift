@@ -175,11 +175,12 @@ struct APITests {
         case .replayDeliveries: ("/v1/destinations/app/replay", #"{"after_seq": 0}"#)
         case .deliveries: ("/v1/deliveries?destination=app", "")
         case .retryDeliveries: ("/v1/deliveries/retry", #"{"destination": "app"}"#)
+        case .dashboardLink: ("/v1/ui/login-links", #"{"next": "/ui/events?status=dead"}"#)
         }
     }
 
     /// The status a route answers when it succeeds: 201 for what it creates, else 200.
-    static func success(_ endpoint: APIEndpoint) -> HTTPResponse.Status { endpoint == .addDestination ? .created : .ok }
+    static func success(_ endpoint: APIEndpoint) -> HTTPResponse.Status { [.addDestination, .dashboardLink].contains(endpoint) ? .created : .ok }
 
     @Test("the route table and Schemas/openapi.yaml describe exactly the same (method, path) pairs")
     func specMatchesRouteTable() throws {
