@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -62,6 +63,18 @@ let package = Package(
                 // The writer's WAL hook (Checkpointer) is SQLite's C API, which GRDB does not wrap.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The store on PostgreSQL: the same facets as TributaryStore's SQLite store, for several nodes.
+        .target(
+            name: "TributaryPostgres",
+            dependencies: [
+                "TributaryCore",
+                "TributaryStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -251,6 +264,7 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryPostgres",
                 "TributaryRuntime",
                 "TributaryIntake",
                 "TributaryUpstream",
@@ -274,6 +288,7 @@ let package = Package(
                 "TributaryCore",
                 "TributaryProviders",
                 "TributaryStore",
+                "TributaryPostgres",
                 "TributaryIntake",
                 "TributaryRuntime",
                 "TributaryTesting",
@@ -293,6 +308,8 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The PostgreSQL store's own tests (durability refusals, migrations racing) set up databases.
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The OpenAPI conformance test reads Schemas/openapi.yaml.
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import Synchronization
-import TributaryCore
+package import Synchronization
+package import TributaryCore
 
 /// Appends events so that concurrent requests share one transaction and one fsync.
 ///
@@ -24,7 +24,7 @@ import TributaryCore
 ///   (`/readyz` answers 503) until a commit succeeds again.
 /// - Appends wait in memory only up to ``StoreOptions/maxWaitingEvents`` and
 ///   ``StoreOptions/maxWaitingBytes``; past either, an append is refused at once (`.overloaded`).
-final class GroupCommitWriter: Sendable {
+package final class GroupCommitWriter: Sendable {
     private struct Pending: Sendable {
         var draft: EventDraft
         /// `nil` for the leader's own entry: the leader reads its result directly.
@@ -44,29 +44,29 @@ final class GroupCommitWriter: Sendable {
 
     private let state = Mutex(State())
     /// Told each batch's size once it is committed (the service's metrics).
-    let observer = Mutex<(@Sendable (Int) -> Void)?>(nil)
-    private let database: DatabaseConnections
+    package let observer = Mutex<(@Sendable (Int) -> Void)?>(nil)
+    private let committer: any EventCommitter
     private let options: StoreOptions
 
-    init(database: DatabaseConnections, options: StoreOptions) {
-        self.database = database
+    package init(committer: any EventCommitter, options: StoreOptions) {
+        self.committer = committer
         self.options = options
     }
 
     /// What waits for a commit now, the most that ever waited, and how commits went.
-    var gauge: IntakeQueueGauge {
+    package var gauge: IntakeQueueGauge {
         var gauge = state.withLock { $0.gauge }
-        gauge.reopened = database.reopened
+        gauge.reopened = committer.reopened
         return gauge
     }
 
     /// Whether the last commit (or readiness probe) succeeded.
-    var isHealthy: Bool { state.withLock { $0.gauge.healthy } }
+    package var isHealthy: Bool { state.withLock { $0.gauge.healthy } }
 
     /// Appends `draft` once its transaction committed.
     /// - Parameter reservation: room taken by ``reserve(bytes:)`` before the body was read (intake);
     ///   the caller releases it. Without one the append takes its own room, or is refused at once.
-    func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
+    package func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
         let own = reservation == nil
             ? try reserve(bytes: Self.cost(body: draft.body.count, headers: draft.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }))
             : nil
@@ -97,7 +97,7 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// The memory an append holds while it waits: its body and header bytes, plus a fixed allowance.
-    static func cost(body: Int, headers: Int) -> Int {
+    package static func cost(body: Int, headers: Int) -> Int {
         body + headers + 512
     }
 
@@ -105,7 +105,7 @@ final class GroupCommitWriter: Sendable {
     /// reserves before it reads a body (sized by its `Content-Length`), so a request refused here
     /// costs no memory. One append is always admitted when nothing waits, so a bound set below the
     /// body limit cannot refuse everything.
-    func reserve(bytes: Int) throws(StoreError) -> IntakeReservation {
+    package func reserve(bytes: Int) throws(StoreError) -> IntakeReservation {
         let refusal = state.withLock { state -> String? in
             let gauge = state.gauge
             if gauge.waitingEvents > 0,
@@ -123,7 +123,7 @@ final class GroupCommitWriter: Sendable {
         return IntakeReservation(bytes: bytes)
     }
 
-    func release(_ reservation: IntakeReservation) {
+    package func release(_ reservation: IntakeReservation) {
         state.withLock { state in
             state.gauge.waitingEvents -= 1
             state.gauge.waitingBytes -= reservation.bytes
@@ -174,23 +174,23 @@ final class GroupCommitWriter: Sendable {
     /// One transaction for the whole batch. A constraint error (or a connection removed meanwhile)
     /// splits it, each draft in its own transaction; any other failure fails every draft at once.
     private func commit(_ drafts: [EventDraft]) async -> [Result<AppendResult, StoreError>] {
-        do {
-            let results = try await database.writer().write { db in try drafts.map { try EventLog.insert($0, db: db) } }
+        do throws(StoreError) {
+            let results = try await committer.insert(drafts)
             committed()
             return results.map { .success($0) }
         } catch {
-            let failure = failed(error)
-            guard failure.code != .unavailable, drafts.count > 1 else { return drafts.map { _ in .failure(failure) } }
+            failed(error)
+            guard error.code != .unavailable, drafts.count > 1 else { return drafts.map { _ in .failure(error) } }
             var results: [Result<AppendResult, StoreError>] = []
             for draft in drafts {
-                do {
-                    results.append(.success(try await database.writer().write { db in try EventLog.insert(draft, db: db) }))
+                do throws(StoreError) {
+                    results.append(.success(try await committer.insert([draft])[0]))
                     committed()
                 } catch {
-                    let failure = failed(error)
-                    results.append(.failure(failure))
-                    if failure.code == .unavailable {
-                        results += Array(repeating: .failure(failure), count: drafts.count - results.count)
+                    failed(error)
+                    results.append(.failure(error))
+                    if error.code == .unavailable {
+                        results += Array(repeating: .failure(error), count: drafts.count - results.count)
                         break
                     }
                 }
@@ -200,16 +200,13 @@ final class GroupCommitWriter: Sendable {
     }
 
     /// A commit that is not an event, for readiness: `/readyz` calls it while the writer is unhealthy.
-    func probe(now: Int64) async throws(StoreError) {
-        do {
-            try await database.writer().write { db in
-                try db.execute(sql: """
-                    INSERT INTO settings (key, value) VALUES ('readyz.probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                    """, arguments: [String(now)])
-            }
+    package func probe(now: Int64) async throws(StoreError) {
+        do throws(StoreError) {
+            try await committer.probe(now: now)
             committed()
         } catch {
-            throw failed(error)
+            failed(error)
+            throw error
         }
     }
 
@@ -220,18 +217,59 @@ final class GroupCommitWriter: Sendable {
         }
     }
 
-    /// Maps a failed commit's error, closes the connections after an I/O error, and marks the writer
-    /// unhealthy when the database could not commit.
-    private func failed(_ error: any Error) -> StoreError {
-        let failure = StoreError.wrapping(error)
-        if let db = error as? DatabaseError, db.resultCode == .SQLITE_IOERR { database.poison() }
-        if failure.code == .unavailable {
-            state.withLock { state in
-                state.gauge.failedCommits += 1
-                state.gauge.healthy = false
-            }
+    /// Marks the writer unhealthy when the database could not commit.
+    private func failed(_ error: StoreError) {
+        guard error.code == .unavailable else { return }
+        state.withLock { state in
+            state.gauge.failedCommits += 1
+            state.gauge.healthy = false
         }
-        return failure
+    }
+}
+
+/// The database a ``GroupCommitWriter`` commits through: one per store.
+package protocol EventCommitter: Sendable {
+    /// Inserts `drafts` in one transaction, each idempotently (a repeat answers the first row's seq),
+    /// and returns once it has committed durably.
+    /// - Throws: `.unavailable` when the database cannot commit; `.invalid` or `.notFound` for a draft
+    ///   the database refuses (the writer then retries the batch's drafts one by one).
+    func insert(_ drafts: [EventDraft]) async throws(StoreError) -> [AppendResult]
+    /// Commits something that is not an event (readiness).
+    func probe(now: Int64) async throws(StoreError)
+    /// Times the database's connections were closed and reopened after an I/O error.
+    var reopened: Int { get }
+}
+
+/// SQLite's committer: through the pool's writer, reopened after an I/O error.
+struct SQLiteEventCommitter: EventCommitter {
+    let database: DatabaseConnections
+
+    func insert(_ drafts: [EventDraft]) async throws(StoreError) -> [AppendResult] {
+        do {
+            return try await database.writer().write { db in try drafts.map { try EventLog.insert($0, db: db) } }
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    func probe(now: Int64) async throws(StoreError) {
+        do {
+            try await database.writer().write { db in
+                try db.execute(sql: """
+                    INSERT INTO settings (key, value) VALUES ('readyz.probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, arguments: [String(now)])
+            }
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    var reopened: Int { database.reopened }
+
+    /// Maps a failed commit's error, and closes the connections after an I/O error.
+    private func failure(_ error: any Error) -> StoreError {
+        if let db = error as? DatabaseError, db.resultCode == .SQLITE_IOERR { database.poison() }
+        return StoreError.wrapping(error)
     }
 }
 

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+package import Foundation
 public import TributaryCore
 #if canImport(Glibc)
 import Glibc
@@ -15,6 +15,16 @@ public struct SecretBox: Sendable {
 
     init(key: SymmetricKey) {
         self.key = key
+    }
+
+    /// The box of `TRIBUTARY_MASTER_KEY` alone, with no key file to fall back on: a database several
+    /// nodes share (PostgreSQL) needs the same key on every node, so none may make its own.
+    package static func sharedKey(environment: String?) throws(StoreError) -> SecretBox {
+        guard let environment, !environment.isEmpty else {
+            throw StoreError(.configuration, "TRIBUTARY_MASTER_KEY is not set: a PostgreSQL database needs it (32 bytes as base64 or 64 hex digits, the same on every node), since there is no key file beside it")
+        }
+        guard let bytes = decodeKey(environment) else { throw StoreError(.configuration, keyProblem(environment) ?? "") }
+        return SecretBox(key: SymmetricKey(data: bytes))
     }
 
     /// Why `TRIBUTARY_MASTER_KEY`'s value cannot be the master key, or `nil` when it can (or is unset).
@@ -98,7 +108,7 @@ public struct SecretBox: Sendable {
         return out
     }
 
-    func seal(_ secret: String) throws(StoreError) -> Data {
+    package func seal(_ secret: String) throws(StoreError) -> Data {
         do {
             guard let combined = try AES.GCM.seal(Data(secret.utf8), using: key).combined else {
                 throw StoreError(.internal, "AES-GCM produced no combined box")
@@ -111,7 +121,7 @@ public struct SecretBox: Sendable {
         }
     }
 
-    func open(_ sealed: Data) throws(StoreError) -> String {
+    package func open(_ sealed: Data) throws(StoreError) -> String {
         do {
             let data = try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
             return String(decoding: data, as: UTF8.self)
@@ -121,7 +131,7 @@ public struct SecretBox: Sendable {
     }
 
     /// A keyed fingerprint: finds a secret by value without decrypting every row, and reveals nothing without the key.
-    func fingerprint(_ secret: String) -> String {
+    package func fingerprint(_ secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(secret.utf8), using: key)
         return mac.prefix(12).map { String(format: "%02x", $0) }.joined()
     }

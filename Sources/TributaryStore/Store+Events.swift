@@ -8,7 +8,7 @@ extension Store {
     /// - Parameter reservation: room intake took with ``reserveIntake(bodyBytes:headerBytes:)`` before reading the
     ///   body; without one the append takes its own (and is refused at once past the bound).
     /// - Throws: `.overloaded` past the bound, `.unavailable` when the database cannot commit.
-    public func append(_ draft: EventDraft, reservation: IntakeReservation? = nil) async throws(StoreError) -> AppendResult {
+    public func append(_ draft: EventDraft, reservation: IntakeReservation?) async throws(StoreError) -> AppendResult {
         try await writer.append(draft, reservation: reservation)
     }
 

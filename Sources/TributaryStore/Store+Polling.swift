@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-public import Logging
+import Logging
 public import TributaryCore
 
 extension Store {
@@ -121,17 +121,6 @@ extension Store {
             try db.execute(sql: "UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?", arguments: [holder, expires, name, previous])
             return db.changesCount == 1
         }
-    }
-
-    /// Takes a lease, or takes it over at once from a holder of this host that no longer runs
-    /// (killed mid-run) rather than after its expiry, saying so in the log.
-    /// - Returns: whether `holder` holds it now.
-    public func claimLease(_ name: String, holder: String, ttl: Duration, now: Int64, logger: Logger) async throws(StoreError) -> Bool {
-        if try await acquireLease(name, holder: holder, ttl: ttl, now: now) { return true }
-        guard let current = try await leaseHolder(name), LeaseHolder.isDeadLocalProcess(current.holder),
-              try await takeOverLease(name, from: current.holder, holder: holder, ttl: ttl, now: now) else { return false }
-        logger.notice("took over the lease of a process that no longer runs", metadata: ["lease": "\(name)", "lease.holder": "\(current.holder)"])
-        return true
     }
 
     /// Gives a lease back early (a finished run), if `holder` still has it.

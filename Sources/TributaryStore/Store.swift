@@ -38,6 +38,11 @@ public final class Store: Sendable {
     /// before anything touches the file, and the migrations are checked and applied under one
     /// write lock (see ``Migrations/migrate(_:upTo:)``).
     public init(path: String, masterKey: String?, options: StoreOptions, logger: Logger) throws(StoreError) {
+        let scheme = path.prefix(13).lowercased()
+        if scheme.hasPrefix("postgres://") || scheme.hasPrefix("postgresql://") {
+            // Never a file name: said plainly (without echoing the URL's password) instead of failing to create it.
+            throw StoreError(.configuration, "--db (or TRIBUTARY_DB) names a PostgreSQL database, but the commands of this version run on SQLite only: the PostgreSQL store so far keeps the event log and connections (docs/operating.md#postgresql); give a SQLite file path")
+        }
         self.path = path
         let location = Self.location(path, vfs: options.vfs)
         var configuration = Self.configuration(options)
@@ -64,7 +69,7 @@ public final class Store: Sendable {
             throw Self.opening(path, error)
         }
         box = try SecretBox.load(environment: masterKey, keyFile: path + ".key", create: !options.readOnly)
-        writer = GroupCommitWriter(database: database, options: options)
+        writer = GroupCommitWriter(committer: SQLiteEventCommitter(database: database), options: options)
         logger.debug("store opened", metadata: ["db.path": "\(path)"])
     }
 

@@ -38,40 +38,6 @@ struct StoreTests {
         }
     }
 
-    @Test("concurrent appends share commits; every caller gets its own seq; duplicates return the first seq")
-    func groupCommit() async throws {
-        try await Self.withStore { store, _ in
-            try await Self.addConnection(store)
-            let n = 400
-            let results = try await withThrowingTaskGroup(of: (String, AppendResult).self) { group in
-                for i in 0..<n {
-                    group.addTask { ("e\(i % 300)", try await store.append(Self.draft("e\(i % 300)"))) }
-                }
-                return try await group.reduce(into: [(String, AppendResult)]()) { $0.append($1) }
-            }
-            #expect(results.count == n)
-            let fresh = results.filter { !$0.1.duplicate }
-            #expect(fresh.count == 300, "one fresh insert per distinct id")
-            #expect(Set(fresh.map(\.1.seq)).count == 300)
-            for (id, result) in results where result.duplicate {
-                #expect(fresh.first { $0.0 == id }?.1.seq == result.seq, "duplicate of \(id) must report the first seq")
-            }
-            #expect(store.commitCount < n, "group commit shared no transaction: \(store.commitCount) commits for \(n) appends")
-            print("group commit: \(n) appends in \(store.commitCount) commits")
-            let stored = try await store.events(EventFilter(limit: 1000))
-            #expect(stored.count == 300)
-        }
-    }
-
-    @Test("without grouping, each append is its own commit")
-    func noGrouping() async throws {
-        try await Self.withStore(groupCommit: false) { store, _ in
-            try await Self.addConnection(store)
-            for i in 0..<10 { _ = try await store.append(Self.draft("x\(i)")) }
-            #expect(store.commitCount == 10)
-        }
-    }
-
     @Test("an append the store cannot commit fails with .unavailable and stores nothing")
     func unavailable() async throws {
         try await Self.withStore { store, directory in
