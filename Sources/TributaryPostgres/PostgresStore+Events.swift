@@ -92,28 +92,28 @@ extension PostgresStore: EventLogStore {
 struct PostgresEventCommitter: EventCommitter {
     let client: PostgresClient
     let logger: Logger
+    /// How long a batch may wait for a connection and its commit (``StoreOptions/busyTimeout``): past
+    /// it intake answers 503, as it does on SQLite when the database is locked.
+    let limit: Duration
 
     func insert(_ drafts: [EventDraft]) async throws(StoreError) -> [AppendResult] {
-        let logger = self.logger
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(limit, doing: "database cannot commit") {
+            try await client.withTransaction(logger: logger) { connection in
                 var results: [AppendResult] = []
                 results.reserveCapacity(drafts.count)
                 for draft in drafts { results.append(try await PostgresEventLog.insert(draft, on: connection, logger: logger)) }
                 return results
             }
-        } catch {
-            throw PostgresFailure.storeError(error)
         }
     }
 
     func probe(now: Int64) async throws(StoreError) {
-        do {
-            try await client.query("""
+        let (client, logger) = (self.client, self.logger)
+        try await withDeadline(limit, doing: "database cannot commit") {
+            _ = try await client.query("""
                 INSERT INTO settings (key, value) VALUES ('readyz.probe', \(String(now))) ON CONFLICT (key) DO UPDATE SET value = excluded.value
                 """, logger: logger)
-        } catch {
-            throw PostgresFailure.storeError(error)
         }
     }
 

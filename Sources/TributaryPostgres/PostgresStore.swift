@@ -34,6 +34,9 @@ public final class PostgresStore: Sendable {
     let writer: GroupCommitWriter
     let logger: Logger
     public let location: PostgresLocation
+    /// The longest any read or write other than intake's waits: the statement timeout, plus the
+    /// busy timeout to get a connection.
+    let operationLimit: Duration
 
     private init(client: PostgresClient, runner: Task<Void, Never>, box: SecretBox, options: PostgresOptions, location: PostgresLocation, logger: Logger) {
         self.client = client
@@ -41,7 +44,9 @@ public final class PostgresStore: Sendable {
         self.box = box
         self.location = location
         self.logger = logger
-        writer = GroupCommitWriter(committer: PostgresEventCommitter(client: client, logger: logger), options: options.store)
+        operationLimit = options.statementTimeout + options.store.busyTimeout
+        let committer = PostgresEventCommitter(client: client, logger: logger, limit: options.store.busyTimeout)
+        writer = GroupCommitWriter(committer: committer, options: options.store)
     }
 
     /// Connects, checks durability and the master key, and migrates (once, across nodes).
@@ -53,7 +58,7 @@ public final class PostgresStore: Sendable {
         let runner = Task { await client.run() }
         let store = PostgresStore(client: client, runner: runner, box: box, options: options, location: location, logger: logger)
         do throws(StoreError) {
-            try await store.withDeadline(options.connectTimeout + .seconds(5), doing: "cannot reach PostgreSQL at \(location.redacted)") { () async throws(StoreError) in
+            try await withDeadline(options.connectTimeout + .seconds(5), doing: "cannot reach PostgreSQL at \(location.redacted)") {
                 try await store.checkDurability()
             }
             _ = try await PostgresMigrations.migrate(client, logger: logger, now: Int64(Date().timeIntervalSince1970))
@@ -133,44 +138,18 @@ public final class PostgresStore: Sendable {
         }
     }
 
-    /// Runs `body` against the pool, mapping its failure (anything but a store error is `.unavailable`).
-    func readValue<T: Sendable>(doing what: String = "database cannot be read", _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
-        do {
-            return try await body(client, logger)
-        } catch {
-            throw PostgresFailure.storeError(error, doing: what)
-        }
+    /// Runs `body` against the pool, mapping its failure (anything but a store error is `.unavailable`),
+    /// within the statement timeout and the time to get a connection.
+    func readValue<T: Sendable>(doing what: String = "database cannot be read", _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws(StoreError) -> T {
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(operationLimit, doing: what) { try await body(client, logger) }
     }
 
-    /// Runs `body` in one transaction.
-    func transaction<T: Sendable>(doing what: String = "database cannot commit", _ body: (PostgresConnection, Logger) async throws -> sending T) async throws(StoreError) -> T {
-        let logger = self.logger
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
-        } catch {
-            throw PostgresFailure.storeError(error, doing: what)
+    /// Runs `body` in one transaction, within the statement timeout and the time to get a connection.
+    func transaction<T: Sendable>(doing what: String = "database cannot commit", _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws(StoreError) -> T {
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(operationLimit, doing: what) {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
         }
-    }
-
-    /// `body`, or `.unavailable` once `limit` has passed (a pool waiting for a server that never answers).
-    private func withDeadline(_ limit: Duration, doing what: String, _ body: @escaping @Sendable () async throws(StoreError) -> Void) async throws(StoreError) {
-        let outcome = await withTaskGroup(of: StoreError?.self) { group in
-            group.addTask {
-                do throws(StoreError) {
-                    try await body()
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return Task.isCancelled ? nil : StoreError(.unavailable, "\(what): no answer within \(limit)")
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        if let outcome { throw outcome }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 import Testing
 import TributaryCore
 import TributaryIntegrationTesting
@@ -121,6 +122,121 @@ struct PostgresStoreTests {
             let text = "\(error)"
             return (error as? StoreError)?.code == .unavailable && text.contains("127.0.0.1:\(port)") && !text.contains("hunter2")
         }
+    }
+}
+
+extension PostgresStoreTests {
+    @Test("PostgreSQL killed under load (pg_ctl stop -m immediate): every append acknowledged is there after recovery, appends meanwhile fail as unavailable, and the same store commits again once the server is back", .enabled(if: serverAvailable))
+    func serverKilledUnderLoad() async throws {
+        // A cluster of its own: the suite's shared one must not die under the other tests.
+        let root = try TestPaths.temporaryDirectory("pg-kill")
+        let cluster = root.appendingPathComponent("cluster").path
+        defer { try? FileManager.default.removeItem(at: root) }
+        let started = try await Self.cluster("start", cluster)
+        do {
+            try await Self.killUnderLoad(cluster: cluster, started: started)
+        } catch {
+            _ = try? await Self.cluster("stop", cluster)
+            throw error
+        }
+        _ = try await Self.cluster("stop", cluster)
+    }
+
+    static func killUnderLoad(cluster: String, started: String) async throws {
+        let url = try #require(started.split(separator: "\n").first { $0.hasPrefix("TRIBUTARY_TEST_POSTGRES_URL=") }).dropFirst("TRIBUTARY_TEST_POSTGRES_URL=".count)
+        var options = PostgresOptions()
+        options.store.busyTimeout = .seconds(2)
+        options.connectTimeout = .seconds(2)
+        let store = try await PostgresStore.open(location: PostgresLocation(url: String(url)), masterKey: TestSecrets.masterKey, options: options, logger: Self.logger)
+        _ = try await store.addConnection(id: "c1", provider: "github", tenant: "acme", account: nil, app: nil, toleranceSeconds: nil, webhookSecrets: [], now: 0)
+
+        let tally = TallyBox()
+        let writers = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<8 {
+                    group.addTask {
+                        var n = 0
+                        while !tally.state.withLock({ $0.stop }) {
+                            n += 1
+                            let id = "w\(writer)-\(n)"
+                            do throws(StoreError) {
+                                _ = try await store.append(EventLogConformanceTests.draft(id))
+                                tally.state.withLock { $0.acked.append(id) }
+                            } catch {
+                                tally.state.withLock { $0.failures.append(error) }
+                                try? await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        func wait(_ what: String, until condition: (TallyBox.Tally) -> Bool) async {
+            print("postgres killed under load: waiting until \(what)")
+            while !tally.state.withLock({ condition($0) }) { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        await wait("300 appends are acknowledged") { $0.acked.count >= 300 }
+        _ = try await Self.cluster("kill", cluster)
+        let ackedBeforeRestart = tally.state.withLock { $0.acked.count }
+        await wait("16 appends failed") { $0.failures.count >= 16 }
+        _ = try await Self.cluster("resume", cluster)
+        let failuresDuringOutage = tally.state.withLock { $0.failures.count }
+        await wait("300 more are acknowledged") { $0.acked.count >= ackedBeforeRestart + 300 }
+        tally.state.withLock { $0.stop = true }
+        await writers.value
+
+        let outcome = tally.state.withLock { $0 }
+        let stored = Set(try await store.events(EventFilter(limit: 1_000_000)).map(\.eventId))
+        let lost = outcome.acked.filter { !stored.contains($0) }
+        #expect(lost.isEmpty, "acknowledged but not in the log after recovery: \(lost.prefix(10))")
+        #expect(Set(outcome.acked).count == outcome.acked.count)
+        #expect(outcome.failures.allSatisfy { $0.code == .unavailable }, "\(outcome.failures.filter { $0.code != .unavailable }.prefix(3))")
+        print("postgres killed under load: \(ackedBeforeRestart) acknowledged before the kill, \(failuresDuringOutage) appends refused during the outage, \(outcome.acked.count - ackedBeforeRestart) acknowledged after it (\(stored.count) events stored, 0 acknowledged lost)")
+        await store.close()
+    }
+
+    /// What the writers of ``serverKilledUnderLoad()`` saw.
+    final class TallyBox: Sendable {
+        struct Tally {
+            var acked: [String] = []
+            var failures: [StoreError] = []
+            var stop = false
+        }
+
+        let state = Mutex(Tally())
+    }
+
+    /// Runs scripts/postgres-cluster.sh VERB DIR and returns what it printed.
+    ///
+    /// Spawned and reaped by hand (posix_spawn, waitpid on a thread of its own): with Foundation's
+    /// Process the script was left a zombie here, its exit never reported, and the test hung.
+    static func cluster(_ verb: String, _ directory: String) async throws -> String {
+        let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputFile) }
+        let script = TestPaths.repositoryRoot.appendingPathComponent("scripts/postgres-cluster.sh").path
+        let status = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+            Thread.detachNewThread {
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                let argv = ["/bin/bash", script, verb, directory]
+                var cArgs = argv.map { strdup($0) } + [nil]
+                defer { for arg in cArgs { free(arg) } }
+                var pid: pid_t = 0
+                let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, &cArgs, environ)
+                guard spawned == 0 else {
+                    continuation.resume(throwing: StoreError(.internal, "cannot run postgres-cluster.sh: \(String(cString: strerror(spawned)))"))
+                    return
+                }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+        guard status == 0 else { throw StoreError(.internal, "postgres-cluster.sh \(verb) failed (wait status \(status))") }
+        return (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
     }
 }
 
