@@ -18,6 +18,11 @@ if [ -z "$action" ] || [ -z "$dir" ]; then
   exit 2
 fi
 
+# Absolute, then out of the caller's directory: run as the postgres user, PostgreSQL's programs
+# would otherwise complain that they cannot enter a directory private to the caller.
+dir=$(realpath -m "$dir")
+cd /
+
 bin=""
 for candidate in /usr/lib/postgresql/*/bin; do
   [ -x "$candidate/initdb" ] && bin=$candidate
