@@ -28,7 +28,7 @@ public enum StoreKind: String, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// The contracts the conformance suite checks, as one existential.
-public typealias ConformingStore = any EventLogStore & ConnectionStore & LeaseStore & SettingsStore & PollCursorStore
+public typealias ConformingStore = any EventLogStore & ConnectionStore & LeaseStore & SettingsStore & PollCursorStore & FreshnessStore
 
 /// A fresh, empty store of one kind: a SQLite file in a temp dir, or a new database on the test
 /// PostgreSQL server, dropped again by ``close()``. ``open()`` opens another store on the same

@@ -119,6 +119,16 @@ enum PostgresMigrations {
             """,
             "CREATE INDEX events_by_connection ON events(connection, seq)",
             """
+            CREATE TABLE webhook_freshness (
+                connection text PRIMARY KEY REFERENCES connections(id) ON DELETE CASCADE,
+                last_received_at bigint NOT NULL,
+                received bigint NOT NULL,
+                record_types text NOT NULL,
+                silence_change_at bigint,
+                silence_detected_at bigint
+            )
+            """,
+            """
             CREATE TABLE poll_cursors (
                 connection text NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
                 resource text NOT NULL,

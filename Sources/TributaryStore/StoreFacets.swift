@@ -114,4 +114,12 @@ public protocol PollCursorStore: Sendable {
     ) async throws(StoreError)
 }
 
-extension Store: EventLogStore, ConnectionStore, LeaseStore, SettingsStore, PollCursorStore {}
+/// What the webhook watch knows of each connection's deliveries (their freshness and silences).
+public protocol FreshnessStore: Sendable {
+    /// Every connection's webhook freshness as the watch last saved it.
+    func webhookFreshness() async throws(StoreError) -> [String: WebhookFreshness]
+    /// Saves what the watch knows of `connection`'s webhooks (a connection removed meanwhile is skipped).
+    func saveWebhookFreshness(connection: String, _ freshness: WebhookFreshness) async throws(StoreError)
+}
+
+extension Store: EventLogStore, ConnectionStore, LeaseStore, SettingsStore, PollCursorStore, FreshnessStore {}
