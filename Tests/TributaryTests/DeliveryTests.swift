@@ -45,6 +45,35 @@ struct DeliveryTests {
         _ = try await engine.reconciler.runOnce(untilSettled: true, logger: SimulatorRig.logger)
     }
 
+    /// Whether a receiver fails its requests; shared by a test and its receiver.
+    final class Switch: Sendable {
+        let state: Mutex<Bool>
+        init(_ on: Bool) { state = Mutex(on) }
+    }
+
+    /// An engine with destination "app" at a receiver that answers 500 while `failing` is on (it starts on),
+    /// and a worker that gives a delivery two attempts before it is dead.
+    static func withFailingDestination(
+        _ label: String, _ body: @escaping @Sendable (Engine, Admin, WebhookReceiver, Switch, DeliveryWorker) async throws -> Void
+    ) async throws {
+        let directory = try TestPaths.temporaryDirectory(label)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let engine = try await Self.engine(directory)
+        let admin = try Self.admin(engine)
+        let failing = Switch(true)
+        let receiver = WebhookReceiver { _ in failing.state.withLock { $0 } ? .status(500) : .status(200) }
+        try await receiver.run { port in
+            _ = try await admin.addDestination(Admin.NewDestination(
+                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
+            ))
+            let worker = DeliveryWorker(
+                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
+                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
+            )
+            try await body(engine, admin, receiver, failing, worker)
+        }
+    }
+
     static func engine(_ directory: URL) async throws -> Engine {
         var configuration = TestEngine.configuration(directory: directory)
         configuration.now = EngineClock.system.now
@@ -180,27 +209,13 @@ struct DeliveryTests {
 
     @Test("a dead delivery is retried from the start of the schedule, unless a later one of its record was taken since")
     func retryDead() async throws {
-        let directory = try TestPaths.temporaryDirectory("delivery-retry")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let engine = try await Self.engine(directory)
-        let admin = try Self.admin(engine)
-        let failing = Mutex(true)
-        let receiver = WebhookReceiver { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
-        try await receiver.run { port in
-            _ = try await admin.addDestination(Admin.NewDestination(
-                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
-            ))
-            // Two attempts, then dead.
-            let worker = DeliveryWorker(
-                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
-                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
-            )
+        try await Self.withFailingDestination("delivery-retry") { engine, admin, receiver, failing, worker in
             try await Self.change(engine, "cus_1", 1)
             try await Self.change(engine, "cus_2", 1)
             try await worker.runOnce(logger: SimulatorRig.logger)
             let dead = try await engine.store.deliveries(destination: "app", status: .dead, limit: 10)
             #expect(dead.count == 2 && dead.allSatisfy { $0.attempts == 2 && $0.lastStatus == 500 })
-            failing.withLock { $0 = false }
+            failing.state.withLock { $0 = false }
             try await Self.change(engine, "cus_1", 2)
             try await worker.runOnce(logger: SimulatorRig.logger)
             // cus_1's v1 is superseded by v2, taken; cus_2's v1 is the newest it has: sent again.
@@ -214,24 +229,11 @@ struct DeliveryTests {
 
     @Test("retention deletes old delivered and dead deliveries, but keeps a delivered one while an older dead one of its record could be retried")
     func retention() async throws {
-        let directory = try TestPaths.temporaryDirectory("delivery-retention")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let engine = try await Self.engine(directory)
-        let admin = try Self.admin(engine)
-        let failing = Mutex(true)
-        let receiver = WebhookReceiver { _ in failing.withLock { $0 } ? .status(500) : .status(200) }
-        try await receiver.run { port in
-            _ = try await admin.addDestination(Admin.NewDestination(
-                id: "app", url: "http://127.0.0.1:\(port)/hook", tenant: nil, connection: nil, kinds: [.recordChanged], recordTypes: [], allowPrivate: true
-            ))
-            let worker = DeliveryWorker(
-                store: engine.store, transport: HTTPTransport(outboundGuard: OutboundGuard(allowPrivate: true), timeoutSeconds: 1),
-                clock: .system, schedule: DeliverySchedule(waits: [0], jitter: 0), concurrency: 4
-            )
+        try await Self.withFailingDestination("delivery-retention") { engine, admin, receiver, failing, worker in
             try await Self.change(engine, "cus_1", 1)
             try await Self.change(engine, "cus_2", 1)
             try await worker.runOnce(logger: SimulatorRig.logger)
-            failing.withLock { $0 = false }
+            failing.state.withLock { $0 = false }
             try await Self.change(engine, "cus_1", 2)
             try await Self.change(engine, "cus_3", 1)
             try await worker.runOnce(logger: SimulatorRig.logger)
